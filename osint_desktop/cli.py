@@ -1,0 +1,346 @@
+"""The command line: one function per subcommand, each printing one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NoReturn
+
+from osint_desktop import APP_ID, __version__
+from osint_desktop.context import AppContext, DatabaseProblemError
+from osint_desktop.db.models import FREQUENCIES, SOURCES
+from osint_desktop.db.queries import ITEM_FIELDS, list_items, list_logs
+from osint_desktop.runs import RunResult, run_task
+from osint_desktop.schedule import is_due
+from osint_desktop.secrets import redact
+from osint_desktop.tasks import (
+    UnknownTaskError,
+    create_task,
+    ensure_default_tasks,
+    list_tasks,
+    update_task,
+)
+from osint_desktop.timeutil import utcnow
+from osint_desktop.validation import (
+    ValidationError,
+    validate_datetime,
+    validate_feed_url,
+    validate_name,
+    validate_query,
+)
+
+log = logging.getLogger("osint_desktop.cli")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_LIMIT = 100_000
+
+
+class UsageError(Exception):
+    """Invalid arguments: exit 2 with a one-line reason."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be greater than zero")
+    return value
+
+
+def _limit(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is above the maximum of {MAX_LIMIT}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument grammar of every subcommand."""
+    parser = _Parser(
+        prog=APP_ID,
+        description="Scheduled OSINT collection. Without a subcommand, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--db", metavar="PATH_OR_URL", help="database file or SQLAlchemy URL")
+    parser.add_argument("--minimized", action="store_true", help="start the window hidden in the tray")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    commands.add_parser("init-tasks", help="create the default tasks that are missing")
+    commands.add_parser("list-tasks", help="list every task")
+
+    add = commands.add_parser("add-task", help="create a task")
+    add.add_argument("--name", required=True)
+    add.add_argument("--source", required=True, help="news or social")
+    add.add_argument("--frequency", required=True, help="hourly, daily or weekly")
+    add.add_argument("--target", action="append", required=True, help="feed URL or search query")
+    add.add_argument("--inactive", action="store_true", help="create it switched off")
+
+    run = commands.add_parser("run-task", help="run one task now and wait")
+    run.add_argument("task_id", type=_positive_int, metavar="ID")
+
+    scheduled = commands.add_parser("run-scheduled", help="run the active tasks that are due")
+    scheduled.add_argument("--all", action="store_true", help="run every active task")
+
+    upd = commands.add_parser("update-schedule", help="change a task's schedule")
+    upd.add_argument("task_id", type=_positive_int, metavar="ID")
+    upd.add_argument("--frequency")
+    upd.add_argument("--next-run", metavar="ISO8601")
+    active = upd.add_mutually_exclusive_group()
+    active.add_argument("--active", dest="active", action="store_const", const=True)
+    active.add_argument("--inactive", dest="active", action="store_const", const=False)
+
+    logs = commands.add_parser("logs", help="show run logs, newest first")
+    logs.add_argument("--task", type=_positive_int, metavar="ID")
+    logs.add_argument("--limit", type=_limit, default=50)
+
+    items = commands.add_parser("items", help="show collected items, newest first")
+    items.add_argument("--task", type=_positive_int, metavar="ID")
+    items.add_argument("--search", metavar="TEXT")
+    items.add_argument("--limit", type=_limit, default=50)
+    items.add_argument("--format", choices=("json", "csv"), default="json")
+
+    commands.add_parser("headless", help="run the scheduler without a window until stopped")
+    return parser
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    sys.stdout.write(redact(json.dumps(payload, ensure_ascii=False)) + "\n")
+    sys.stdout.flush()
+
+
+def _success(message: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "success", "message": message, **extra}
+
+
+def _error(message: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "error", "message": message, **extra}
+
+
+def _validate_args(args: argparse.Namespace) -> None:
+    """Check every argument before the database is opened, so a refusal writes nothing."""
+    if args.command == "add-task":
+        args.name = validate_name(args.name)
+        if args.source not in SOURCES:
+            raise UsageError(f"unknown source {args.source!r}: choose one of {', '.join(SOURCES)}")
+        if args.frequency not in FREQUENCIES:
+            raise UsageError(
+                f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}"
+            )
+        check = validate_feed_url if args.source == "news" else validate_query
+        args.target = [check(target) for target in args.target]
+    elif args.command == "update-schedule":
+        if args.frequency is not None and args.frequency not in FREQUENCIES:
+            raise UsageError(
+                f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}"
+            )
+        if args.next_run is not None:
+            args.next_run = validate_datetime(args.next_run)
+            if args.active is False:
+                raise UsageError("--next-run and --inactive contradict: an inactive task has no next run")
+        if args.frequency is None and args.next_run is None and args.active is None:
+            raise UsageError("nothing to change: give --frequency, --next-run, --active or --inactive")
+    elif args.command == "items" and args.search is not None and not args.search.strip():
+        raise UsageError("--search needs some text")
+
+
+def cmd_init_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Create the default tasks that are missing."""
+    created = ensure_default_tasks(ctx.db, have_x_token=bool(ctx.x_token()))
+    total = len(list_tasks(ctx.db))
+    names = ", ".join(task.name for task in created) or "none"
+    _emit(_success(f"created {len(created)} default task(s): {names}; {total} task(s) in all",
+                   created=[task.to_json() for task in created]))
+    return EXIT_OK
+
+
+def cmd_list_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Every task."""
+    tasks = list_tasks(ctx.db)
+    _emit(_success(f"{len(tasks)} task(s)", tasks=[task.to_json() for task in tasks]))
+    return EXIT_OK
+
+
+def cmd_add_task(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Create a task."""
+    task = create_task(ctx.db, args.name, args.source, args.frequency, args.target, active=not args.inactive)
+    _emit(_success(f"task {task.id} {task.name!r} created", task_id=task.id, task=task.to_json()))
+    return EXIT_OK
+
+
+def _run_payload(result: RunResult) -> dict[str, Any]:
+    payload = _success if result.ok else _error
+    return payload(result.message, **result.to_json())
+
+
+def cmd_run_task(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run one task now in this process."""
+    result = run_task(ctx.db, args.task_id, "cli", ctx.run_options())
+    _emit(_run_payload(result))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run the due active tasks (or all active tasks), a few at a time."""
+    now = utcnow()
+    tasks = [t for t in list_tasks(ctx.db) if t.active and (args.all or is_due(t.next_run, now))]
+    options = ctx.run_options()
+
+    def run(task_id: int, due: bool) -> RunResult:
+        return run_task(ctx.db, task_id, "cli", options, advance_schedule=due)
+
+    with ThreadPoolExecutor(max_workers=max(1, ctx.settings.max_concurrent_crawls)) as pool:
+        futures = [pool.submit(run, t.id, is_due(t.next_run, now)) for t in tasks]
+        results = [future.result() for future in futures]
+    failed = [r for r in results if not r.ok]
+    runs = [{"task_id": r.task_id, "message": r.message, **r.to_json()} for r in results]
+    summary = (
+        f"ran {len(results)} task(s): {len(results) - len(failed)} worked, {len(failed)} failed"
+        if results
+        else "no active task is due"
+    )
+    payload = _error if failed else _success
+    _emit(payload(summary, runs=runs, items_found=sum(r.items_found for r in results),
+                  items_new=sum(r.items_new for r in results)))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_update_schedule(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Change frequency, next run or the active flag."""
+    task = update_task(
+        ctx.db, args.task_id, frequency=args.frequency, next_run=args.next_run, active=args.active
+    )
+    _emit(_success(f"task {task.id} {task.name!r} updated", task_id=task.id, task=task.to_json()))
+    return EXIT_OK
+
+
+def cmd_logs(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run logs, newest first."""
+    if args.task is not None:
+        _require_task(ctx, args.task)
+    logs = list_logs(ctx.db, task_id=args.task, limit=args.limit)
+    extra = {"task_id": args.task} if args.task is not None else {}
+    _emit(_success(f"{len(logs)} log(s)", logs=[entry.to_json() for entry in logs], **extra))
+    return EXIT_OK
+
+
+def cmd_items(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Collected items, as JSON or CSV."""
+    if args.task is not None:
+        _require_task(ctx, args.task)
+    items = list_items(ctx.db, task_id=args.task, search=args.search, limit=args.limit)
+    rows = [item.to_json() for item in items]
+    if args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(ITEM_FIELDS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+        return EXIT_OK
+    _emit(_success(f"{len(rows)} item(s)", items=rows))
+    return EXIT_OK
+
+
+def cmd_headless(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run the scheduler until SIGINT or SIGTERM."""
+    from osint_desktop.headless import HeadlessRunner
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d received: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    runner = HeadlessRunner(ctx)
+    sys.stderr.write(f"{APP_ID}: headless scheduler running (database {ctx.db.url}); "
+                     "stop with Ctrl+C or SIGTERM\n")
+    sys.stderr.flush()
+    runner.serve(stop)
+    results = runner.results
+    _emit(_success(f"headless scheduler stopped after {len(results)} run(s)",
+                   runs=[{"task_id": r.task_id, **r.to_json()} for r in results]))
+    return EXIT_OK
+
+
+def _require_task(ctx: AppContext, task_id: int) -> None:
+    if not any(task.id == task_id for task in list_tasks(ctx.db)):
+        raise UnknownTaskError(task_id)
+
+
+COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {
+    "init-tasks": cmd_init_tasks,
+    "list-tasks": cmd_list_tasks,
+    "add-task": cmd_add_task,
+    "run-task": cmd_run_task,
+    "run-scheduled": cmd_run_scheduled,
+    "update-schedule": cmd_update_schedule,
+    "logs": cmd_logs,
+    "items": cmd_items,
+    "headless": cmd_headless,
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and validate; raises UsageError."""
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        _validate_args(args)
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from None
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the command line; returns the exit code."""
+    try:
+        args = parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EXIT_USAGE
+    if args.command is None:
+        from osint_desktop.gui.launch import launch_gui
+
+        return launch_gui(args)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Open the context and run one subcommand with uniform error handling."""
+    try:
+        ctx = AppContext.open(args.db)
+    except DatabaseProblemError as exc:
+        _emit(_error(str(exc)))
+        return EXIT_FAILED
+    try:
+        return COMMANDS[args.command](ctx, args)
+    except UnknownTaskError as exc:
+        _emit(_error(str(exc), task_id=exc.task_id))
+        return EXIT_FAILED
+    except ValidationError as exc:
+        _emit(_error(str(exc)))
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EXIT_USAGE
+    except Exception as exc:
+        log.exception("command %s failed", args.command)
+        _emit(_error(redact(f"{type(exc).__name__}: {exc}")))
+        return EXIT_FAILED
+    finally:
+        ctx.close()

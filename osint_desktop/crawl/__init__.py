@@ -1,0 +1,1 @@
+"""Fetching and parsing of crawl targets: news feeds and X searches."""

@@ -1,0 +1,303 @@
+"""Feed fetching: one session, timeouts, a body cap, a deadline, conditional GET, per-host politeness."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from osint_desktop import APP_NAME, __version__
+from osint_desktop.timeutil import utcnow
+
+log = logging.getLogger("osint_desktop.crawl.http")
+
+USER_AGENT = f"{APP_NAME.replace(' ', '')}/{__version__} (+https://github.com/osint-desktop)"
+MAX_REDIRECTS = 5
+CHUNK_SIZE = 64 * 1024
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+class CancelledError(Exception):
+    """The run was asked to stop."""
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Bounds on every request."""
+
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    deadline_s: float = 60.0
+    max_body_bytes: int = 15 * 1024 * 1024
+    per_host_in_flight: int = 2
+    per_host_delay_s: float = 0.25
+
+
+@dataclass
+class FetchResult:
+    """What one fetch produced: a body, a 304, or an error in plain words."""
+
+    url: str
+    final_url: str
+    status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    retry_after: datetime | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        """The server says the feed has not changed since our copy."""
+        return self.status == 304
+
+
+class HostPoliteness:
+    """At most N requests in flight per host and a minimum gap between request starts to one host."""
+
+    def __init__(self, in_flight: int, delay_s: float) -> None:
+        self._in_flight = max(1, in_flight)
+        self._delay_s = max(0.0, delay_s)
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextmanager
+    def slot(self, host: str, cancel: threading.Event | None = None) -> Iterator[None]:
+        """Hold one of the host's request slots, after waiting out its delay."""
+        with self._lock:
+            semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self._in_flight))
+        while not semaphore.acquire(timeout=0.2):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError
+        try:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start.get(host, now))
+                self._next_start[host] = start + self._delay_s
+            wait = start - time.monotonic()
+            if wait > 0:
+                if cancel is not None:
+                    if cancel.wait(wait):
+                        raise CancelledError
+                else:
+                    time.sleep(wait)
+            yield
+        finally:
+            semaphore.release()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
+    """Retry-After as seconds or an HTTP date, capped at a week against absurd values."""
+    if not value:
+        return None
+    now = now or utcnow()
+    value = value.strip()
+    delay: timedelta | None = None
+    if value.isdigit():
+        delay = timedelta(seconds=int(value))
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        delay = when - now
+    delay = max(timedelta(0), min(delay, timedelta(days=7)))
+    return now + delay
+
+
+def describe_exception(exc: BaseException, limits: FetchLimits) -> str:
+    """A short, specific reason for a failed request, without a stack trace."""
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS failure: " + _last_reason(text)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connection timed out after {limits.connect_timeout_s:g} s"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"no answer from the server within {limits.read_timeout_s:g} s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        lowered = text.lower()
+        if "name or service not known" in lowered or "nodename nor servname" in lowered or (
+            "failed to resolve" in lowered or "getaddrinfo failed" in lowered
+            or "temporary failure in name resolution" in lowered
+            or "no address associated" in lowered
+        ):
+            return "unknown host: the name does not resolve"
+        if "refused" in lowered:
+            return "connection refused"
+        if "reset" in lowered:
+            return "connection reset by the server"
+        return "connection failed: " + _last_reason(text)
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the response could not be decompressed (broken gzip/deflate body)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke off during the body"
+    return f"{type(exc).__name__}: {_last_reason(text)}"
+
+
+def _last_reason(text: str) -> str:
+    # urllib3 nests reasons; the innermost one is the one a person understands.
+    tail = text.rsplit("(Caused by ", 1)[-1]
+    tail = tail.rsplit(": ", 1)[-1] if len(tail) > 160 else tail
+    return tail.strip("()'\" ")[:200] or text[:200]
+
+
+class FeedFetcher:
+    """Fetches feed URLs within the limits; thread-safe, one per run."""
+
+    def __init__(self, limits: FetchLimits, politeness: HostPoliteness | None = None) -> None:
+        self.limits = limits
+        self.politeness = politeness or HostPoliteness(
+            limits.per_host_in_flight, limits.per_host_delay_s
+        )
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
+        adapter = HTTPAdapter(pool_connections=32, pool_maxsize=32, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.session.close()
+
+    def fetch(
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FetchResult:
+        """GET url (following safe redirects) within the limits; never raises for network trouble."""
+        started = time.monotonic()
+        result = FetchResult(url=url, final_url=url)
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        seen = {url}
+        current = url
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                host = (urlsplit(current).hostname or "").lower()
+                with self.politeness.slot(host, cancel):
+                    remaining = self.limits.deadline_s - (time.monotonic() - started)
+                    if remaining <= 0:
+                        result.error = f"gave up after the {self.limits.deadline_s:g} s deadline"
+                        return result
+                    location = self._request_once(current, headers, result, started)
+                if location is None:
+                    return result
+                nxt = urljoin(current, location)
+                scheme = urlsplit(nxt).scheme.lower()
+                if scheme not in ("http", "https"):
+                    result.error = f"redirected to a non-http(s) URL ({scheme or 'no scheme'}:)"
+                    return result
+                if nxt in seen:
+                    result.error = f"redirect loop: {nxt} was visited before"
+                    return result
+                seen.add(nxt)
+                current = nxt
+                result.final_url = nxt
+            result.error = f"too many redirects (more than {MAX_REDIRECTS})"
+            return result
+        except CancelledError:
+            result.error = "cancelled"
+            return result
+        except requests.exceptions.RequestException as exc:
+            result.error = describe_exception(exc, self.limits)
+            return result
+        finally:
+            result.elapsed_s = time.monotonic() - started
+
+    def _request_once(
+        self, url: str, headers: dict[str, str], result: FetchResult, started: float
+    ) -> str | None:
+        """One request; returns a redirect location, or None when result is final."""
+        response = self.session.get(
+            url,
+            headers=headers,
+            timeout=(self.limits.connect_timeout_s, self.limits.read_timeout_s),
+            allow_redirects=False,
+            stream=True,
+        )
+        # A server that trickles bytes never trips the read timeout; the watchdog
+        # closes the connection when the overall deadline passes.
+        remaining = max(0.01, self.limits.deadline_s - (time.monotonic() - started))
+        watchdog = threading.Timer(remaining, response.close)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            result.status = response.status_code
+            if response.is_redirect and "location" in response.headers:
+                return str(response.headers["location"])
+            if response.status_code == 304:
+                return None
+            if response.status_code in (429, 503):
+                result.retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if response.status_code >= 400:
+                reason = response.reason or ""
+                result.error = f"HTTP {response.status_code} {reason}".strip()
+                if result.retry_after is not None:
+                    result.error += f" (retry after {result.retry_after:%Y-%m-%d %H:%M:%S} UTC)"
+                return None
+            if response.status_code != 200:
+                result.error = f"unexpected HTTP {response.status_code} {response.reason or ''}".strip()
+                return None
+            result.body = self._read_capped(response, started)
+            if result.body is None:
+                result.error = self._cap_error(started)
+                return None
+            result.content_type = response.headers.get("content-type")
+            result.etag = response.headers.get("etag")
+            result.last_modified = response.headers.get("last-modified")
+            return None
+        except (requests.exceptions.RequestException, AttributeError, OSError, ValueError) as exc:
+            if time.monotonic() - started >= self.limits.deadline_s:
+                result.error = f"the body trickled in slower than the {self.limits.deadline_s:g} s deadline"
+                return None
+            if isinstance(exc, requests.exceptions.RequestException):
+                raise
+            result.error = f"the connection broke off: {exc}"[:300]
+            return None
+        finally:
+            watchdog.cancel()
+            response.close()
+
+    def _read_capped(self, response: requests.Response, started: float) -> bytes | None:
+        cap = self.limits.max_body_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        # iter_content decompresses gzip, so the cap also stops decompression bombs.
+        for chunk in response.iter_content(CHUNK_SIZE):
+            size += len(chunk)
+            if size > cap:
+                return None
+            if time.monotonic() - started > self.limits.deadline_s:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _cap_error(self, started: float) -> str:
+        if time.monotonic() - started > self.limits.deadline_s:
+            return f"the body trickled in slower than the {self.limits.deadline_s:g} s deadline"
+        return f"the body is larger than the {self.limits.max_body_bytes / 1048576:g} MiB cap"

@@ -1,0 +1,152 @@
+"""SQLAlchemy 2 models: crawl tasks, their run logs, collected items and per-target state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from osint_desktop.timeutil import as_utc, utcnow
+
+SOURCES = ("news", "social")
+FREQUENCIES = ("hourly", "daily", "weekly")
+TASK_STATUSES = ("pending", "running", "completed", "failed")
+LOG_STATUSES = ("running", "success", "partial", "failed", "interrupted", "skipped")
+TRIGGERS = ("scheduled", "manual", "catch-up", "cli")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC, so comparisons never mix zones."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return as_utc(value)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class CrawlTask(Base):
+    """A named, scheduled collection job over a list of targets."""
+
+    __tablename__ = "crawl_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    frequency: Mapped[str] = mapped_column(String(16))
+    targets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_run: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_items_new: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlLog(Base):
+    """One execution of a task: when, how long, what it found, what went wrong."""
+
+    __tablename__ = "crawl_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("crawl_tasks.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    trigger: Mapped[str] = mapped_column(String(16))
+    items_found: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    targets_total: Mapped[int] = mapped_column(Integer, default=0)
+    targets_done: Mapped[int] = mapped_column(Integer, default=0)
+    # Ownership lets recovery tell a dead run from one that is still going elsewhere.
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    owner_started: Mapped[float | None] = mapped_column(Float)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_crawl_logs_task_started", "task_id", "started_at"),
+        Index("ix_crawl_logs_status", "status"),
+        Index("ix_crawl_logs_started", "started_at"),
+    )
+
+
+class Item(Base):
+    """Something collected: a feed entry or a post, stored once across all tasks."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_tasks.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(1024))
+    url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    content_html: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(512))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    origin: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),
+        Index("ix_items_collected", "collected_at", "id"),
+        Index("ix_items_task_collected", "task_id", "collected_at"),
+    )
+
+
+class TargetState(Base):
+    """What the crawler remembers about one feed URL or search query between runs."""
+
+    __tablename__ = "target_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_status: Mapped[str | None] = mapped_column(String(64))
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    since_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("source", "target", name="uq_target_states"),)

@@ -1,0 +1,104 @@
+"""Run ownership and recovery: runs whose process died are marked interrupted and their tasks freed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+import psutil
+from sqlalchemy import select
+
+from osint_desktop.db.engine import Database
+from osint_desktop.db.models import CrawlLog, CrawlTask
+from osint_desktop.timeutil import utcnow
+
+log = logging.getLogger("osint_desktop.recovery")
+
+# A run on another host is presumed dead when its heartbeat is this old.
+STALE_HEARTBEAT = timedelta(minutes=5)
+HEARTBEAT_INTERVAL_S = 20.0
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that runs a crawl: host, pid and that pid's start time."""
+
+    host: str
+    pid: int
+    started: float
+
+
+@cache
+def current_owner() -> Owner:
+    """This process's identity; the start time tells a reused pid from the original."""
+    pid = os.getpid()
+    return Owner(socket.gethostname(), pid, psutil.Process(pid).create_time())
+
+
+def owner_alive(host: str | None, pid: int | None, started: float | None) -> bool | None:
+    """True or False for a run on this host; None when the owner is on another host."""
+    if host != current_owner().host:
+        return None
+    if pid is None:
+        return False
+    try:
+        process = psutil.Process(pid)
+        created = process.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+    if process.status() == psutil.STATUS_ZOMBIE:
+        return False
+    return started is None or abs(created - started) < 1.0
+
+
+def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
+    """Mark runs left 'running' by dead processes as interrupted; returns their log ids.
+
+    include_own also takes this process's runs: for a shutdown that could not wait for them.
+    """
+    me = current_owner()
+    now = utcnow()
+    recovered: list[int] = []
+    with db.write() as session:
+        running = session.scalars(select(CrawlLog).where(CrawlLog.status == "running")).all()
+        for run in running:
+            mine = (run.owner_host, run.owner_pid) == (me.host, me.pid)
+            alive = False if include_own and mine else owner_alive(
+                run.owner_host, run.owner_pid, run.owner_started
+            )
+            if alive is None:
+                beat = run.heartbeat_at or run.started_at
+                alive = now - beat < STALE_HEARTBEAT
+            if alive:
+                continue
+            ended = run.heartbeat_at or now
+            run.status = "interrupted"
+            run.finished_at = ended
+            run.duration_s = max(0.0, (ended - run.started_at).total_seconds())
+            run.error = (
+                "interrupted: the app was shutting down and could not wait for the run"
+                if include_own and mine
+                else f"interrupted: the process running it (pid {run.owner_pid} on "
+                f"{run.owner_host}) ended before the run finished"
+            )
+            recovered.append(run.id)
+        live_tasks = {
+            task_id
+            for task_id in session.scalars(
+                select(CrawlLog.task_id).where(CrawlLog.status == "running")
+            )
+        }
+        stuck = session.scalars(select(CrawlTask).where(CrawlTask.status == "running")).all()
+        for task in stuck:
+            if task.id in live_tasks:
+                continue
+            task.status = "failed"
+            task.last_error = "the last run was interrupted before it finished"
+            task.updated_at = now
+    for log_id in recovered:
+        log.warning("run %d was left running by a dead process: marked interrupted", log_id)
+    return recovered

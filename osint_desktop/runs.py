@@ -1,0 +1,555 @@
+"""The execution flow of one run: claim, open log, crawl, store, close log, reschedule. Qt-free."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from osint_desktop.backoff import backoff_delay
+from osint_desktop.crawl.http import FeedFetcher, FetchLimits
+from osint_desktop.crawl.news import ParsedFeed, parse_feed
+from osint_desktop.crawl.records import ItemRecord, TargetOutcome
+from osint_desktop.crawl.social import QueryState, crawl_queries
+from osint_desktop.db.engine import Database
+from osint_desktop.db.models import CrawlLog, CrawlTask, Item, TargetState
+from osint_desktop.recovery import HEARTBEAT_INTERVAL_S, current_owner
+from osint_desktop.schedule import next_after
+from osint_desktop.secrets import redact
+from osint_desktop.tasks import UnknownTaskError
+from osint_desktop.timeutil import iso, utcnow
+
+log = logging.getLogger("osint_desktop.runs")
+
+FeedParser = Callable[[bytes, str, str | None], ParsedFeed]
+ProgressCallback = Callable[[int, int], None]
+INSERT_CHUNK = 500
+# Ask again a little after the announced reset, so clocks that differ slightly do not matter.
+SAFETY_AFTER_RESET = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run needs besides the database, as plain data."""
+
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    max_parallel_fetches: int = 8
+    x_max_results: int = 100
+    x_token: str | None = field(default=None, repr=False)
+    parser: FeedParser = parse_feed
+    x_client_factory: Callable[[str, FetchLimits], Any] | None = None
+
+
+@dataclass
+class RunResult:
+    """What a run did, for the command line, the GUI and notifications."""
+
+    task_id: int
+    task_name: str
+    log_id: int | None
+    status: str
+    trigger: str
+    items_found: int = 0
+    items_new: int = 0
+    error: str | None = None
+    details: list[dict[str, Any]] = field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float = 0.0
+    next_run: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """A run that at least partly worked."""
+        return self.status in ("success", "partial")
+
+    @property
+    def message(self) -> str:
+        """One sentence for people."""
+        if self.status == "skipped":
+            return f"{self.task_name!r} is already running; this run was skipped"
+        head = f"{self.task_name!r}: {self.items_new} new of {self.items_found} found"
+        if self.status == "success":
+            return head
+        if self.status == "partial":
+            return f"{head}; {self.error}"
+        if self.status == "interrupted":
+            return f"{head}; interrupted before the end"
+        return f"{self.task_name!r} failed: {self.error}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The command line's representation."""
+        return {
+            "task_id": self.task_id,
+            "log_id": self.log_id,
+            "run_status": self.status,
+            "items_found": self.items_found,
+            "items_new": self.items_new,
+            "error": self.error,
+            "details": self.details,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "duration_s": round(self.duration_s, 3),
+            "next_run": iso(self.next_run),
+        }
+
+
+@dataclass(frozen=True)
+class _Claim:
+    log_id: int
+    name: str
+    source: str
+    frequency: str
+    targets: list[str]
+    planned: datetime | None
+    active: bool
+    states: dict[str, TargetState]
+
+
+class _Heartbeat:
+    """Keeps the log's heartbeat and progress fresh from a side thread, in short writes."""
+
+    def __init__(self, db: Database, log_id: int, total: int) -> None:
+        self._db = db
+        self._log_id = log_id
+        self._total = total
+        self._done = 0
+        self._written = -1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{log_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def progress(self, done: int) -> None:
+        self._done = done
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        last_beat = time.monotonic()
+        while not self._stop.wait(1.0):
+            due = time.monotonic() - last_beat >= HEARTBEAT_INTERVAL_S
+            if self._done == self._written and not due:
+                continue
+            try:
+                with self._db.write() as session:
+                    session.execute(
+                        update(CrawlLog)
+                        .where(CrawlLog.id == self._log_id, CrawlLog.status == "running")
+                        .values(heartbeat_at=utcnow(), targets_done=self._done)
+                    )
+                self._written = self._done
+                last_beat = time.monotonic()
+            except Exception as exc:  # a busy database must not kill the run
+                log.warning("heartbeat of run %d not written: %s", self._log_id, exc)
+
+
+def run_task(
+    db: Database,
+    task_id: int,
+    trigger: str,
+    options: RunOptions,
+    *,
+    advance_schedule: bool | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Run one task now, synchronously, and return what happened.
+
+    Raises UnknownTaskError for a missing task; every other problem ends up in the result.
+    """
+    if advance_schedule is None:
+        advance_schedule = trigger in ("scheduled", "catch-up")
+    started = utcnow()
+    clock = time.monotonic()
+    claim = _claim(db, task_id, trigger, started)
+    if isinstance(claim, RunResult):
+        return claim
+    result = RunResult(task_id, claim.name, claim.log_id, "running", trigger, started_at=started)
+    heartbeat = _Heartbeat(db, claim.log_id, len(claim.targets))
+    heartbeat.start()
+    outcomes: list[TargetOutcome] = []
+    try:
+        done = 0
+
+        def on_done(outcome: TargetOutcome) -> None:
+            nonlocal done
+            done += 1
+            outcomes.append(outcome)
+            heartbeat.progress(done)
+            if progress is not None:
+                progress(done, len(claim.targets))
+
+        if claim.source == "news":
+            _crawl_news(claim, options, cancel, on_done, respect_backoff=advance_schedule)
+        else:
+            states = {
+                target: QueryState(state.since_id, state.retry_after)
+                for target, state in claim.states.items()
+            }
+            kwargs: dict[str, Any] = {}
+            if options.x_client_factory is not None:
+                kwargs["client_factory"] = options.x_client_factory
+            crawl_queries(
+                claim.targets, options.x_token, states, options.limits,
+                options.x_max_results, cancel, on_done, **kwargs,
+            )
+        cancelled = cancel is not None and cancel.is_set()
+        _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
+    except Exception as exc:
+        log.exception("run %d of task %d crashed", claim.log_id, task_id)
+        result.error = redact(f"internal error: {type(exc).__name__}: {exc}")[:1000]
+        _fail_run(db, task_id, claim, result, clock)
+    finally:
+        heartbeat.stop()
+    log.info("run %d of task %d: %s", claim.log_id, task_id, redact(result.message))
+    return result
+
+
+def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Claim | RunResult:
+    owner = current_owner()
+    with db.write() as session:
+        # The conditional UPDATE is the lock: only one caller can move a task to running.
+        outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(CrawlTask)
+            .where(CrawlTask.id == task_id, CrawlTask.status != "running")
+            .values(status="running", updated_at=started)
+        )
+        claimed = outcome.rowcount
+        task = session.get(CrawlTask, task_id)
+        if task is None:
+            raise UnknownTaskError(task_id)
+        run = CrawlLog(
+            task_id=task_id,
+            started_at=started,
+            status="running" if claimed else "skipped",
+            trigger=trigger,
+            items_found=0,
+            items_new=0,
+            details=[],
+            targets_total=len(task.targets or []),
+            targets_done=0,
+            owner_host=owner.host,
+            owner_pid=owner.pid,
+            owner_started=owner.started,
+            heartbeat_at=started,
+        )
+        if not claimed:
+            run.finished_at = started
+            run.duration_s = 0.0
+            run.error = "skipped: the task was already running"
+        session.add(run)
+        session.flush()
+        if not claimed:
+            return RunResult(
+                task_id, task.name, run.id, "skipped", trigger, error=run.error,
+                started_at=started, finished_at=started, next_run=task.next_run,
+            )
+        targets = list(task.targets or [])
+        states = {
+            state.target: state
+            for state in session.scalars(
+                select(TargetState).where(
+                    TargetState.source == task.source, TargetState.target.in_(targets)
+                )
+            )
+        }
+        for state in states.values():
+            session.expunge(state)
+        return _Claim(
+            run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, states
+        )
+
+
+def _crawl_news(
+    claim: _Claim,
+    options: RunOptions,
+    cancel: threading.Event | None,
+    on_done: Callable[[TargetOutcome], None],
+    respect_backoff: bool,
+) -> None:
+    if not claim.targets:
+        return
+    fetcher = FeedFetcher(options.limits)
+    workers = max(1, min(options.max_parallel_fetches, len(claim.targets)))
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+            futures = [
+                pool.submit(
+                    _crawl_feed, fetcher, url, claim.states.get(url), options.parser, cancel,
+                    respect_backoff,
+                )
+                for url in claim.targets
+            ]
+            for future in as_completed(futures):
+                on_done(future.result())
+    finally:
+        fetcher.close()
+
+
+def _crawl_feed(
+    fetcher: FeedFetcher,
+    url: str,
+    state: TargetState | None,
+    parser: FeedParser,
+    cancel: threading.Event | None,
+    respect_backoff: bool,
+) -> TargetOutcome:
+    now = utcnow()
+    if state is not None and state.retry_after is not None and state.retry_after > now and (
+        respect_backoff or state.last_status in ("429", "503")
+    ):
+        # The server asked us to wait (Retry-After), or the feed keeps failing: do not
+        # hammer it; the wait is visible in the details and the feed is retried later.
+        return TargetOutcome(
+            url,
+            "deferred",
+            warning=f"not fetched before {state.retry_after:%Y-%m-%d %H:%M:%S} UTC "
+            f"({state.last_error or 'server asked to wait'})",
+        )
+    if cancel is not None and cancel.is_set():
+        return TargetOutcome(url, "cancelled", error="cancelled", failed=True)
+    fetched = fetcher.fetch(
+        url,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+        cancel=cancel,
+    )
+    outcome = TargetOutcome(url, str(fetched.status) if fetched.status else "error")
+    outcome.elapsed_s = fetched.elapsed_s
+    if fetched.retry_after is not None:
+        outcome.state.retry_after = fetched.retry_after
+    if fetched.error:
+        outcome.error, outcome.failed = fetched.error, True
+        return outcome
+    if fetched.not_modified:
+        outcome.status = "304 not modified"
+        outcome.state.clear_retry_after = True
+        return outcome
+    assert fetched.body is not None
+    parsed = parser(fetched.body, fetched.final_url, fetched.content_type)
+    if parsed.error:
+        outcome.error, outcome.failed = parsed.error, True
+        return outcome
+    outcome.items = parsed.items
+    outcome.warning = parsed.warning
+    outcome.state.etag = fetched.etag
+    outcome.state.last_modified = fetched.last_modified
+    outcome.state.clear_retry_after = True
+    return outcome
+
+
+def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemRecord]) -> Counter[str]:
+    """One batched insert that skips duplicates; counts new items per origin."""
+    collected = utcnow()
+    unique: dict[tuple[str, str], ItemRecord] = {}
+    for record in records:
+        unique.setdefault((record.source, record.dedup_key), record)
+    rows = [
+        {
+            "task_id": task_id,
+            "source": r.source,
+            "dedup_key": r.dedup_key,
+            "url": r.url,
+            "title": r.title,
+            "summary": r.summary,
+            "content_html": r.content_html,
+            "author": r.author,
+            "published_at": r.published_at,
+            "collected_at": collected,
+            "origin": r.origin,
+        }
+        for r in unique.values()
+    ]
+    new: Counter[str] = Counter()
+    if not rows:
+        return new
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert_fn(Item)
+        .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
+        .returning(Item.origin)
+    )
+    for start in range(0, len(rows), INSERT_CHUNK):
+        for (origin,) in session.execute(statement, rows[start : start + INSERT_CHUNK]):
+            new[origin] += 1
+    return new
+
+
+def _save_states(session: Session, source: str, outcomes: list[TargetOutcome], now: datetime) -> None:
+    targets = [o.target for o in outcomes]
+    existing = {
+        s.target: s
+        for s in session.scalars(
+            select(TargetState).where(TargetState.source == source, TargetState.target.in_(targets))
+        )
+    }
+    for outcome in outcomes:
+        if outcome.status in ("deferred", "cancelled", "not sent"):
+            continue
+        state = existing.get(outcome.target)
+        if state is None:
+            state = TargetState(source=source, target=outcome.target, error_count=0)
+            session.add(state)
+        update_ = outcome.state
+        state.last_status = outcome.status.split(" ")[0][:64]
+        state.last_fetch_at = now
+        if outcome.failed:
+            state.error_count = (state.error_count or 0) + 1
+            state.last_error = outcome.error
+            state.retry_after = update_.retry_after or now + backoff_delay(state.error_count)
+        else:
+            state.error_count = 0
+            state.last_error = None
+            state.last_success_at = now
+            if update_.clear_retry_after:
+                state.retry_after = None
+            if update_.etag is not None or update_.last_modified is not None:
+                state.etag, state.last_modified = update_.etag, update_.last_modified
+            if update_.since_id:
+                state.since_id = update_.since_id
+        if update_.retry_after is not None:
+            state.retry_after = update_.retry_after
+
+
+def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[str, str | None]:
+    failed = [o for o in outcomes if o.failed and o.status != "cancelled"]
+    total = len(outcomes)
+    if cancelled:
+        return "interrupted", "cancelled before the end of the run"
+    if total == 0:
+        return "failed", "the task has no targets"
+    if not failed:
+        return "success", None
+    first = failed[0]
+    if len(failed) == total:
+        if total == 1:
+            return "failed", first.error
+        same = all(o.error == first.error for o in failed)
+        reason = first.error if same else f"{first.target}: {first.error}"
+        return "failed", f"all {total} targets failed: {reason}"
+    return "partial", f"{len(failed)} of {total} targets failed: {first.target}: {first.error}"
+
+
+def _finish(
+    db: Database,
+    task_id: int,
+    claim: _Claim,
+    result: RunResult,
+    outcomes: list[TargetOutcome],
+    clock: float,
+    advance_schedule: bool,
+    cancelled: bool,
+) -> None:
+    order = {target: index for index, target in enumerate(claim.targets)}
+    outcomes.sort(key=lambda o: order.get(o.target, len(order)))
+    status, error = _summarise(outcomes, cancelled)
+    if status == "failed" and any(o.items for o in outcomes):
+        status = "partial"
+    now = utcnow()
+    with db.write() as session:
+        task = session.get(CrawlTask, task_id)
+        new = _insert_items(
+            session, task_id if task else None, (r for o in outcomes for r in o.items)
+        )
+        _save_states(session, claim.source, outcomes, now)
+        result.status = status
+        result.error = redact(error) if error else None
+        result.items_found = sum(len(o.items) for o in outcomes)
+        result.items_new = sum(new.values())
+        result.details = [o.detail(_new_for(o, new)) for o in outcomes]
+        result.finished_at = now
+        result.duration_s = time.monotonic() - clock
+        run = session.get(CrawlLog, claim.log_id)
+        if run is not None:
+            run.status = status
+            run.finished_at = now
+            run.duration_s = result.duration_s
+            run.items_found = result.items_found
+            run.items_new = result.items_new
+            run.error = result.error
+            run.details = result.details
+            run.targets_done = len(outcomes)
+            run.heartbeat_at = now
+        if task is not None:
+            _update_task_after_run(task, result, outcomes, claim, advance_schedule, now)
+            result.next_run = task.next_run
+
+
+def _new_for(outcome: TargetOutcome, new: Counter[str]) -> int:
+    # Items are counted by origin; a query or feed appears once per task.
+    return new.get(outcome.target, 0) if outcome.items else 0
+
+
+def _update_task_after_run(
+    task: CrawlTask,
+    result: RunResult,
+    outcomes: list[TargetOutcome],
+    claim: _Claim,
+    advance_schedule: bool,
+    now: datetime,
+) -> None:
+    task.status = "failed" if result.status in ("failed", "interrupted") else "completed"
+    task.last_run = result.started_at
+    task.updated_at = now
+    task.last_items_new = result.items_new
+    if result.status == "failed":
+        task.consecutive_failures = (task.consecutive_failures or 0) + 1
+    elif result.status in ("success", "partial"):
+        task.consecutive_failures = 0
+    task.last_error = result.error
+    if not task.active:
+        task.next_run = None
+        return
+    if advance_schedule:
+        planned = task.next_run or claim.planned or now
+        task.next_run = next_after(planned, task.frequency, now)
+    elif task.next_run is None:
+        task.next_run = next_after(now, task.frequency, now)
+    limited = [o.rate_limited_until for o in outcomes if o.rate_limited_until is not None]
+    if limited:
+        # Never sleep on a rate limit: move the schedule past the reset instead.
+        reset = max(limited)
+        if task.next_run is None or task.next_run <= reset:
+            task.next_run = reset + SAFETY_AFTER_RESET
+
+
+def _fail_run(db: Database, task_id: int, claim: _Claim, result: RunResult, clock: float) -> None:
+    now = utcnow()
+    result.status = "failed"
+    result.finished_at = now
+    result.duration_s = time.monotonic() - clock
+    try:
+        with db.write() as session:
+            run = session.get(CrawlLog, claim.log_id)
+            if run is not None:
+                run.status = "failed"
+                run.finished_at = now
+                run.duration_s = result.duration_s
+                run.error = result.error
+            task = session.get(CrawlTask, task_id)
+            if task is not None:
+                task.status = "failed"
+                task.last_error = result.error
+                task.last_run = result.started_at
+                task.consecutive_failures = (task.consecutive_failures or 0) + 1
+                task.updated_at = now
+    except Exception:
+        # The database itself is failing (disk full, file gone). Recovery at the next
+        # start marks this run interrupted; nothing more can be written now.
+        log.exception("could not record the failure of run %d", claim.log_id)

@@ -1,0 +1,34 @@
+"""Pure schedule arithmetic: intervals and the next planned run, without drift."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+INTERVALS = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+}
+
+
+def interval(frequency: str) -> timedelta:
+    """The period of a frequency."""
+    return INTERVALS[frequency]
+
+
+def next_after(planned: datetime, frequency: str, now: datetime) -> datetime:
+    """The first slot strictly after now on the grid planned + k * interval.
+
+    Stepping from the planned time rather than from when the run ended keeps an
+    hourly task at :00 even when runs take minutes or are late.
+    """
+    step = interval(frequency)
+    if planned > now:
+        return planned
+    missed = (now - planned) // step + 1
+    return planned + step * missed
+
+
+def is_due(next_run: datetime | None, now: datetime) -> bool:
+    """A task is due when its next run is set and has come."""
+    return next_run is not None and next_run <= now
