@@ -74,6 +74,7 @@ class Settings:
     backup_interval_hours: int = 24
     close_to_tray_hint_shown: bool = False
     token_storage: str = "keyring"  # keyring | session | file
+    defaults_created: bool = False
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Settings:

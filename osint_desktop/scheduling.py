@@ -119,6 +119,10 @@ class TaskScheduler:
                 log.info("scheduler resumed")
                 self.sync()
 
+    def set_catch_up(self, catch_up: bool) -> None:
+        """Whether the next start runs tasks missed while the app was closed."""
+        self._catch_up = catch_up
+
     @property
     def paused(self) -> bool:
         """Whether jobs are held."""

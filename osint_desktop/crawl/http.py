@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -151,6 +153,27 @@ def describe_exception(exc: BaseException, limits: FetchLimits) -> str:
     return f"{type(exc).__name__}: {_last_reason(text)}"
 
 
+def _abort(response: requests.Response) -> None:
+    """Cut the connection from the watchdog thread.
+
+    Closing the response alone does not wake a read blocked in another thread (urllib3
+    waits for a whole chunk); shutting the socket down does.
+    """
+    raw = response.raw
+    candidates = (
+        getattr(getattr(raw, "connection", None), "sock", None),
+        # http.client lets go of the connection's socket when the server will close it;
+        # the response keeps reading from that socket through its file object.
+        getattr(getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None),
+    )
+    for sock in candidates:
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            break
+    response.close()
+
+
 def _last_reason(text: str) -> str:
     # urllib3 nests reasons; the innermost one is the one a person understands.
     tail = text.rsplit("(Caused by ", 1)[-1]
@@ -240,7 +263,7 @@ class FeedFetcher:
         # A server that trickles bytes never trips the read timeout; the watchdog
         # closes the connection when the overall deadline passes.
         remaining = max(0.01, self.limits.deadline_s - (time.monotonic() - started))
-        watchdog = threading.Timer(remaining, response.close)
+        watchdog = threading.Timer(remaining, _abort, args=(response,))
         watchdog.daemon = True
         watchdog.start()
         try:

@@ -141,6 +141,11 @@ def _summary_text(entry: Any) -> str:
             detail = None
     else:
         detail = entry.get("summary_detail")
+        contents = entry.get("content") or []
+        if detail is None and contents:
+            # feedparser copies a lone <content> into summary without its type: a
+            # text/plain content must not lose "<script>" and the like as if it were markup.
+            detail = contents[0]
     text = html_to_text(summary) if (detail is None or _detail_is_html(detail)) else " ".join(summary.split())
     return _clip(text, MAX_SUMMARY)
 

@@ -128,6 +128,7 @@ class Item(Base):
         UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),
         Index("ix_items_collected", "collected_at", "id"),
         Index("ix_items_task_collected", "task_id", "collected_at"),
+        Index("ix_items_published", "published_at", "id"),
     )
 
 

@@ -31,4 +31,4 @@ def launch_gui(args: argparse.Namespace) -> int:
         return 1
     from osint_desktop.gui.application import run_application
 
-    return run_application(args)
+    return int(run_application(args))

@@ -80,6 +80,7 @@ def upgrade() -> None:
     op.create_index("ix_items_task_id", "items", ["task_id"])
     op.create_index("ix_items_collected", "items", ["collected_at", "id"])
     op.create_index("ix_items_task_collected", "items", ["task_id", "collected_at"])
+    op.create_index("ix_items_published", "items", ["published_at", "id"])
     op.create_table(
         "target_states",
         sa.Column("id", sa.Integer, primary_key=True),

@@ -1,0 +1,122 @@
+"""Counting and paging logs and items in SQL for the window's tables: ids first, then the rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from osint_desktop.db.engine import Database
+from osint_desktop.db.models import CrawlLog, CrawlTask, Item
+from osint_desktop.db.queries import ItemInfo, LogInfo, _item_info, _log_info, item_query
+
+ITEM_SORT_KEYS: dict[str, Any] = {
+    "collected": Item.collected_at,
+    "published": Item.published_at,
+}
+LOG_SORT_KEYS: dict[str, Any] = {
+    "started": CrawlLog.started_at,
+    "duration": CrawlLog.duration_s,
+    "new": CrawlLog.items_new,
+}
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the items browser shows."""
+
+    task_id: int | None = None
+    source: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the logs table shows."""
+
+    task_id: int | None = None
+    statuses: tuple[str, ...] = ()
+
+
+def _ordering(key: Any, id_column: Any, descending: bool) -> list[ColumnElement[Any]]:
+    if descending:
+        return [key.desc(), id_column.desc()]
+    return [key.asc(), id_column.asc()]
+
+
+def count_items(db: Database, where: ItemFilter) -> int:
+    """How many items match."""
+    with db.read() as session:
+        query = item_query(session, where.task_id, where.search, where.source)
+        counted = select(func.count()).select_from(query.with_only_columns(Item.id).subquery())
+        return int(session.scalar(counted) or 0)
+
+
+def page_items(
+    db: Database, where: ItemFilter, offset: int, limit: int, sort: str | None = None, descending: bool = True
+) -> list[ItemInfo]:
+    """One page of items; the offset walks an index of ids, then only the page's rows are read."""
+    key = ITEM_SORT_KEYS.get(sort or "collected", Item.collected_at)
+    with db.read() as session:
+        ids_query = (
+            item_query(session, where.task_id, where.search, where.source)
+            .with_only_columns(Item.id)
+            .order_by(*_ordering(key, Item.id, descending))
+            .offset(offset)
+            .limit(limit)
+        )
+        ids = list(session.scalars(ids_query))
+        return _items_by_ids(session, ids)
+
+
+def _items_by_ids(session: Session, ids: Sequence[int]) -> list[ItemInfo]:
+    if not ids:
+        return []
+    rows = {row.id: row for row in session.scalars(select(Item).where(Item.id.in_(ids)))}
+    return [_item_info(rows[i]) for i in ids if i in rows]
+
+
+def _log_conditions(where: LogFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.task_id is not None:
+        conditions.append(CrawlLog.task_id == where.task_id)
+    if where.statuses:
+        conditions.append(CrawlLog.status.in_(where.statuses))
+    return conditions
+
+
+def count_logs(db: Database, where: LogFilter) -> int:
+    """How many logs match."""
+    with db.read() as session:
+        return int(session.scalar(select(func.count(CrawlLog.id)).where(*_log_conditions(where))) or 0)
+
+
+def page_logs(
+    db: Database, where: LogFilter, offset: int, limit: int, sort: str | None = None, descending: bool = True
+) -> list[LogInfo]:
+    """One page of logs with their task names."""
+    key = LOG_SORT_KEYS.get(sort or "started", CrawlLog.started_at)
+    with db.read() as session:
+        ids = list(
+            session.scalars(
+                select(CrawlLog.id)
+                .where(*_log_conditions(where))
+                .order_by(*_ordering(key, CrawlLog.id, descending))
+                .offset(offset)
+                .limit(limit)
+            )
+        )
+        if not ids:
+            return []
+        rows = {
+            row.id: (row, name)
+            for row, name in session.execute(
+                select(CrawlLog, CrawlTask.name)
+                .join(CrawlTask, CrawlTask.id == CrawlLog.task_id)
+                .where(CrawlLog.id.in_(ids))
+            )
+        }
+        return [_log_info(*rows[i]) for i in ids if i in rows]

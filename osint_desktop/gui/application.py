@@ -1,0 +1,207 @@
+"""Application start-up and shutdown, in a fixed order, around the Qt event loop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTrayIcon
+
+from osint_desktop import APP_ID, APP_NAME, __version__
+from osint_desktop.config import data_dir
+from osint_desktop.context import AppContext, DatabaseProblemError
+from osint_desktop.db.backup import list_backups, restore_sqlite
+from osint_desktop.db.engine import sqlite_path
+from osint_desktop.gui.crawls import CrawlController
+from osint_desktop.gui.icons import app_icon
+from osint_desktop.gui.main_window import MainWindow
+from osint_desktop.gui.notifications import Notifier
+from osint_desktop.gui.scheduler_bridge import SchedulerBridge
+from osint_desktop.gui.single_instance import InstanceServer, ask_running_instance_to_show, server_name
+from osint_desktop.gui.tray import Tray
+from osint_desktop.recovery import recover_dead_runs
+from osint_desktop.secrets import redact
+from osint_desktop.tasks import ensure_default_tasks, list_tasks
+
+log = logging.getLogger("osint_desktop.gui.app")
+
+SHUTDOWN_WAIT_MS = 6000
+
+
+class DesktopApp(QObject):
+    """Owns everything the window needs and tears it down in reverse order."""
+
+    def __init__(self, qt_app: QApplication, ctx: AppContext, start_minimized: bool) -> None:
+        super().__init__()
+        self.qt_app = qt_app
+        self.ctx = ctx
+        self.controller = CrawlController(ctx, self)
+        self.bridge = SchedulerBridge(ctx, self.controller, self)
+        self.tray: Tray | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = Tray(ctx.db, lambda: self.bridge.scheduler.paused, self)
+            self.tray.show()
+        self.notifier = Notifier(ctx.settings, self.tray.icon if self.tray else None)
+        self.window = MainWindow(ctx, self.controller, self.bridge, self.notifier, self.tray)
+        self.window.quit_requested.connect(self.quit)
+        self.instance_server: InstanceServer | None = None
+        self._start_minimized = start_minimized and self.tray is not None
+        self._stopped = False
+
+    def start(self) -> None:
+        """Show the window (unless starting in the tray), then start the scheduler."""
+        if not self._start_minimized:
+            self.window.show()
+        missed = self.bridge.start()
+        if missed:
+            log.info("catching up %d missed run(s)", len(missed))
+        self.window.update_status()
+
+    @Slot()
+    def bring_forward(self) -> None:
+        """A second launch asked for the window."""
+        self.window.show_and_raise()
+
+    @Slot()
+    def quit(self) -> None:
+        """Leave the event loop; shutdown() runs after it."""
+        self.qt_app.quit()
+
+    def shutdown(self) -> None:
+        """Scheduler first, then crawls (bounded wait), then the database."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.window.save_ui_state()
+        self.bridge.stop()
+        self.controller.cancel_all()
+        finished = self.controller.wait(SHUTDOWN_WAIT_MS)
+        if not finished:
+            log.warning("crawls still running after %d ms: marking them interrupted", SHUTDOWN_WAIT_MS)
+        recover_dead_runs(self.ctx.db, include_own=True)
+        if self.tray is not None:
+            self.tray.hide()
+        if self.instance_server is not None:
+            self.instance_server.close()
+        self.ctx.close()
+
+
+def _install_excepthook() -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        text = redact("".join(traceback.format_exception(kind, value, tb)))
+        log.error("unexpected error:\n%s", text)
+        app = QApplication.instance()
+        if app is None:
+            sys.__excepthook__(kind, value, tb)
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, f"{APP_NAME}: unexpected error", redact(f"{kind.__name__}: {value}")
+        )
+        box.setInformativeText("The app keeps running. The details were written to the log file.")
+        box.setDetailedText(text)
+        box.exec()
+
+    sys.excepthook = hook
+
+
+def _open_context(args: argparse.Namespace) -> AppContext | None:
+    """Open the database, offering a way out when it cannot be opened."""
+    db_option: str | None = args.db
+    while True:
+        try:
+            return AppContext.open(db_option, console_log=None)
+        except DatabaseProblemError as exc:
+            choice = _ask_database_way_out(str(exc))
+            if choice == "restore":
+                if not _restore_latest(db_option):
+                    continue
+            elif choice == "choose":
+                chosen, _ = QFileDialog.getSaveFileName(
+                    None,
+                    "Choose a database file",
+                    str(data_dir()),
+                    "SQLite databases (*.sqlite3 *.db);;All files (*)",
+                    options=QFileDialog.Option.DontConfirmOverwrite,
+                )
+                if chosen:
+                    db_option = chosen
+            else:
+                return None
+
+
+def _ask_database_way_out(message: str) -> str:
+    box = QMessageBox(QMessageBox.Icon.Critical, f"{APP_NAME}: database problem", message)
+    restore = box.addButton("Restore latest backup", QMessageBox.ButtonRole.AcceptRole)
+    choose = box.addButton("Choose another file…", QMessageBox.ButtonRole.ActionRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    if not list_backups(data_dir() / "backups"):
+        restore.setEnabled(False)
+        restore.setToolTip("There is no backup yet")
+    box.exec()
+    clicked = box.clickedButton()
+    return "restore" if clicked is restore else "choose" if clicked is choose else "quit"
+
+
+def _restore_latest(db_option: str | None) -> bool:
+    from osint_desktop.config import database_url
+
+    backups = list_backups(data_dir() / "backups")
+    target = sqlite_path(database_url(db_option))
+    if not backups or target is None:
+        return False
+    damaged = target.with_name(target.name + ".damaged")
+    try:
+        if target.exists():
+            # Keep the broken file: it is the user's data, a tool may still save some of it.
+            target.replace(damaged)
+        for suffix in ("-wal", "-shm"):
+            target.with_name(target.name + suffix).unlink(missing_ok=True)
+        restore_sqlite(backups[0], target)
+    except (OSError, ValueError) as exc:
+        QMessageBox.critical(None, APP_NAME, f"Restoring {backups[0].name} failed: {exc}")
+        return False
+    QMessageBox.information(
+        None, APP_NAME, f"Restored {backups[0].name}. The damaged file was kept as {damaged.name}."
+    )
+    return True
+
+
+def run_application(args: argparse.Namespace) -> int:
+    """Start-up sequence, event loop, shutdown sequence."""
+    QApplication.setApplicationName(APP_ID)
+    QApplication.setApplicationDisplayName(APP_NAME)
+    QApplication.setApplicationVersion(__version__)
+    QApplication.setDesktopFileName(APP_ID)
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(qt_app, QApplication)
+    qt_app.setWindowIcon(app_icon())
+    # The app lives on in the tray when its window closes.
+    qt_app.setQuitOnLastWindowClosed(False)
+
+    name = server_name(data_dir())
+    if ask_running_instance_to_show(name):
+        sys.stderr.write(f"{APP_ID}: already running; brought its window forward\n")
+        return 0
+    ctx = _open_context(args)
+    if ctx is None:
+        return 1
+    _install_excepthook()
+    if not list_tasks(ctx.db) and not ctx.settings.defaults_created:
+        ensure_default_tasks(ctx.db, have_x_token=bool(ctx.x_token()))
+        ctx.settings.defaults_created = True
+        ctx.settings.save(ctx.home)
+    minimized = bool(args.minimized or ctx.settings.start_minimized)
+    app = DesktopApp(qt_app, ctx, minimized)
+    server = InstanceServer(name, app)
+    server.show_requested.connect(app.bring_forward)
+    server.listen()
+    app.instance_server = server
+    QTimer.singleShot(0, app.start)
+    qt_app.aboutToQuit.connect(app.shutdown, Qt.ConnectionType.DirectConnection)
+    code = qt_app.exec()
+    app.shutdown()
+    return int(code)

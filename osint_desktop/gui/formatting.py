@@ -1,0 +1,68 @@
+"""How times, durations and statuses read in the window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtGui import QColor
+
+from osint_desktop.timeutil import utcnow
+
+STATUS_COLOURS = {
+    "pending": "#8a94a6",
+    "running": "#1f7ae0",
+    "completed": "#1e9e5a",
+    "success": "#1e9e5a",
+    "partial": "#d98a00",
+    "failed": "#d93f3f",
+    "interrupted": "#a0527a",
+    "skipped": "#8a94a6",
+    "inactive": "#b0b6c0",
+}
+
+
+def status_colour(status: str) -> QColor:
+    """The colour of a status indicator."""
+    return QColor(STATUS_COLOURS.get(status, "#8a94a6"))
+
+
+def local_time(value: datetime | None) -> str:
+    """A UTC time shown in the user's local zone, to the minute."""
+    if value is None:
+        return "—"
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def local_time_full(value: datetime | None) -> str:
+    """A UTC time in local time with seconds and zone, for tooltips."""
+    if value is None:
+        return ""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def relative(value: datetime | None, now: datetime | None = None) -> str:
+    """'in 12 min', '3 h ago', 'now'."""
+    if value is None:
+        return ""
+    seconds = (value - (now or utcnow())).total_seconds()
+    future = seconds > 0
+    span = abs(seconds)
+    if span < 45:
+        return "now"
+    if span < 3600:
+        amount = f"{round(span / 60)} min"
+    elif span < 86400 * 2:
+        amount = f"{span / 3600:.0f} h"
+    else:
+        amount = f"{span / 86400:.0f} days"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def duration(seconds: float | None) -> str:
+    """'0.8 s', '2 min 5 s'."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s"

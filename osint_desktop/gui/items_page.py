@@ -1,0 +1,224 @@
+"""The items browser: full-text search, filters by task and source, a safe preview, open and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from osint_desktop.db.engine import Database
+from osint_desktop.db.queries import ItemInfo, get_item_content
+from osint_desktop.export import export_items, iter_filtered_items
+from osint_desktop.gui.background import BackgroundCall, Report
+from osint_desktop.gui.models.items import ItemTableModel
+from osint_desktop.gui.preview import ItemPreview
+from osint_desktop.tasks import TaskInfo
+
+SEARCH_DELAY_MS = 250
+
+
+class ItemsPage(QWidget):
+    """Search and filters on top, the table on the left, the preview on the right."""
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self.model = ItemTableModel(db, self)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search titles, summaries and authors…")
+        self.search_edit.setClearButtonEnabled(True)
+        self.task_filter = QComboBox()
+        self.task_filter.addItem("All tasks", None)
+        self.source_filter = QComboBox()
+        self.source_filter.addItem("All sources", None)
+        self.source_filter.addItem("News", "news")
+        self.source_filter.addItem("X", "social")
+        self.count_label = QLabel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(1, 380)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.preview = ItemPreview()
+        self.open_button = QPushButton("Open in browser")
+        self.export_csv_button = QPushButton("Export CSV…")
+        self.export_json_button = QPushButton("Export JSON…")
+        for button in (self.open_button,):
+            button.setEnabled(False)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._export: BackgroundCall | None = None
+        self._progress: QProgressDialog | None = None
+
+        top = QHBoxLayout()
+        top.addWidget(self.search_edit, 3)
+        top.addWidget(self.task_filter, 2)
+        top.addWidget(self.source_filter, 1)
+        top.addWidget(self.count_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_csv_button)
+        buttons.addWidget(self.export_json_button)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.preview)
+        right_layout.addLayout(buttons)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(right)
+        splitter.setSizes([700, 500])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter)
+
+        self.search_edit.textChanged.connect(self._search_timer.start)
+        self._search_timer.timeout.connect(self.apply_filters)
+        self.task_filter.currentIndexChanged.connect(self.apply_filters)
+        self.source_filter.currentIndexChanged.connect(self.apply_filters)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(self.open_selected)
+        self.open_button.clicked.connect(self.open_selected)
+        self.export_csv_button.clicked.connect(self.export_csv)
+        self.export_json_button.clicked.connect(self.export_json)
+        self.model.modelReset.connect(self._update_count)
+        self.model.rowsInserted.connect(self._update_count)
+
+    def set_tasks(self, tasks: list[TaskInfo]) -> None:
+        """Keep the task filter's choices in step with the tasks."""
+        current = self.task_filter.currentData()
+        self.task_filter.blockSignals(True)
+        self.task_filter.clear()
+        self.task_filter.addItem("All tasks", None)
+        for task in tasks:
+            self.task_filter.addItem(task.name, task.id)
+        self.task_filter.setCurrentIndex(max(0, self.task_filter.findData(current)))
+        self.task_filter.blockSignals(False)
+
+    @Slot()
+    def apply_filters(self) -> None:
+        """Re-query with the search text and filters."""
+        self._search_timer.stop()
+        self.model.set_filter(
+            self.task_filter.currentData(), self.source_filter.currentData(), self.search_edit.text()
+        )
+
+    @Slot()
+    def _update_count(self) -> None:
+        count = self.model.rowCount()
+        self.count_label.setText(f"{count:,} item{'s' * (count != 1)}")
+
+    def selected_items(self) -> list[ItemInfo]:
+        """The items whose rows are selected, in table order."""
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [item for item in (self.model.row_at(row) for row in rows) if item is not None]
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        items = self.selected_items()
+        current = items[0] if len(items) == 1 else None
+        self.open_button.setEnabled(bool(current and current.url))
+        if current is None:
+            self.preview.show_item(None, None)
+            return
+        found = get_item_content(self._db, current.id)
+        self.preview.show_item(*(found or (None, None)))
+
+    @Slot()
+    def open_selected(self) -> None:
+        """Open the selected item's link in the user's web browser."""
+        items = self.selected_items()
+        if len(items) == 1 and items[0].url:
+            QDesktopServices.openUrl(QUrl(items[0].url))
+
+    @Slot()
+    def export_csv(self) -> None:
+        """Export the selection (or everything shown) to CSV."""
+        self._export_to("csv")
+
+    @Slot()
+    def export_json(self) -> None:
+        """Export the selection (or everything shown) to JSON."""
+        self._export_to("json")
+
+    def _export_to(self, fmt: str, path: Path | None = None) -> None:
+        selected = self.selected_items()
+        scope = (
+            f"the {len(selected)} selected items"
+            if selected
+            else f"all {self.model.rowCount():,} items shown"
+        )
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self,
+                f"Export {scope} as {fmt.upper()}",
+                f"osint-items.{fmt}",
+                f"{fmt.upper()} files (*.{fmt})",
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+        self.start_export(fmt, path, selected or None)
+
+    def start_export(self, fmt: str, path: Path, items: list[ItemInfo] | None) -> BackgroundCall:
+        """Write in the background with a progress dialog; items=None exports the current filter."""
+        where = self.model.filter
+        db = self._db
+
+        def work(report: Report) -> int:
+            source = items if items is not None else iter_filtered_items(db, where)
+            return export_items(source, path, fmt, report)
+
+        total = len(items) if items is not None else self.model.rowCount()
+        progress = QProgressDialog(f"Exporting {total:,} items to {path.name}…", "", 0, max(total, 1), self)
+        progress.setCancelButton(None)
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(500)
+        self._progress = progress
+        call = BackgroundCall(work, self)
+        call.progress.connect(progress.setValue)
+        call.result.connect(self._on_export_done)
+        call.error.connect(self._on_export_error)
+        call.done.connect(progress.close)
+        self._export = call
+        self._export_path = path
+        call.start()
+        return call
+
+    @Slot(object)
+    def _on_export_done(self, count: object) -> None:
+        window = self.window()
+        status = getattr(window, "statusBar", None)
+        if callable(status):
+            status().showMessage(f"Exported {count} items to {self._export_path}", 8000)
+
+    @Slot(str)
+    def _on_export_error(self, message: str) -> None:
+        QMessageBox.warning(self, "Export failed", f"The export to {self._export_path} failed:\n{message}")

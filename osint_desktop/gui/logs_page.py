@@ -1,0 +1,172 @@
+"""The logs page: runs filtered by task and status, with the selected run's per-target details."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QItemSelection, Qt, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from osint_desktop.db.engine import Database
+from osint_desktop.db.models import LOG_STATUSES
+from osint_desktop.db.queries import LogInfo, get_log
+from osint_desktop.gui.formatting import duration, local_time_full
+from osint_desktop.gui.models.logs import LogTableModel
+from osint_desktop.tasks import TaskInfo
+
+STATUS_FILTERS = (
+    ("All statuses", ()),
+    ("Problems (failed, partial, interrupted)", ("failed", "partial", "interrupted")),
+    *((status.capitalize(), (status,)) for status in LOG_STATUSES),
+)
+
+
+def details_html(entry: LogInfo) -> str:
+    """The selected run in full: summary, error text, and one row per target."""
+    parts = [
+        f"<h3>{html.escape(entry.task_name)} — {html.escape(entry.status)}</h3>",
+        f"<p>Started {html.escape(local_time_full(entry.started_at))}, "
+        f"finished {html.escape(local_time_full(entry.finished_at) or '—')}, "
+        f"took {duration(entry.duration_s)}; trigger: {html.escape(entry.trigger)}; "
+        f"{entry.items_found} found, {entry.items_new} new.</p>",
+    ]
+    if entry.error:
+        parts.append(f"<p style='color:#d93f3f;white-space:pre-wrap'>{html.escape(entry.error)}</p>")
+    if entry.details:
+        rows = []
+        for detail in entry.details:
+            error = detail.get("error") or detail.get("warning") or ""
+            colour = "#d93f3f" if detail.get("error") else ("#d98a00" if detail.get("warning") else "inherit")
+            rows.append(
+                "<tr>"
+                f"<td>{html.escape(str(detail.get('target', '')))}</td>"
+                f"<td>{html.escape(str(detail.get('status', '')))}</td>"
+                f"<td align='right'>{detail.get('items', 0)}</td>"
+                f"<td align='right'>{detail.get('new', '')}</td>"
+                f"<td align='right'>{float(detail.get('elapsed_s') or 0):.2f} s</td>"
+                f"<td style='color:{colour}'>{html.escape(str(error))}</td>"
+                "</tr>"
+            )
+        parts.append(
+            "<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse'>"
+            "<tr><th>Target</th><th>Status</th><th>Items</th><th>New</th><th>Time</th><th>Error</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+    return "".join(parts)
+
+
+class LogsPage(QWidget):
+    """Filters on top, the table, and the details of the selected run below."""
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self.model = LogTableModel(db, self)
+        self.task_filter = QComboBox()
+        self.task_filter.addItem("All tasks", None)
+        self.status_filter = QComboBox()
+        for label, statuses in STATUS_FILTERS:
+            self.status_filter.addItem(label, statuses)
+        self.count_label = QLabel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.setAlternatingRowColors(True)
+        self.details = QTextBrowser()
+        self.details.setOpenLinks(False)
+        self.details.setPlaceholderText("Select a run to see each target's result and the full error text.")
+
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Task"))
+        filters.addWidget(self.task_filter, 2)
+        filters.addWidget(QLabel("Status"))
+        filters.addWidget(self.status_filter, 1)
+        filters.addStretch(1)
+        filters.addWidget(self.count_label)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setSizes([400, 200])
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(splitter)
+
+        self.task_filter.currentIndexChanged.connect(self.apply_filters)
+        self.status_filter.currentIndexChanged.connect(self.apply_filters)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.model.modelReset.connect(self._update_count)
+        self.model.rowsInserted.connect(self._update_count)
+
+    def set_tasks(self, tasks: list[TaskInfo]) -> None:
+        """Keep the task filter's choices in step with the tasks."""
+        current = self.task_filter.currentData()
+        self.task_filter.blockSignals(True)
+        self.task_filter.clear()
+        self.task_filter.addItem("All tasks", None)
+        for task in tasks:
+            self.task_filter.addItem(task.name, task.id)
+        index = self.task_filter.findData(current)
+        self.task_filter.setCurrentIndex(max(0, index))
+        self.task_filter.blockSignals(False)
+        if index < 0 and current is not None:
+            self.apply_filters()
+
+    def show_task(self, task_id: int | None) -> None:
+        """Filter to one task's runs."""
+        index = self.task_filter.findData(task_id)
+        self.task_filter.setCurrentIndex(max(0, index))
+
+    @Slot()
+    def apply_filters(self) -> None:
+        """Re-query with the chosen task and status."""
+        statuses = self.status_filter.currentData() or ()
+        self.model.set_filter(self.task_filter.currentData(), tuple(statuses))
+        self.details.clear()
+
+    @Slot()
+    def _update_count(self) -> None:
+        count = self.model.rowCount()
+        self.count_label.setText(f"{count:,} run{'s' * (count != 1)}")
+
+    def select_log(self, log_id: int) -> None:
+        """Show one run (from the tray's latest failures)."""
+        self.task_filter.setCurrentIndex(0)
+        self.status_filter.setCurrentIndex(0)
+        for row in range(min(self.model.rowCount(), 1000)):
+            entry = self.model.row_at(row)
+            if entry is not None and entry.id == log_id:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+                return
+        entry = get_log(self._db, log_id)
+        if entry is not None:
+            self.details.setHtml(details_html(entry))
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        entry = self.model.row_at(rows[0].row()) if rows else None
+        if entry is None:
+            self.details.clear()
+            return
+        fresh = get_log(self._db, entry.id) or entry
+        self.details.setHtml(details_html(fresh))

@@ -1,0 +1,625 @@
+"""The main window: tasks, logs, items and overview, with the actions, menus, toolbar and status bar."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSystemTrayIcon,
+    QTableView,
+    QTabWidget,
+)
+
+from osint_desktop import APP_NAME, __version__
+from osint_desktop.context import AppContext
+from osint_desktop.gui.crawls import CrawlController
+from osint_desktop.gui.formatting import local_time, relative
+from osint_desktop.gui.icons import app_icon
+from osint_desktop.gui.items_page import ItemsPage
+from osint_desktop.gui.logs_page import LogsPage
+from osint_desktop.gui.models.tasks import TaskTableModel
+from osint_desktop.gui.notifications import Notifier
+from osint_desktop.gui.overview import OverviewWidget
+from osint_desktop.gui.scheduler_bridge import SchedulerBridge
+from osint_desktop.gui.task_dialog import TaskDialog
+from osint_desktop.gui.tray import Tray
+from osint_desktop.maintenance import clear_task_logs, prune_logs
+from osint_desktop.runs import RunResult
+from osint_desktop.tasks import TaskInfo, delete_task, update_task
+from osint_desktop.validation import ValidationError
+
+log = logging.getLogger("osint_desktop.gui.window")
+
+TAB_TASKS, TAB_LOGS, TAB_ITEMS, TAB_OVERVIEW = range(4)
+REFRESH_INTERVAL_MS = 30_000
+
+
+class MainWindow(QMainWindow):
+    """Everything the analyst sees; it reacts to the controller's and scheduler's signals."""
+
+    quit_requested = Signal()
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        controller: CrawlController,
+        bridge: SchedulerBridge,
+        notifier: Notifier,
+        tray: Tray | None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.controller = controller
+        self.bridge = bridge
+        self.notifier = notifier
+        self.tray = tray
+        self.quitting = False
+        self.ui_state = QSettings(str(ctx.home / "window.ini"), QSettings.Format.IniFormat)
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.resize(1200, 760)
+
+        self.task_model = TaskTableModel(ctx.db, self)
+        self.task_model.on_toggle_active = self.set_task_active
+        self.tasks_table = self._make_tasks_table()
+        self.logs_page = LogsPage(ctx.db, self)
+        self.items_page = ItemsPage(ctx.db, self)
+        self.overview = OverviewWidget(ctx.db, self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.tasks_table, "Tasks")
+        self.tabs.addTab(self.logs_page, "Logs")
+        self.tabs.addTab(self.items_page, "Items")
+        self.tabs.addTab(self.overview, "Overview")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.setCentralWidget(self.tabs)
+
+        self._make_actions()
+        self._make_menus_and_toolbar()
+        self._make_status_bar()
+        self._connect()
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
+        self._refresh_timer.timeout.connect(self.periodic_refresh)
+        self._refresh_timer.start()
+        self.reload_all()
+        self._restore_ui_state()
+
+    # construction ---------------------------------------------------------------
+
+    def _make_tasks_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.task_model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(26)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setAlternatingRowColors(True)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._task_context_menu)
+        table.doubleClicked.connect(self.edit_task)
+        for column, width in enumerate((230, 120, 90, 130, 130, 200, 60)):
+            table.setColumnWidth(column, width)
+        return table
+
+    def _action(
+        self,
+        text: str,
+        slot: object,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        self.new_action = self._action("&New task…", self.new_task, "Ctrl+N", "Create a crawl task")
+        self.edit_action = self._action("&Edit task…", self.edit_task, "F2", "Edit the selected task")
+        self.edit_enter_action = self._action("Edit task (Enter)", self.edit_task_if_table_focused, "Return")
+        self.delete_action = self._action(
+            "&Delete task", self.delete_task, QKeySequence.StandardKey.Delete, "Delete the selected task"
+        )
+        self.run_action = self._action("&Run now", self.run_selected, "Ctrl+R", "Run the selected task now")
+        self.run_all_action = self._action("Run &all", self.run_all, "F5", "Run every active task now")
+        self.pause_action = self._action(
+            "&Pause scheduler", self.toggle_pause, "Ctrl+P", "Pause or resume scheduled runs"
+        )
+        self.pause_action.setCheckable(True)
+        self.settings_action = self._action(
+            "&Settings…", self.open_settings, "Ctrl+,", "Token, limits, notifications"
+        )
+        self.quit_action = self._action("&Quit", self.request_quit, "Ctrl+Q", "Stop crawling and quit")
+        self.import_opml_action = self._action("&Import feeds (OPML)…", self.import_opml)
+        self.export_opml_action = self._action("E&xport feeds (OPML)…", self.export_opml)
+        self.clear_logs_action = self._action("&Clear old logs…", self.clear_old_logs)
+        self.about_action = self._action("&About", self.about)
+
+    def _make_menus_and_toolbar(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.import_opml_action, self.export_opml_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        task_menu = self.menuBar().addMenu("&Tasks")
+        task_menu.addActions([self.new_action, self.edit_action, self.delete_action])
+        task_menu.addSeparator()
+        task_menu.addActions([self.run_action, self.run_all_action])
+        task_menu.addSeparator()
+        task_menu.addAction(self.clear_logs_action)
+        scheduler_menu = self.menuBar().addMenu("&Scheduler")
+        scheduler_menu.addAction(self.pause_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addActions([self.new_action, self.edit_action, self.delete_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.run_action, self.run_all_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.pause_action, self.settings_action])
+
+    def _make_status_bar(self) -> None:
+        self.scheduler_label = QLabel()
+        self.running_label = QLabel()
+        self.next_run_label = QLabel()
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.running_label)
+        bar.addPermanentWidget(self.next_run_label)
+        bar.addPermanentWidget(self.scheduler_label)
+
+    def _connect(self) -> None:
+        self.controller.run_started.connect(self.on_run_started)
+        self.controller.run_progress.connect(self.on_run_progress)
+        self.controller.run_finished.connect(self.on_run_finished)
+        self.controller.run_failed.connect(self.on_run_failed)
+        self.controller.busy_changed.connect(self.update_status)
+        self.bridge.state_changed.connect(self.update_status)
+        self.bridge.job_error.connect(self.on_job_error)
+        self.tasks_table.selectionModel().selectionChanged.connect(self._update_actions)
+        if self.tray is not None:
+            self.tray.show_hide_requested.connect(self.toggle_visible)
+            self.tray.run_all_requested.connect(self.run_all)
+            self.tray.pause_requested.connect(self.toggle_pause)
+            self.tray.quit_requested.connect(self.request_quit)
+            self.tray.failure_selected.connect(self.show_log)
+
+    # state -----------------------------------------------------------------------
+
+    def _restore_ui_state(self) -> None:
+        geometry = self.ui_state.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        for name, header in self._headers().items():
+            state = self.ui_state.value(f"columns/{name}")
+            if isinstance(state, QByteArray):
+                header.restoreState(state)
+
+    def save_ui_state(self) -> None:
+        """Remember window geometry and column widths."""
+        self.ui_state.setValue("geometry", self.saveGeometry())
+        for name, header in self._headers().items():
+            self.ui_state.setValue(f"columns/{name}", header.saveState())
+        self.ui_state.sync()
+
+    def _headers(self) -> dict[str, QHeaderView]:
+        return {
+            "tasks": self.tasks_table.horizontalHeader(),
+            "logs": self.logs_page.table.horizontalHeader(),
+            "items": self.items_page.table.horizontalHeader(),
+        }
+
+    def selected_task(self) -> TaskInfo | None:
+        """The task on the selected row."""
+        rows = self.tasks_table.selectionModel().selectedRows()
+        return self.task_model.task_at(rows[0].row()) if rows else None
+
+    def select_task(self, task_id: int) -> None:
+        """Select a task's row."""
+        row = self.task_model.row_of(task_id)
+        if row is not None:
+            self.tasks_table.selectRow(row)
+
+    @Slot()
+    def _update_actions(self) -> None:
+        task = self.selected_task()
+        for action in (self.edit_action, self.delete_action, self.run_action):
+            action.setEnabled(task is not None)
+
+    @Slot()
+    def reload_all(self) -> None:
+        """Read tasks, logs and items again (start-up, restore, another process's changes)."""
+        self.task_model.reload()
+        tasks = self.task_model.tasks
+        self.logs_page.set_tasks(tasks)
+        self.items_page.set_tasks(tasks)
+        self.logs_page.apply_filters()
+        self.items_page.apply_filters()
+        self._update_actions()
+        self.update_status()
+
+    @Slot()
+    def periodic_refresh(self) -> None:
+        """Keep relative times and changes made from the command line current."""
+        self.task_model.reload()
+        tasks = self.task_model.tasks
+        self.logs_page.set_tasks(tasks)
+        self.items_page.set_tasks(tasks)
+        self.update_status()
+
+    @Slot()
+    def update_status(self) -> None:
+        """Scheduler state, crawls running, the next run; and the tray's look."""
+        state = self.bridge.state()
+        paused = state.paused
+        self.scheduler_label.setText("Scheduler: paused" if paused else "Scheduler: running")
+        self.pause_action.setChecked(paused)
+        self.pause_action.setText("Resume scheduler" if paused else "Pause scheduler")
+        running = len(self.controller.running)
+        self.running_label.setText(f"Crawls running: {running}")
+        next_task = min(
+            (t for t in self.task_model.tasks if t.active and t.next_run is not None),
+            key=lambda t: t.next_run or 0,
+            default=None,
+        )
+        if next_task is not None and next_task.next_run is not None:
+            when = f"{local_time(next_task.next_run)} ({relative(next_task.next_run)})"
+            self.next_run_label.setText(f"Next run: {next_task.name} at {when}")
+        else:
+            self.next_run_label.setText("Next run: none scheduled")
+        failing = sum(1 for t in self.task_model.tasks if t.active and t.status == "failed")
+        if self.tray is not None:
+            self.tray.update_status(running, paused, failing)
+
+    # run signals ------------------------------------------------------------------
+
+    @Slot(int, str)
+    def on_run_started(self, task_id: int, trigger: str) -> None:
+        """A run began: its row shows running, a log row appears."""
+        self.task_model.refresh_task(task_id)
+        self.logs_page.model.refresh()
+        self.update_status()
+
+    @Slot(int, int, int)
+    def on_run_progress(self, task_id: int, done: int, total: int) -> None:
+        """Targets done of total."""
+        self.task_model.set_progress(task_id, done, total)
+
+    @Slot(object)
+    def on_run_finished(self, result: RunResult) -> None:
+        """Update the task's row, the logs, the items, notify and re-plan the job."""
+        self.task_model.clear_progress(result.task_id)
+        self.task_model.refresh_task(result.task_id)
+        self.logs_page.model.refresh()
+        if result.items_new:
+            self.items_page.model.refresh()
+        self.notifier.run_finished(result)
+        self.statusBar().showMessage(result.message, 10_000)
+        self.update_status()
+
+    @Slot(int, str)
+    def on_run_failed(self, task_id: int, reason: str) -> None:
+        """A run could not even start."""
+        self.task_model.clear_progress(task_id)
+        self.task_model.refresh_task(task_id)
+        row = self.task_model.row_of(task_id)
+        task = self.task_model.task_at(row) if row is not None else None
+        self.notifier.run_could_not_start(task.name if task else f"Task {task_id}", reason)
+        self.statusBar().showMessage(f"Run could not start: {reason}", 10_000)
+        self.update_status()
+
+    @Slot(str)
+    def on_job_error(self, message: str) -> None:
+        """A scheduler job raised: never swallowed."""
+        self.statusBar().showMessage(message, 15_000)
+        self.notifier.run_could_not_start("Scheduler", message)
+
+    # actions -----------------------------------------------------------------------
+
+    @Slot()
+    def new_task(self) -> None:
+        """Open the editor for a new task."""
+        dialog = TaskDialog(self.ctx, None, self)
+        if dialog.exec() and dialog.saved_task_id is not None:
+            self._task_saved(dialog.saved_task_id)
+
+    @Slot()
+    def edit_task(self) -> None:
+        """Open the editor on the selected task."""
+        task = self.selected_task()
+        if task is None:
+            return
+        dialog = TaskDialog(self.ctx, task, self)
+        if dialog.exec() and dialog.saved_task_id is not None:
+            self._task_saved(dialog.saved_task_id)
+
+    @Slot()
+    def edit_task_if_table_focused(self) -> None:
+        """Enter edits only where it means it: on the tasks table."""
+        if self.tasks_table.hasFocus():
+            self.edit_task()
+
+    def _task_saved(self, task_id: int) -> None:
+        self.task_model.refresh_task(task_id)
+        self.bridge.task_changed(task_id)
+        self.task_model.refresh_task(task_id)
+        tasks = self.task_model.tasks
+        self.logs_page.set_tasks(tasks)
+        self.items_page.set_tasks(tasks)
+        self.select_task(task_id)
+        self.update_status()
+
+    @Slot()
+    def delete_task(self) -> None:
+        """Delete the selected task after asking."""
+        task = self.selected_task()
+        if task is None:
+            return
+        if self.controller.is_running(task.id) or task.status == "running":
+            QMessageBox.information(
+                self, "Task is running", f"{task.name!r} is running. Delete it when it has finished."
+            )
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete task",
+            f"Delete {task.name!r} and its {len(task.targets)} targets?\n\n"
+            "Its run logs are deleted too; the items it collected are kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            delete_task(self.ctx.db, task.id)
+        except (ValidationError, LookupError) as exc:
+            QMessageBox.warning(self, "Cannot delete", str(exc))
+        self._task_saved(task.id)
+
+    @Slot()
+    def run_selected(self) -> None:
+        """Run the selected task now, unless it is already running."""
+        task = self.selected_task()
+        if task is None:
+            return
+        self.run_task_now(task.id)
+
+    def run_task_now(self, task_id: int) -> bool:
+        """Start a manual run; says so when the task is already running."""
+        row = self.task_model.row_of(task_id)
+        task = self.task_model.task_at(row) if row is not None else None
+        name = task.name if task else f"Task {task_id}"
+        if self.controller.is_running(task_id) or (task is not None and task.status == "running"):
+            self.statusBar().showMessage(f"{name} is already running", 8000)
+            return False
+        started = self.controller.start_run(task_id, "manual")
+        if started:
+            self.statusBar().showMessage(f"Running {name}…", 5000)
+        return started
+
+    @Slot()
+    def run_all(self) -> None:
+        """Run every active task that is not already running."""
+        started = self.controller.run_all_active()
+        self.statusBar().showMessage(
+            f"Running {len(started)} active task{'s' * (len(started) != 1)}"
+            if started
+            else "No active task to run",
+            8000,
+        )
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        """Pause or resume the scheduler."""
+        paused = self.bridge.toggle_pause()
+        self.statusBar().showMessage("Scheduler paused" if paused else "Scheduler resumed", 5000)
+        self.update_status()
+
+    def set_task_active(self, task_id: int, active: bool) -> None:
+        """The Active checkbox: takes effect at once."""
+        try:
+            update_task(self.ctx.db, task_id, active=active)
+        except (ValidationError, LookupError) as exc:
+            QMessageBox.warning(self, "Cannot change task", str(exc))
+        self._task_saved(task_id)
+
+    @Slot()
+    def open_settings(self) -> None:
+        """The settings dialog; applies limits and schedules after it is saved."""
+        from osint_desktop.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.ctx, self)
+        dialog.settings_changed.connect(self._on_settings_changed)
+        dialog.restored.connect(self.reload_all)
+        dialog.exec()
+
+    @Slot()
+    def _on_settings_changed(self) -> None:
+        self.controller.set_max_concurrent(self.ctx.settings.max_concurrent_crawls)
+        self.bridge.scheduler.set_catch_up(self.ctx.settings.catch_up_missed_runs)
+        self.update_status()
+
+    @Slot()
+    def import_opml(self) -> None:
+        """Add the feeds of an OPML file to a new or existing news task."""
+        from osint_desktop.gui.opml_dialogs import import_opml
+
+        changed = import_opml(self, self.ctx.db)
+        for task_id in changed or []:
+            self._task_saved(task_id)
+
+    @Slot()
+    def export_opml(self) -> None:
+        """Write the news tasks' feeds to an OPML file."""
+        from osint_desktop.gui.opml_dialogs import export_opml
+
+        path = export_opml(self, self.ctx.db)
+        if path is not None:
+            self.statusBar().showMessage(f"Feeds exported to {path}", 8000)
+
+    @Slot()
+    def clear_old_logs(self) -> None:
+        """Delete logs older than N days, after asking."""
+        days, ok = QInputDialog.getInt(
+            self,
+            "Clear old logs",
+            "Delete run logs older than this many days:",
+            self.ctx.settings.log_retention_days,
+            1,
+            3650,
+        )
+        if not ok:
+            return
+        answer = QMessageBox.question(
+            self, "Clear old logs", f"Delete every run log older than {days} days? Collected items are kept."
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            count = prune_logs(self.ctx.db, days)
+            self.logs_page.model.reload()
+            self.statusBar().showMessage(f"Deleted {count} old logs", 8000)
+
+    def clear_task_logs(self, task: TaskInfo) -> None:
+        """Delete all logs of one task, after asking."""
+        answer = QMessageBox.question(self, "Clear logs", f"Delete every run log of {task.name!r}?")
+        if answer == QMessageBox.StandardButton.Yes:
+            count = clear_task_logs(self.ctx.db, task.id)
+            self.logs_page.model.reload()
+            self.statusBar().showMessage(f"Deleted {count} logs of {task.name}", 8000)
+
+    @Slot(int)
+    def show_log(self, log_id: int) -> None:
+        """Bring the window up on one run's details."""
+        self.show_and_raise()
+        self.tabs.setCurrentIndex(TAB_LOGS)
+        self.logs_page.select_log(log_id)
+
+    @Slot()
+    def about(self) -> None:
+        """Version and where the data lives."""
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>Scheduled collection of open-source intelligence."
+            f"<br><br>Data folder: {self.ctx.home}<br>Database: {self.ctx.db.url}",
+        )
+
+    @Slot(QPoint)
+    def _task_context_menu(self, position: QPoint) -> None:
+        index = self.tasks_table.indexAt(position)
+        if index.isValid():
+            self.tasks_table.selectRow(index.row())
+        task = self.selected_task()
+        menu = QMenu(self)
+        menu.addAction(self.new_action)
+        if task is not None:
+            menu.addAction(self.run_action)
+            menu.addAction(self.edit_action)
+            toggle = menu.addAction("Deactivate" if task.active else "Activate")
+            toggle.triggered.connect(lambda: self.set_task_active(task.id, not task.active))
+            menu.addSeparator()
+            logs = menu.addAction("Show logs")
+            logs.triggered.connect(lambda: self._show_task_logs(task.id))
+            items = menu.addAction("Show items")
+            items.triggered.connect(lambda: self._show_task_items(task.id))
+            clear = menu.addAction("Clear this task's logs…")
+            clear.triggered.connect(lambda: self.clear_task_logs(task))
+            menu.addSeparator()
+            menu.addAction(self.delete_action)
+        menu.exec(self.tasks_table.viewport().mapToGlobal(position))
+
+    def _show_task_logs(self, task_id: int) -> None:
+        self.tabs.setCurrentIndex(TAB_LOGS)
+        self.logs_page.show_task(task_id)
+
+    def _show_task_items(self, task_id: int) -> None:
+        self.tabs.setCurrentIndex(TAB_ITEMS)
+        index = self.items_page.task_filter.findData(task_id)
+        self.items_page.task_filter.setCurrentIndex(max(0, index))
+
+    @Slot(int)
+    def _on_tab_changed(self, index: int) -> None:
+        if index == TAB_OVERVIEW:
+            self.overview.refresh()
+
+    # showing, hiding, quitting -----------------------------------------------------
+
+    def show_and_raise(self) -> None:
+        """Bring the window forward (tray click, second launch, a notification)."""
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    @Slot()
+    def toggle_visible(self) -> None:
+        """Show or hide from the tray."""
+        if self.isVisible() and not self.isMinimized():
+            self.hide()
+        else:
+            self.show_and_raise()
+
+    @Slot()
+    def request_quit(self) -> None:
+        """Quit from the menu, the tray or Ctrl+Q."""
+        self.quitting = True
+        self.save_ui_state()
+        self.quit_requested.emit()
+
+    def tray_available(self) -> bool:
+        """Whether closing can keep the app running in the tray."""
+        return self.tray is not None and self.tray.icon.isVisible()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Close keeps collecting in the tray where there is one; otherwise it quits, after asking."""
+        self.save_ui_state()
+        if self.quitting:
+            event.accept()
+            return
+        if self.tray_available() and self.ctx.settings.close_to_tray:
+            event.ignore()
+            self.hide()
+            if not self.ctx.settings.close_to_tray_hint_shown and self.tray is not None:
+                self.tray.icon.showMessage(
+                    APP_NAME,
+                    "OSINT Desktop keeps collecting in the tray. Use Quit in the tray menu to stop it.",
+                    QSystemTrayIcon.MessageIcon.Information,
+                    8000,
+                )
+                self.ctx.settings.close_to_tray_hint_shown = True
+                self.ctx.settings.save(self.ctx.home)
+            return
+        running = len(self.controller.running)
+        if running:
+            answer = QMessageBox.question(
+                self,
+                "Crawls are running",
+                f"{running} crawl{'s are' if running != 1 else ' is'} running. Quit anyway? "
+                "Unfinished runs are marked interrupted.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        event.accept()
+        self.request_quit()

@@ -1,0 +1,53 @@
+"""The items table: collected items paged from the database, searched with FTS5, filtered in SQL."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from osint_desktop.db.engine import Database
+from osint_desktop.db.paging import ItemFilter, count_items, page_items
+from osint_desktop.db.queries import ItemInfo
+from osint_desktop.gui.formatting import local_time, local_time_full
+from osint_desktop.gui.models.paged import Column, PagedTableModel
+
+ITEM_COLUMNS: list[Column[ItemInfo]] = [
+    Column(
+        "Collected",
+        lambda r: local_time(r.collected_at),
+        "collected",
+        tooltip=lambda r: local_time_full(r.collected_at),
+    ),
+    Column("Title", lambda r: r.title, tooltip=lambda r: r.title if len(r.title) > 60 else None),
+    Column("Source", lambda r: "News" if r.source == "news" else "X"),
+    Column("Author", lambda r: r.author or ""),
+    Column(
+        "Published",
+        lambda r: local_time(r.published_at),
+        "published",
+        tooltip=lambda r: local_time_full(r.published_at),
+    ),
+    Column("Origin", lambda r: r.origin, tooltip=lambda r: r.origin),
+]
+
+
+class ItemTableModel(PagedTableModel[ItemInfo]):
+    """Newest items first; a million rows page in as the view scrolls."""
+
+    def __init__(self, db: Database, parent: QObject | None = None) -> None:
+        super().__init__(ITEM_COLUMNS, parent)
+        self._db = db
+        self.filter = ItemFilter()
+
+    def set_filter(self, task_id: int | None, source: str | None, search: str | None) -> None:
+        """Apply the browser's filters and search text."""
+        new = ItemFilter(task_id, source, (search or "").strip() or None)
+        if new != self.filter:
+            self.filter = new
+            self.reload()
+
+    def fetch_count(self) -> int:
+        return count_items(self._db, self.filter)
+
+    def fetch_page(self, offset: int, limit: int) -> list[ItemInfo]:
+        sort, descending = self.order_key()
+        return page_items(self._db, self.filter, offset, limit, sort, descending)

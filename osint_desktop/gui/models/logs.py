@@ -1,0 +1,72 @@
+"""The logs table: run logs paged from the database, filtered by task and status in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+
+from osint_desktop.db.engine import Database
+from osint_desktop.db.paging import LogFilter, count_logs, page_logs
+from osint_desktop.db.queries import LogInfo
+from osint_desktop.gui.formatting import duration, local_time, local_time_full, status_colour
+from osint_desktop.gui.models.paged import Column, PagedTableModel
+
+COL_STATUS = 4
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").splitlines()[0] if text else ""
+
+
+LOG_COLUMNS: list[Column[LogInfo]] = [
+    Column(
+        "Started",
+        lambda r: local_time(r.started_at),
+        "started",
+        tooltip=lambda r: local_time_full(r.started_at),
+    ),
+    Column("Task", lambda r: r.task_name),
+    Column("Finished", lambda r: local_time(r.finished_at), tooltip=lambda r: local_time_full(r.finished_at)),
+    Column("Duration", lambda r: duration(r.duration_s), "duration", align_right=True),
+    Column(
+        "Status",
+        lambda r: f"running {r.targets_done}/{r.targets_total}" if r.status == "running" else r.status,
+    ),
+    Column("Trigger", lambda r: r.trigger),
+    Column("Found", lambda r: str(r.items_found), align_right=True),
+    Column("New", lambda r: str(r.items_new), "new", align_right=True),
+    Column("Error", lambda r: _first_line(r.error), tooltip=lambda r: r.error),
+]
+
+
+class LogTableModel(PagedTableModel[LogInfo]):
+    """Newest runs first; a run that finishes updates its row, new runs slide in on top."""
+
+    def __init__(self, db: Database, parent: QObject | None = None) -> None:
+        super().__init__(LOG_COLUMNS, parent)
+        self._db = db
+        self.filter = LogFilter()
+
+    def set_filter(self, task_id: int | None, statuses: tuple[str, ...]) -> None:
+        """Show only one task's runs and/or some statuses."""
+        self.filter = LogFilter(task_id, statuses)
+        self.reload()
+
+    def fetch_count(self) -> int:
+        return count_logs(self._db, self.filter)
+
+    def fetch_page(self, offset: int, limit: int) -> list[LogInfo]:
+        sort, descending = self.order_key()
+        return page_logs(self._db, self.filter, offset, limit, sort, descending)
+
+    def cell_role(self, row: LogInfo, column: int, role: int) -> Any:
+        if column == COL_STATUS and role == Qt.ItemDataRole.DecorationRole:
+            return status_colour(row.status)
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and row.status == "failed"
+            and column == len(LOG_COLUMNS) - 1
+        ):
+            return status_colour("failed")
+        return None

@@ -1,0 +1,156 @@
+"""A table model that pages rows in from SQL on demand, so a million rows cost what a screenful does."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+
+Row = TypeVar("Row")
+Index = QModelIndex | QPersistentModelIndex
+PAGE_SIZE = 200
+CACHED_PAGES = 40
+
+
+@dataclass(frozen=True)
+class Column(Generic[Row]):
+    """One column: its header, how to show a row in it, and the SQL key it sorts by."""
+
+    header: str
+    display: Callable[[Row], str]
+    sort_key: str | None = None
+    align_right: bool = False
+    tooltip: Callable[[Row], str | None] | None = None
+
+
+class PagedTableModel(QAbstractTableModel, Generic[Row]):
+    """Rows come in pages of PAGE_SIZE from fetch_page; only visited pages are kept."""
+
+    def __init__(self, columns: Sequence[Column[Row]], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.columns = list(columns)
+        self._count = 0
+        self._pages: OrderedDict[int, list[Row]] = OrderedDict()
+        self.sort_column: int | None = None
+        self.sort_descending = True
+
+    # to be provided by subclasses ---------------------------------------------
+
+    def fetch_count(self) -> int:
+        """How many rows match the current filter."""
+        raise NotImplementedError
+
+    def fetch_page(self, offset: int, limit: int) -> list[Row]:
+        """Rows offset .. offset+limit in the current order."""
+        raise NotImplementedError
+
+    def cell_role(self, row: Row, column: int, role: int) -> Any:
+        """Extra roles (colours, icons, check states) for subclasses."""
+        return None
+
+    # the model ------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Filter or order changed: count again, forget every page."""
+        self.beginResetModel()
+        self._pages.clear()
+        self._count = self.fetch_count()
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """New rows may have arrived at the top and visible rows may have changed.
+
+        Rows are inserted (not reset) so selection and scroll position survive, and only
+        pages a view asks for again are read again.
+        """
+        new_count = self.fetch_count()
+        added = new_count - self._count
+        if added > 0 and self._newest_first():
+            self.beginInsertRows(QModelIndex(), 0, added - 1)
+            self._pages.clear()
+            self._count = new_count
+            self.endInsertRows()
+        elif added != 0:
+            self.reload()
+            return
+        else:
+            self._pages.clear()
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(self.columns) - 1))
+
+    def _newest_first(self) -> bool:
+        return self.sort_column is None or (self.sort_column == 0 and self.sort_descending)
+
+    def row_at(self, row: int) -> Row | None:
+        """The row's data, reading its page if needed."""
+        if row < 0 or row >= self._count:
+            return None
+        page_number = row // PAGE_SIZE
+        page = self._pages.get(page_number)
+        if page is None:
+            page = self.fetch_page(page_number * PAGE_SIZE, PAGE_SIZE)
+            self._pages[page_number] = page
+            while len(self._pages) > CACHED_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page_number)
+        offset = row - page_number * PAGE_SIZE
+        return page[offset] if offset < len(page) else None
+
+    @property
+    def loaded_rows(self) -> int:
+        """Rows held in memory now (for tests and benchmarks)."""
+        return sum(len(page) for page in self._pages.values())
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.columns):
+            return self.columns[section].header
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.column() >= len(self.columns):
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        column = self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.display(row)
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return self.cell_role(row, index.column(), role)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns) or self.columns[column].sort_key is None:
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (self.sort_column, self.sort_descending) == (column, descending):
+            return
+        self.sort_column, self.sort_descending = column, descending
+        self.reload()
+
+    def order_key(self) -> tuple[str | None, bool]:
+        """The SQL sort key chosen by the user and its direction."""
+        if self.sort_column is None:
+            return None, True
+        return self.columns[self.sort_column].sort_key, self.sort_descending

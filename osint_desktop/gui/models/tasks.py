@@ -1,0 +1,198 @@
+"""The tasks table: every task, updated row by row as runs start, progress and finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from osint_desktop.db.engine import Database
+from osint_desktop.gui.formatting import local_time, local_time_full, relative, status_colour
+from osint_desktop.tasks import TaskInfo, get_task, list_tasks
+
+Index = QModelIndex | QPersistentModelIndex
+HEADERS = ("Name", "Source", "Frequency", "Status", "Last run", "Next run", "Active", "Last result")
+COL_NAME, COL_SOURCE, COL_FREQUENCY, COL_STATUS, COL_LAST, COL_NEXT, COL_ACTIVE, COL_RESULT = range(8)
+TASK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class TaskTableModel(QAbstractTableModel):
+    """Tasks are few (hundreds at most), so all are held; updates touch only their row."""
+
+    def __init__(self, db: Database, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._tasks: list[TaskInfo] = []
+        self._progress: dict[int, tuple[int, int]] = {}
+        self.on_toggle_active: Any = None  # callable(task_id, active) set by the window
+
+    # loading --------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read every task again (start-up, or after another process changed them)."""
+        fresh = list_tasks(self._db)
+        old_ids = [t.id for t in self._tasks]
+        new_ids = [t.id for t in fresh]
+        if old_ids == new_ids:
+            self._tasks = fresh
+            if fresh:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(fresh) - 1, len(HEADERS) - 1))
+            return
+        self.beginResetModel()
+        self._tasks = fresh
+        self.endResetModel()
+
+    def refresh_task(self, task_id: int) -> None:
+        """Re-read one task: a changed row, a new row at the end, or a removed row."""
+        row = self.row_of(task_id)
+        try:
+            task = get_task(self._db, task_id)
+        except LookupError:
+            if row is not None:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._tasks[row]
+                self.endRemoveRows()
+            return
+        if row is None:
+            position = len(self._tasks)
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._tasks.append(task)
+            self.endInsertRows()
+        else:
+            self._tasks[row] = task
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+    def set_progress(self, task_id: int, done: int, total: int) -> None:
+        """Show targets done of total while a task runs."""
+        self._progress[task_id] = (done, total)
+        row = self.row_of(task_id)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, COL_STATUS), self.index(row, COL_STATUS))
+
+    def clear_progress(self, task_id: int) -> None:
+        """The run is over."""
+        self._progress.pop(task_id, None)
+
+    # access ---------------------------------------------------------------------
+
+    def row_of(self, task_id: int) -> int | None:
+        """The row showing a task."""
+        for row, task in enumerate(self._tasks):
+            if task.id == task_id:
+                return row
+        return None
+
+    def task_at(self, row: int) -> TaskInfo | None:
+        """The task on a row."""
+        return self._tasks[row] if 0 <= row < len(self._tasks) else None
+
+    @property
+    def tasks(self) -> list[TaskInfo]:
+        """All tasks, in table order."""
+        return list(self._tasks)
+
+    # QAbstractTableModel ----------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._tasks)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == COL_ACTIVE:
+            base |= Qt.ItemFlag.ItemIsUserCheckable
+        return base
+
+    def _status_text(self, task: TaskInfo) -> str:
+        if task.status == "running":
+            done, total = self._progress.get(task.id, (0, len(task.targets)))
+            return f"running {done}/{total}"
+        if not task.active:
+            return f"{task.status} (inactive)"
+        return task.status
+
+    def _result_text(self, task: TaskInfo) -> str:
+        if task.last_run is None:
+            return task.note or "never run"
+        if task.status == "failed" and task.last_error:
+            return f"failed: {task.last_error}"
+        new = task.last_items_new or 0
+        text = f"{new} new item{'s' if new != 1 else ''}"
+        if task.last_error:
+            text += f" — {task.last_error}"
+        return text
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        task = self.task_at(index.row())
+        if task is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(task, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(task, column)
+        if role == Qt.ItemDataRole.CheckStateRole and column == COL_ACTIVE:
+            return Qt.CheckState.Checked if task.active else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.DecorationRole and column == COL_STATUS:
+            return status_colour(task.status if task.active else "inactive")
+        if role == Qt.ItemDataRole.ForegroundRole and column == COL_RESULT and task.status == "failed":
+            return status_colour("failed")
+        if role == TASK_ID_ROLE:
+            return task.id
+        return None
+
+    def _display(self, task: TaskInfo, column: int) -> str | None:
+        if column == COL_NAME:
+            return task.name
+        if column == COL_SOURCE:
+            return "News (RSS/Atom)" if task.source == "news" else "Social (X)"
+        if column == COL_FREQUENCY:
+            return task.frequency.capitalize()
+        if column == COL_STATUS:
+            return self._status_text(task)
+        if column == COL_LAST:
+            return local_time(task.last_run)
+        if column == COL_NEXT:
+            if not task.active or task.next_run is None:
+                return "—"
+            return f"{local_time(task.next_run)} ({relative(task.next_run)})"
+        if column == COL_ACTIVE:
+            return None
+        if column == COL_RESULT:
+            return self._result_text(task)
+        return None
+
+    def _tooltip(self, task: TaskInfo, column: int) -> str | None:
+        if column == COL_LAST:
+            return local_time_full(task.last_run) or None
+        if column == COL_NEXT:
+            return local_time_full(task.next_run) or None
+        if column == COL_RESULT:
+            return self._result_text(task)
+        if column == COL_NAME:
+            return "\n".join(task.targets[:20]) + ("\n…" if len(task.targets) > 20 else "")
+        return None
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or index.column() != COL_ACTIVE or role != Qt.ItemDataRole.CheckStateRole:
+            return False
+        task = self.task_at(index.row())
+        if task is None or self.on_toggle_active is None:
+            return False
+        checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+        self.on_toggle_active(task.id, bool(checked))
+        return True

@@ -1,0 +1,260 @@
+"""The task editor: name, source, frequency, targets and active, validated before saving, with a live test."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from osint_desktop.context import AppContext
+from osint_desktop.gui.background import BackgroundCall, Report
+from osint_desktop.probe import ProbeResult, probe_targets
+from osint_desktop.tasks import TaskInfo, create_task, list_tasks, update_task
+from osint_desktop.validation import (
+    MAX_QUERY_LENGTH,
+    ValidationError,
+    validate_feed_url,
+    validate_name,
+    validate_query,
+)
+
+SOURCES = (("news", "News (RSS/Atom feed URLs)"), ("social", "Social (X search queries)"))
+FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
+ERROR_STYLE = "color: #d93f3f;"
+
+
+class TaskDialog(QDialog):
+    """Creates a task (task=None) or edits one; saved_task_id is set after a successful save."""
+
+    def __init__(self, ctx: AppContext, task: TaskInfo | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._task = task
+        self.saved_task_id: int | None = None
+        self._probe: BackgroundCall | None = None
+        self._probe_cancel = threading.Event()
+        self.setWindowTitle("Edit task" if task else "New task")
+        self.setMinimumWidth(560)
+
+        self.name_edit = QLineEdit(task.name if task else "")
+        self.name_edit.setPlaceholderText("e.g. Baltic shipping news")
+        self.source_combo = QComboBox()
+        for value, label in SOURCES:
+            self.source_combo.addItem(label, value)
+        self.frequency_combo = QComboBox()
+        for value, label in FREQUENCIES:
+            self.frequency_combo.addItem(label, value)
+        self.targets_edit = QPlainTextEdit("\n".join(task.targets) if task else "")
+        self.targets_edit.setMinimumHeight(140)
+        self.active_check = QCheckBox("Active (runs on schedule)")
+        self.active_check.setChecked(task.active if task else True)
+        if task:
+            self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(task.source)))
+            self.frequency_combo.setCurrentIndex(max(0, self.frequency_combo.findData(task.frequency)))
+            if task.status == "running":
+                self.source_combo.setEnabled(False)
+
+        self.name_error = self._error_label()
+        self.targets_error = self._error_label()
+        self.targets_hint = QLabel()
+        self.targets_hint.setStyleSheet("color: #6b7280;")
+
+        self.test_button = QPushButton("Test targets")
+        self.test_button.setToolTip("Fetch each target once, without storing anything")
+        self.test_button.clicked.connect(self.test_targets)
+        self.test_results = QListWidget()
+        self.test_results.setMaximumHeight(150)
+        self.test_results.setVisible(False)
+
+        form = QFormLayout()
+        form.addRow("Name", self.name_edit)
+        form.addRow("", self.name_error)
+        form.addRow("Source", self.source_combo)
+        form.addRow("Frequency", self.frequency_combo)
+        form.addRow("Targets", self.targets_edit)
+        form.addRow("", self.targets_hint)
+        form.addRow("", self.targets_error)
+        form.addRow("", self.active_check)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.test_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.test_results)
+        layout.addWidget(self.buttons)
+
+        self.source_combo.currentIndexChanged.connect(self._update_hint)
+        self.name_edit.textChanged.connect(lambda _text: self.name_error.setVisible(False))
+        self.targets_edit.textChanged.connect(self._clear_targets_error)
+        self._update_hint()
+
+    @staticmethod
+    def _error_label() -> QLabel:
+        label = QLabel()
+        label.setStyleSheet(ERROR_STYLE)
+        label.setWordWrap(True)
+        label.setVisible(False)
+        return label
+
+    @Slot()
+    def _clear_targets_error(self) -> None:
+        self.targets_error.setVisible(False)
+
+    @Slot()
+    def _update_hint(self) -> None:
+        if self.source() == "news":
+            self.targets_hint.setText("One feed URL per line (http:// or https://)")
+            self.targets_edit.setPlaceholderText("https://example.org/feed.xml")
+        else:
+            self.targets_hint.setText(f"One X search query per line (at most {MAX_QUERY_LENGTH} characters)")
+            self.targets_edit.setPlaceholderText("#OSINT -is:retweet lang:en")
+
+    def source(self) -> str:
+        """The chosen source."""
+        return str(self.source_combo.currentData())
+
+    def target_lines(self) -> list[str]:
+        """The non-empty lines of the targets box."""
+        return [line.strip() for line in self.targets_edit.toPlainText().splitlines() if line.strip()]
+
+    def _show_error(self, label: QLabel, message: str) -> None:
+        label.setText(message)
+        label.setVisible(True)
+
+    def validate(self) -> bool:
+        """Check every field; show the reason next to the field that is wrong."""
+        ok = True
+        try:
+            name = validate_name(self.name_edit.text())
+            clash = [
+                t
+                for t in list_tasks(self._ctx.db)
+                if t.name == name and (not self._task or t.id != self._task.id)
+            ]
+            if clash:
+                raise ValidationError(f"a task named {name!r} exists already", "name")
+        except ValidationError as exc:
+            self._show_error(self.name_error, str(exc).capitalize())
+            ok = False
+        lines = self.target_lines()
+        check: Callable[[str], str] = validate_feed_url if self.source() == "news" else validate_query
+        problems = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                check(line)
+            except ValidationError as exc:
+                problems.append(f"line {number}: {exc}")
+        if not lines:
+            problems.append("Add at least one target")
+        if problems:
+            shown = problems[:5] + ([f"… and {len(problems) - 5} more"] if len(problems) > 5 else [])
+            self._show_error(self.targets_error, "\n".join(shown))
+            ok = False
+        return ok
+
+    @Slot()
+    def save(self) -> None:
+        """Validate, then create or update; stays open with reasons when something is wrong."""
+        if not self.validate():
+            return
+        frequency = str(self.frequency_combo.currentData())
+        try:
+            if self._task is None:
+                task = create_task(
+                    self._ctx.db,
+                    self.name_edit.text(),
+                    self.source(),
+                    frequency,
+                    self.target_lines(),
+                    active=self.active_check.isChecked(),
+                )
+            else:
+                task = update_task(
+                    self._ctx.db,
+                    self._task.id,
+                    name=self.name_edit.text(),
+                    source=self.source(),
+                    frequency=frequency,
+                    targets=self.target_lines(),
+                    active=self.active_check.isChecked(),
+                )
+        except ValidationError as exc:
+            label = self.name_error if exc.field == "name" else self.targets_error
+            self._show_error(label, str(exc).capitalize())
+            return
+        self.saved_task_id = task.id
+        self.accept()
+
+    @Slot()
+    def test_targets(self) -> None:
+        """Try each target once in the background and list whether it works."""
+        lines = self.target_lines()
+        self.test_results.clear()
+        self.test_results.setVisible(True)
+        if not lines:
+            self._show_error(self.targets_error, "Add at least one target to test")
+            return
+        self.test_button.setEnabled(False)
+        self.test_button.setText(f"Testing 0/{len(lines)}…")
+        source, token = self.source(), self._ctx.x_token()
+        self._probe_cancel = threading.Event()
+        cancel = self._probe_cancel
+
+        def work(report: Report) -> list[ProbeResult]:
+            return probe_targets(source, lines, token, report, cancel)
+
+        call = BackgroundCall(work, self)
+        call.progress.connect(self._on_probe_result)
+        call.done.connect(self._on_probe_done)
+        call.error.connect(self._on_probe_error)
+        self._probe = call
+        call.start()
+
+    @Slot(object)
+    def _on_probe_result(self, result: ProbeResult) -> None:
+        mark = "✔" if result.ok else "✘"
+        item = QListWidgetItem(f"{mark} {result.target} — {result.message}")
+        item.setForeground(QColor("#1e9e5a" if result.ok else "#d93f3f"))
+        item.setToolTip(result.message)
+        self.test_results.addItem(item)
+        self.test_button.setText(f"Testing {self.test_results.count()}/{len(self.target_lines())}…")
+
+    @Slot(str)
+    def _on_probe_error(self, message: str) -> None:
+        self.test_results.addItem(f"✘ test failed: {message}")
+
+    @Slot()
+    def _on_probe_done(self) -> None:
+        self.test_button.setEnabled(True)
+        self.test_button.setText("Test targets")
+
+    def probe_finished(self) -> bool:
+        """Whether the last test has reported everything."""
+        return self._probe is not None and self._probe.finished
+
+    def done(self, result: int) -> None:
+        """Closing stops a test still running."""
+        self._probe_cancel.set()
+        super().done(result)

@@ -1,0 +1,115 @@
+"""The tray icon: its look tells idle, running, failed or paused; its menu is built when opened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from osint_desktop.db.engine import Database
+from osint_desktop.db.queries import list_logs
+from osint_desktop.gui.formatting import local_time
+from osint_desktop.gui.icons import tray_icon
+
+LATEST_FAILURES = 5
+
+
+@dataclass
+class TrayStatus:
+    """What the icon and tooltip summarise."""
+
+    running: int = 0
+    paused: bool = False
+    failing_tasks: int = 0
+
+
+class Tray(QObject):
+    """Owns the QSystemTrayIcon and its menu; actions come back as signals."""
+
+    show_hide_requested = Signal()
+    run_all_requested = Signal()
+    pause_requested = Signal()
+    quit_requested = Signal()
+    failure_selected = Signal(int)  # log id
+
+    def __init__(self, db: Database, paused: Callable[[], bool], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._paused = paused
+        self.status = TrayStatus()
+        self.icon = QSystemTrayIcon(tray_icon("idle"), self)
+        self.menu = QMenu()
+        self.menu.aboutToShow.connect(self._rebuild_menu)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._on_activated)
+        self.state = "idle"
+        self._rebuild_menu()
+        self._apply()
+
+    def show(self) -> None:
+        """Put the icon in the tray."""
+        self.icon.show()
+
+    def hide(self) -> None:
+        """Remove the icon."""
+        self.icon.hide()
+
+    def update_status(self, running: int, paused: bool, failing_tasks: int) -> None:
+        """Choose the icon: running beats failed beats paused beats idle."""
+        self.status = TrayStatus(running, paused, failing_tasks)
+        self._apply()
+
+    def _apply(self) -> None:
+        status = self.status
+        if status.running:
+            state = "running"
+        elif status.failing_tasks:
+            state = "failed"
+        elif status.paused:
+            state = "paused"
+        else:
+            state = "idle"
+        self.state = state
+        self.icon.setIcon(tray_icon(state))
+        lines = ["OSINT Desktop"]
+        if status.running:
+            lines.append(f"{status.running} crawl{'s' * (status.running != 1)} running")
+        if status.failing_tasks:
+            lines.append(f"{status.failing_tasks} task{'s' * (status.failing_tasks != 1)} failing")
+        lines.append("scheduler paused" if status.paused else "scheduler running")
+        self.icon.setToolTip("\n".join(lines))
+
+    @Slot()
+    def _rebuild_menu(self) -> None:
+        # Rebuilt on every opening so the failures and the pause label are current.
+        self.menu.clear()
+        self.menu.addAction("Show / Hide window", self.show_hide_requested.emit)
+        self.menu.addAction("Run all active tasks", self.run_all_requested.emit)
+        pause_label = "Resume scheduler" if self._paused() else "Pause scheduler"
+        self.menu.addAction(pause_label, self.pause_requested.emit)
+        self.menu.addSeparator()
+        failures = list_logs(self._db, limit=LATEST_FAILURES, statuses=("failed", "partial"))
+        heading = QAction("Latest failures" if failures else "No recent failures", self.menu)
+        heading.setEnabled(False)
+        self.menu.addAction(heading)
+        for entry in failures:
+            reason = (entry.error or entry.status).splitlines()[0][:70]
+            action = self.menu.addAction(f"{local_time(entry.started_at)} {entry.task_name}: {reason}")
+            action.setData(entry.id)
+            action.triggered.connect(self._on_failure_chosen)
+        self.menu.addSeparator()
+        self.menu.addAction("Quit", self.quit_requested.emit)
+
+    @Slot()
+    def _on_failure_chosen(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.failure_selected.emit(int(action.data()))
+
+    @Slot(QSystemTrayIcon.ActivationReason)
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.show_hide_requested.emit()
