@@ -64,9 +64,10 @@ def enable(command: list[str], working_dir: Path | None = None) -> Path | str:
         args.append(MINIMIZED_FLAG)
     if sys.platform == "win32":
         return _enable_windows(args)
-    if sys.platform == "darwin":
+    elif sys.platform == "darwin":
         return _enable_macos(args, working_dir)
-    return _enable_xdg(args, working_dir)
+    else:
+        return _enable_xdg(args, working_dir)
 
 
 def disable() -> None:
@@ -84,9 +85,10 @@ def is_enabled() -> bool:
     """Whether the app is set to start at login."""
     if sys.platform == "win32":
         return _windows_value() is not None
-    if sys.platform == "darwin":
+    elif sys.platform == "darwin":
         return launch_agent_path().is_file()
-    return _xdg_entry_active(xdg_autostart_path())
+    else:
+        return _xdg_entry_active(xdg_autostart_path())
 
 
 # --- Linux and the BSDs: freedesktop.org autostart -------------------------------------------

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -197,8 +197,12 @@ def run_task(
         if claim.source == "news":
             _crawl_news(claim, options, cancel, on_done, respect_backoff=advance_schedule)
         else:
+            # Only a rate limit holds a query back: after a 401 or a server error the user
+            # fixes the token or waits, then "Run now" must really ask again.
             states = {
-                target: QueryState(state.since_id, state.retry_after)
+                target: QueryState(
+                    state.since_id, state.retry_after if state.last_status == "429" else None
+                )
                 for target, state in claim.states.items()
             }
             kwargs: dict[str, Any] = {}
@@ -286,6 +290,11 @@ def _crawl_news(
         return
     fetcher = FeedFetcher(options.limits)
     workers = max(1, min(options.max_parallel_fetches, len(claim.targets)))
+    finished = threading.Event()
+    if cancel is not None:
+        threading.Thread(
+            target=_abort_on_cancel, args=(cancel, finished, fetcher), name="cancel-watch", daemon=True
+        ).start()
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             futures = [
@@ -298,7 +307,16 @@ def _crawl_news(
             for future in as_completed(futures):
                 on_done(future.result())
     finally:
+        finished.set()
         fetcher.close()
+
+
+def _abort_on_cancel(cancel: threading.Event, finished: threading.Event, fetcher: FeedFetcher) -> None:
+    # A blocking read cannot see the cancel flag; cutting its socket ends it at once.
+    while not finished.wait(0.2):
+        if cancel.is_set():
+            fetcher.abort()
+            return
 
 
 def _crawl_feed(
@@ -345,7 +363,9 @@ def _crawl_feed(
     if parsed.error:
         outcome.error, outcome.failed = parsed.error, True
         return outcome
-    outcome.items = parsed.items
+    # Items belong to the feed the user subscribed to, wherever it redirects today: the
+    # details count them under that URL and the item list shows it as their origin.
+    outcome.items = [replace(item, origin=url) for item in parsed.items]
     outcome.warning = parsed.warning
     outcome.state.etag = fetched.etag
     outcome.state.last_modified = fetched.last_modified

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from osint_desktop import APP_NAME, __version__
+from osint_desktop.crawl.abortable import ConnectionTracker, tracking_adapter
 from osint_desktop.timeutil import utcnow
 
 log = logging.getLogger("osint_desktop.crawl.http")
@@ -103,6 +103,16 @@ class HostPoliteness:
             semaphore.release()
 
 
+_shared_lock = threading.Lock()
+_shared_politeness: dict[tuple[int, float], HostPoliteness] = {}
+
+
+def shared_politeness(in_flight: int, delay_s: float) -> HostPoliteness:
+    """The process's politeness for these limits: runs that overlap share each host's slots."""
+    with _shared_lock:
+        return _shared_politeness.setdefault((in_flight, delay_s), HostPoliteness(in_flight, delay_s))
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
     """Retry-After as seconds or an HTTP date, capped at a week against absurd values."""
     if not value:
@@ -186,18 +196,38 @@ class FeedFetcher:
 
     def __init__(self, limits: FetchLimits, politeness: HostPoliteness | None = None) -> None:
         self.limits = limits
-        self.politeness = politeness or HostPoliteness(
+        self.politeness = politeness or shared_politeness(
             limits.per_host_in_flight, limits.per_host_delay_s
         )
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
-        adapter = HTTPAdapter(pool_connections=32, pool_maxsize=32, max_retries=0)
+        self.tracker = ConnectionTracker()
+        adapter = tracking_adapter(self.tracker, pool_size=32)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self.aborted = False
+        self._open_lock = threading.Lock()
+        self._open: set[requests.Response] = set()
 
     def close(self) -> None:
         """Release pooled connections."""
         self.session.close()
+
+    def abort(self) -> None:
+        """Cut every request in flight (the run was cancelled); later fetches fail at once."""
+        self.aborted = True
+        self.tracker.cut()
+        with self._open_lock:
+            responses = list(self._open)
+        for response in responses:
+            _abort(response)
+
+    def _cut(self, thread_id: int, holder: list[requests.Response]) -> None:
+        # Before the headers arrive the thread waits on its pooled connection's socket;
+        # after, the response may read from a socket the connection has let go of.
+        self.tracker.cut(thread_id)
+        for response in holder:
+            _abort(response)
 
     def fetch(
         self,
@@ -253,19 +283,34 @@ class FeedFetcher:
         self, url: str, headers: dict[str, str], result: FetchResult, started: float
     ) -> str | None:
         """One request; returns a redirect location, or None when result is final."""
-        response = self.session.get(
-            url,
-            headers=headers,
-            timeout=(self.limits.connect_timeout_s, self.limits.read_timeout_s),
-            allow_redirects=False,
-            stream=True,
-        )
-        # A server that trickles bytes never trips the read timeout; the watchdog
-        # closes the connection when the overall deadline passes.
+        if self.aborted:
+            raise CancelledError
+        # A server that trickles bytes or never answers does not trip the per-read
+        # timeout in time; the watchdog cuts this thread's connection at the deadline.
         remaining = max(0.01, self.limits.deadline_s - (time.monotonic() - started))
-        watchdog = threading.Timer(remaining, _abort, args=(response,))
+        holder: list[requests.Response] = []
+        watchdog = threading.Timer(remaining, self._cut, args=(threading.get_ident(), holder))
         watchdog.daemon = True
         watchdog.start()
+        try:
+            response = self.session.get(
+                url,
+                headers=headers,
+                timeout=(self.limits.connect_timeout_s, self.limits.read_timeout_s),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.exceptions.RequestException:
+            watchdog.cancel()
+            if self.aborted:
+                raise CancelledError from None
+            if time.monotonic() - started >= self.limits.deadline_s:
+                result.error = f"no complete answer within the {self.limits.deadline_s:g} s deadline"
+                return None
+            raise
+        holder.append(response)
+        with self._open_lock:
+            self._open.add(response)
         try:
             result.status = response.status_code
             if response.is_redirect and "location" in response.headers:
@@ -292,6 +337,8 @@ class FeedFetcher:
             result.last_modified = response.headers.get("last-modified")
             return None
         except (requests.exceptions.RequestException, AttributeError, OSError, ValueError) as exc:
+            if self.aborted:
+                raise CancelledError from None
             if time.monotonic() - started >= self.limits.deadline_s:
                 result.error = f"the body trickled in slower than the {self.limits.deadline_s:g} s deadline"
                 return None
@@ -301,6 +348,8 @@ class FeedFetcher:
             return None
         finally:
             watchdog.cancel()
+            with self._open_lock:
+                self._open.discard(response)
             response.close()
 
     def _read_capped(self, response: requests.Response, started: float) -> bytes | None:

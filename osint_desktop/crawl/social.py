@@ -222,6 +222,10 @@ def crawl_queries(
     client = client_factory(token, limits)
     stop: TargetOutcome | None = None
     now = datetime.now(UTC)
+    # A rate limit belongs to the token, not to one query: while any query waits for the
+    # reset, none is sent.
+    waits = [s.retry_after for s in states.values() if s.retry_after is not None and s.retry_after > now]
+    blocked_until = max(waits, default=None)
     for query in queries:
         state = states.get(query, QueryState())
         if stop is not None:
@@ -231,13 +235,13 @@ def crawl_queries(
             )
             if stop.rate_limited_until:
                 outcome.state = StateUpdate(retry_after=stop.rate_limited_until)
-        elif state.retry_after is not None and state.retry_after > now:
+        elif blocked_until is not None:
             outcome = TargetOutcome(
                 query,
                 "deferred",
-                error=f"X rate limit: not sent before {state.retry_after:%Y-%m-%d %H:%M:%S} UTC",
+                error=f"X rate limit: not sent before {blocked_until:%Y-%m-%d %H:%M:%S} UTC",
                 failed=True,
-                rate_limited_until=state.retry_after,
+                rate_limited_until=blocked_until,
             )
         else:
             outcome = search_query(client, query, state, max_results, cancel)

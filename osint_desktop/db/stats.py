@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import Date, Interval, Select, cast, func, literal, select
+from sqlalchemy import CTE, Integer, Select, and_, column, exists, func, select, true, values
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from osint_desktop.db.engine import Database
-from osint_desktop.db.models import CrawlLog, CrawlTask, Item
+from osint_desktop.db.models import CrawlLog, CrawlTask, Item, UTCDateTime
 from osint_desktop.timeutil import as_utc, utcnow
 
 DEFAULT_DAYS = 30
+MAX_DAYS = 366
 TOP_TASKS = 8
 MAX_DURATION_POINTS = 500
 OTHER_TASKS = "Other"
 DELETED_TASK = "(deleted task)"
 # Everything but these three lands in "other": interrupted, skipped, and runs still going.
 OUTCOMES = ("success", "partial", "failed")
+
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,13 @@ class OverviewStats:
     days: int
     first_day: dt.date
     last_day: dt.date
+    since: dt.datetime
+    until: dt.datetime
     runs_per_day: list[DayOutcomes]
     items_per_day: dict[str, list[tuple[dt.date, int]]]
     durations: dict[str, list[tuple[dt.datetime, float]]]
     summary: PeriodSummary
+    any_runs_ever: bool = False
     generated_at: dt.datetime = field(default_factory=utcnow)
 
     @property
@@ -78,128 +84,153 @@ class OverviewStats:
 
 
 @dataclass(frozen=True)
-class _Window:
-    """The period: its local calendar days and the UTC instant where the first one starts."""
+class Period:
+    """The last N calendar days of a time zone, each with the UTC instants it spans."""
 
     days: list[dt.date]
-    since: dt.datetime
-    offset_minutes: int
+    bounds: list[tuple[dt.datetime, dt.datetime]]
+
+    @property
+    def since(self) -> dt.datetime:
+        """Where the first day starts, in UTC."""
+        return self.bounds[0][0]
+
+    @property
+    def until(self) -> dt.datetime:
+        """Where the last day ends, in UTC."""
+        return self.bounds[-1][1]
 
 
-def _window(days: int, now: dt.datetime | None, utc_offset: dt.timedelta) -> _Window:
-    if days < 1:
-        raise ValueError("the period must span at least one day")
-    offset = round(utc_offset.total_seconds() / 60)
-    local_now = as_utc(now or utcnow()) + dt.timedelta(minutes=offset)
-    last = local_now.date()
-    first = last - dt.timedelta(days=days - 1)
-    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC) - dt.timedelta(minutes=offset)
-    return _Window([first + dt.timedelta(days=i) for i in range(days)], since, offset)
+def _midnight(day: dt.date, tz: dt.tzinfo | None) -> dt.datetime:
+    if tz is None:
+        # A naive time's astimezone() asks the C library, which knows the local DST rules.
+        return dt.datetime.combine(day, dt.time()).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
 
 
-def day_of(column: Any, dialect: str, offset_minutes: int = 0) -> ColumnElement[Any]:
-    """The calendar day of a stored (naive UTC) time, shifted by a fixed UTC offset, in SQL."""
-    if dialect == "sqlite":
-        if offset_minutes:
-            return func.date(column, f"{offset_minutes:+d} minutes")
-        return func.date(column)
-    # PostgreSQL and the rest: standard CAST, with the shift as an interval.
-    if offset_minutes:
-        return cast(column + literal(dt.timedelta(minutes=offset_minutes), Interval()), Date)
-    return cast(column, Date)
+def period(days: int = DEFAULT_DAYS, now: dt.datetime | None = None, tz: dt.tzinfo | None = dt.UTC) -> Period:
+    """The last `days` days up to today in `tz` (None: this computer's zone), oldest first."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"the period must span 1 to {MAX_DAYS} days, not {days}")
+    today = as_utc(now or utcnow()).astimezone(tz).date()
+    first = today - dt.timedelta(days=days - 1)
+    calendar = [first + dt.timedelta(days=i) for i in range(days + 1)]
+    bounds = [(_midnight(a, tz), _midnight(b, tz)) for a, b in itertools.pairwise(calendar)]
+    return Period(calendar[:-1], bounds)
 
 
-def _as_date(value: Any) -> dt.date:
-    # SQLite's date() gives text, PostgreSQL's CAST gives a date.
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+def days_table(span: Period) -> CTE:
+    """The period as a tiny table (idx, lo, hi): grouping by it needs no dialect's date functions.
+
+    Day boundaries come from Python, so local days and DST shifts are right on every database,
+    and each day's rows are an index range instead of a date() call on every row.
+    """
+    rows = [(i, lo, hi) for i, (lo, hi) in enumerate(span.bounds)]
+    table = values(
+        column("idx", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()), name="days"
+    )
+    return table.data(rows).cte("days")
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def runs_query(dialect: str, since: dt.datetime, offset_minutes: int = 0) -> Select[Any]:
+def runs_query(span: Period) -> AnySelect:
     """Runs per (day, status), with the sum and count of known durations for the mean."""
-    day = day_of(CrawlLog.started_at, dialect, offset_minutes).label("day")
+    days = days_table(span)
+    in_day = and_(CrawlLog.started_at >= days.c.lo, CrawlLog.started_at < days.c.hi)
     return (
         select(
-            day,
+            days.c.idx,
             CrawlLog.status,
             func.count(),
             func.coalesce(func.sum(CrawlLog.duration_s), 0.0),
             func.count(CrawlLog.duration_s),
         )
+        .select_from(days.join(CrawlLog, in_day))
+        .group_by(days.c.idx, CrawlLog.status)
+    )
+
+
+def items_query(span: Period) -> AnySelect:
+    """Items per (task, day) for the tasks that collected anything in the period.
+
+    Each cell is a count over a range of the (task_id, collected_at) index: a million items
+    are counted without sorting them, which a GROUP BY on the day would have to do.
+    """
+    days = days_table(span)
+    busy = (
+        select(CrawlTask.id)
+        .where(exists().where(Item.task_id == CrawlTask.id, Item.collected_at >= span.since))
+        .cte("busy")
+    )
+    count = (
+        select(func.count())
+        .where(Item.task_id == busy.c.id, Item.collected_at >= days.c.lo, Item.collected_at < days.c.hi)
+        .scalar_subquery()
+    )
+    return select(busy.c.id, days.c.idx, count).select_from(busy.join(days, true()))
+
+
+def orphan_items_query(span: Period) -> AnySelect:
+    """Items per day whose task was deleted (task_id is NULL)."""
+    days = days_table(span)
+    count = (
+        select(func.count())
+        .where(Item.task_id.is_(None), Item.collected_at >= days.c.lo, Item.collected_at < days.c.hi)
+        .scalar_subquery()
+    )
+    return select(days.c.idx, count)
+
+
+def busiest_tasks_query(since: dt.datetime, limit: int | None) -> AnySelect:
+    """Tasks by number of runs since a time, most first; the (task_id, started_at) index covers it."""
+    runs = func.count().label("runs")
+    query = (
+        select(CrawlLog.task_id, runs)
         .where(CrawlLog.started_at >= since)
-        .group_by(day, CrawlLog.status)
+        .group_by(CrawlLog.task_id)
+        .order_by(runs.desc(), CrawlLog.task_id)
     )
+    return query if limit is None else query.limit(limit)
 
 
-def items_query(dialect: str, since: dt.datetime, offset_minutes: int = 0) -> Select[Any]:
-    """Items per (task, day); the (task_id, collected_at) index covers it."""
-    day = day_of(Item.collected_at, dialect, offset_minutes).label("day")
+def task_durations_query(task_id: int, since: dt.datetime, limit: int = MAX_DURATION_POINTS) -> AnySelect:
+    """A task's latest finished runs since a time, newest first: a backward walk of its index."""
     return (
-        select(Item.task_id, day, func.count())
-        .where(Item.collected_at >= since)
-        .group_by(Item.task_id, day)
-    )
-
-
-def durations_query(since: dt.datetime, per_task: int = MAX_DURATION_POINTS) -> Select[Any]:
-    """The latest finished runs of each task in the period, at most per_task of them each."""
-    ranked = (
-        select(
-            CrawlLog.task_id,
-            CrawlLog.started_at,
-            CrawlLog.duration_s,
-            func.row_number()
-            .over(partition_by=CrawlLog.task_id, order_by=CrawlLog.started_at.desc())
-            .label("rank"),
-        )
+        select(CrawlLog.started_at, CrawlLog.duration_s)
         .where(
+            CrawlLog.task_id == task_id,
             CrawlLog.started_at >= since,
             CrawlLog.finished_at.is_not(None),
             CrawlLog.duration_s.is_not(None),
         )
-        .subquery()
-    )
-    return (
-        select(ranked.c.task_id, ranked.c.started_at, ranked.c.duration_s)
-        .where(ranked.c.rank <= per_task)
-        .order_by(ranked.c.task_id, ranked.c.started_at)
+        .order_by(CrawlLog.started_at.desc())
+        .limit(limit)
     )
 
 
-def _task_names(session: Session) -> dict[int | None, str]:
-    names: dict[int | None, str] = {None: DELETED_TASK}
-    names.update(session.execute(select(CrawlTask.id, CrawlTask.name)).tuples().all())
-    return names
+def _task_names(session: Session) -> dict[int, str]:
+    return {task_id: name for task_id, name in session.execute(select(CrawlTask.id, CrawlTask.name))}
 
 
-def _runs(session: Session, window: _Window) -> tuple[list[DayOutcomes], PeriodSummary]:
-    per_day: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*OUTCOMES, "other"), 0))
+def _runs(session: Session, span: Period) -> tuple[list[DayOutcomes], PeriodSummary]:
+    per_day: list[dict[str, int]] = [dict.fromkeys((*OUTCOMES, "other"), 0) for _ in span.days]
     duration_sum = 0.0
     duration_count = 0
-    finished = 0
-    rows = session.execute(runs_query(_dialect(session), window.since, window.offset_minutes)).all()
-    for raw_day, status, count, seconds, timed in rows:
-        day = _as_date(raw_day)
-        per_day[day][status if status in OUTCOMES else "other"] += count
+    unfinished = 0
+    for idx, status, count, seconds, timed in session.execute(runs_query(span)).all():
+        per_day[idx][status if status in OUTCOMES else "other"] += count
         duration_sum += float(seconds)
         duration_count += timed
-        if status != "running":
-            finished += count
-    # Every day appears, with zeros, so the chart's axis has no holes.
-    days = [DayOutcomes(day, **per_day[day]) if day in per_day else DayOutcomes(day) for day in window.days]
+        if status == "running":
+            unfinished += count
+    # Every day is listed, zeros included, so the chart's axis has no holes.
+    days = [DayOutcomes(day, **counts) for day, counts in zip(span.days, per_day, strict=True)]
+    runs = sum(d.total for d in days)
     summary = PeriodSummary(
-        runs=sum(d.total for d in days),
+        runs=runs,
         success=sum(d.success for d in days),
         partial=sum(d.partial for d in days),
         failed=sum(d.failed for d in days),
-        finished=finished,
+        finished=runs - unfinished,
         items=0,
         mean_duration_s=duration_sum / duration_count if duration_count else None,
     )
@@ -207,44 +238,39 @@ def _runs(session: Session, window: _Window) -> tuple[list[DayOutcomes], PeriodS
 
 
 def _items(
-    session: Session, window: _Window, names: dict[int | None, str]
+    session: Session, span: Period, names: dict[int, str]
 ) -> tuple[dict[str, list[tuple[dt.date, int]]], int]:
-    counts: dict[str, dict[dt.date, int]] = defaultdict(dict)
-    rows = session.execute(items_query(_dialect(session), window.since, window.offset_minutes)).all()
-    for task_id, raw_day, count in rows:
-        by_day = counts[names.get(task_id, DELETED_TASK)]
-        day = _as_date(raw_day)
-        by_day[day] = by_day.get(day, 0) + count
-    totals = {name: sum(by_day.values()) for name, by_day in counts.items()}
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(span.days))
+    for task_id, idx, count in session.execute(items_query(span)).all():
+        if count:
+            counts[names.get(task_id, DELETED_TASK)][idx] += count
+    for idx, count in session.execute(orphan_items_query(span)).all():
+        if count:
+            counts[DELETED_TASK][idx] += count
+    totals = {name: sum(per_day) for name, per_day in counts.items()}
     ranked = sorted(totals, key=lambda name: (-totals[name], name))
-    top, rest = ranked[:TOP_TASKS], ranked[TOP_TASKS:]
-    series: dict[str, dict[dt.date, int]] = {name: counts[name] for name in top}
+    series = {name: counts[name] for name in ranked[:TOP_TASKS]}
+    rest = ranked[TOP_TASKS:]
     if rest:
+        # A task may really be called "Other"; the sum of the rest must not overwrite it.
         other_name = OTHER_TASKS if OTHER_TASKS not in series else f"{OTHER_TASKS} tasks"
-        other: dict[dt.date, int] = defaultdict(int)
-        for name in rest:
-            for day, count in counts[name].items():
-                other[day] += count
-        series[other_name] = other
-    # Zeros fill the quiet days so a line drops to the axis instead of skipping them.
-    filled = {name: [(day, by_day.get(day, 0)) for day in window.days] for name, by_day in series.items()}
+        series[other_name] = [sum(counts[name][i] for name in rest) for i in range(len(span.days))]
+    filled = {name: list(zip(span.days, per_day, strict=True)) for name, per_day in series.items()}
     return filled, sum(totals.values())
 
 
 def _durations(
-    session: Session,
-    window: _Window,
-    names: dict[int | None, str],
-    per_task: int,
-    max_tasks: int | None,
+    session: Session, span: Period, names: dict[int, str], per_task: int, max_tasks: int | None
 ) -> dict[str, list[tuple[dt.datetime, float]]]:
-    points: dict[str, list[tuple[dt.datetime, float]]] = defaultdict(list)
-    for task_id, started_at, seconds in session.execute(durations_query(window.since, per_task)).all():
-        points[names.get(task_id, DELETED_TASK)].append((as_utc(started_at), float(seconds)))
-    ranked = sorted(points, key=lambda name: (-len(points[name]), name))
-    if max_tasks is not None:
-        ranked = ranked[:max_tasks]
-    return {name: points[name] for name in ranked}
+    result: dict[str, list[tuple[dt.datetime, float]]] = {}
+    # One small indexed query per task: LIMIT per group has no form that is fast on both
+    # SQLite (no LATERAL) and PostgreSQL (re-runs a correlated IN for every row).
+    for task_id, _runs_count in session.execute(busiest_tasks_query(span.since, max_tasks)).all():
+        rows = session.execute(task_durations_query(task_id, span.since, per_task)).all()
+        if rows:
+            name = names.get(task_id, DELETED_TASK)
+            result[name] = [(as_utc(started), float(seconds)) for started, seconds in reversed(rows)]
+    return result
 
 
 def runs_per_day(
@@ -252,12 +278,12 @@ def runs_per_day(
     days: int = DEFAULT_DAYS,
     *,
     now: dt.datetime | None = None,
-    utc_offset: dt.timedelta = dt.timedelta(0),
+    tz: dt.tzinfo | None = dt.UTC,
 ) -> list[DayOutcomes]:
     """Runs started on each of the last `days` days by outcome, oldest first, quiet days as zeros."""
-    window = _window(days, now, utc_offset)
+    span = period(days, now, tz)
     with db.read() as session:
-        return _runs(session, window)[0]
+        return _runs(session, span)[0]
 
 
 def items_per_day_per_task(
@@ -265,12 +291,12 @@ def items_per_day_per_task(
     days: int = DEFAULT_DAYS,
     *,
     now: dt.datetime | None = None,
-    utc_offset: dt.timedelta = dt.timedelta(0),
+    tz: dt.tzinfo | None = dt.UTC,
 ) -> dict[str, list[tuple[dt.date, int]]]:
-    """Items collected per day for the 8 busiest tasks, the rest summed as "Other"; every day listed."""
-    window = _window(days, now, utc_offset)
+    """Items collected per day by the 8 busiest tasks, the rest summed as "Other"; every day listed."""
+    span = period(days, now, tz)
     with db.read() as session:
-        return _items(session, window, _task_names(session))[0]
+        return _items(session, span, _task_names(session))[0]
 
 
 def durations_per_task(
@@ -278,14 +304,14 @@ def durations_per_task(
     days: int = DEFAULT_DAYS,
     *,
     now: dt.datetime | None = None,
-    utc_offset: dt.timedelta = dt.timedelta(0),
+    tz: dt.tzinfo | None = dt.UTC,
     per_task: int = MAX_DURATION_POINTS,
     max_tasks: int | None = None,
 ) -> dict[str, list[tuple[dt.datetime, float]]]:
-    """Start time and duration of each task's finished runs (the latest `per_task`), oldest first."""
-    window = _window(days, now, utc_offset)
+    """Start and duration of each task's finished runs (its latest `per_task`), oldest first."""
+    span = period(days, now, tz)
     with db.read() as session:
-        return _durations(session, window, _task_names(session), per_task, max_tasks)
+        return _durations(session, span, _task_names(session), per_task, max_tasks)
 
 
 def load_overview(
@@ -293,22 +319,27 @@ def load_overview(
     days: int = DEFAULT_DAYS,
     *,
     now: dt.datetime | None = None,
-    utc_offset: dt.timedelta = dt.timedelta(0),
+    tz: dt.tzinfo | None = dt.UTC,
     max_duration_tasks: int | None = TOP_TASKS,
 ) -> OverviewStats:
-    """All three series and the summary in one read session, so they agree with each other."""
-    window = _window(days, now, utc_offset)
+    """All three series and the summary from one read transaction, so they agree with each other."""
+    span = period(days, now, tz)
     with db.read() as session:
         names = _task_names(session)
-        per_day, summary = _runs(session, window)
-        items, item_total = _items(session, window, names)
-        durations = _durations(session, window, names, MAX_DURATION_POINTS, max_duration_tasks)
+        per_day, summary = _runs(session, span)
+        items, item_total = _items(session, span, names)
+        durations = _durations(session, span, names, MAX_DURATION_POINTS, max_duration_tasks)
+        # Tells "nothing ran yet" (a new installation) from "nothing ran in this period".
+        any_runs_ever = summary.runs > 0 or session.scalar(select(CrawlLog.id).limit(1)) is not None
     return OverviewStats(
         days=days,
-        first_day=window.days[0],
-        last_day=window.days[-1],
+        first_day=span.days[0],
+        last_day=span.days[-1],
+        since=span.since,
+        until=span.until,
         runs_per_day=per_day,
         items_per_day=items,
         durations=durations,
         summary=replace(summary, items=item_total),
+        any_runs_ever=any_runs_ever,
     )

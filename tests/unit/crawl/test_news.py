@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -26,8 +27,8 @@ from tests.helpers import (
 ORIGIN = "https://feeds.example.org/feed.xml"
 
 
-def parse(path_or_bytes: object, content_type: str | None = "application/rss+xml") -> ParsedFeed:
-    body = path_or_bytes if isinstance(path_or_bytes, bytes) else path_or_bytes.read_bytes()  # type: ignore[attr-defined]
+def parse(source: Path | bytes, content_type: str | None = "application/rss+xml") -> ParsedFeed:
+    body = source if isinstance(source, bytes) else source.read_bytes()
     return parse_feed(body, ORIGIN, content_type)
 
 

@@ -1,0 +1,330 @@
+"""Feeds in and out: import an OPML file into a new or existing news task, export news tasks as OPML."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from osint_desktop.db.engine import Database
+from osint_desktop.opml import (
+    OpmlError,
+    OpmlFeed,
+    OpmlImport,
+    apply_opml_import,
+    new_feeds,
+    read_opml_file,
+    write_opml,
+)
+from osint_desktop.tasks import TaskInfo, list_tasks
+from osint_desktop.validation import MAX_NAME_LENGTH, ValidationError
+
+__all__ = ["OpmlImportDialog", "apply_opml_import", "export_opml", "import_opml", "unique_task_name"]
+
+log = logging.getLogger("osint_desktop.gui.opml")
+
+EXPORT_FILE_NAME = "osint-desktop-feeds.opml"
+FILE_FILTER = "OPML files (*.opml *.xml);;All files (*)"
+FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
+ERROR_STYLE = "color: #d93f3f;"
+MAX_SKIPPED_IN_MESSAGE = 10
+
+
+def import_opml(parent: QWidget, db: Database) -> list[int] | None:
+    """Ask for an OPML file and where its feeds go; returns the changed task ids, or None if cancelled."""
+    start = _documents_dir()
+    chosen, _filter = QFileDialog.getOpenFileName(parent, "Import feeds from OPML", str(start), FILE_FILTER)
+    if not chosen:
+        return None
+    path = Path(chosen)
+    try:
+        result = read_opml_file(path)
+    except (OpmlError, OSError) as exc:
+        log.warning("OPML import of %s refused: %s", path, exc)
+        _warn(parent, "Import feeds", f"{path.name} cannot be imported: {_reason(exc)}.")
+        return None
+    if not result.feeds:
+        text = f"{path.name} lists no feed that can be imported."
+        if result.skipped:
+            text += "\n\n" + _skipped_text(result.skipped)
+        _inform(parent, "Import feeds", text)
+        return None
+    tasks = list_tasks(db)
+    news_tasks = [task for task in tasks if task.source == "news"]
+    name = unique_task_name(result.title or path.stem, {task.name for task in tasks})
+    dialog = OpmlImportDialog(db, result, news_tasks, default_name=name, parent=parent)
+    dialog.setWindowTitle(f"Import feeds from {path.name}")
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.task_id is None:
+        return None
+    return [dialog.task_id]
+
+
+def export_opml(parent: QWidget, db: Database) -> Path | None:
+    """Ask where to save, then write every news task's feeds as OPML; returns the file, or None."""
+    tasks = [task for task in list_tasks(db) if task.source == "news"]
+    if not tasks:
+        _inform(parent, "Export feeds", "There is no news task, so there are no feeds to export.")
+        return None
+    default = _documents_dir() / EXPORT_FILE_NAME
+    chosen, _filter = QFileDialog.getSaveFileName(
+        parent, "Export feeds as OPML", str(default), "OPML files (*.opml);;All files (*)"
+    )
+    if not chosen:
+        return None
+    path = Path(chosen)
+    if not path.suffix:
+        path = path.with_suffix(".opml")
+    try:
+        _write_atomically(path, write_opml(tasks))
+    except OSError as exc:
+        log.warning("OPML export to %s failed: %s", path, exc)
+        _warn(parent, "Export feeds", f"The feeds could not be written to {path}: {_reason(exc)}.")
+        return None
+    feeds = sum(len(task.targets) for task in tasks)
+    log.info("exported %d feeds of %d news tasks to %s", feeds, len(tasks), path)
+    return path
+
+
+class OpmlImportDialog(QDialog):
+    """Where the feeds of a file go: a new news task or an existing one; task_id is set on success."""
+
+    def __init__(
+        self,
+        db: Database,
+        result: OpmlImport,
+        news_tasks: list[TaskInfo],
+        default_name: str = "Imported feeds",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._feeds: list[OpmlFeed] = list(result.feeds)
+        self._tasks = {task.id: task for task in news_tasks}
+        self.task_id: int | None = None
+        self.setWindowTitle("Import feeds from OPML")
+        self.setMinimumWidth(620)
+
+        count = len(self._feeds)
+        heading = QLabel(f"The file lists <b>{count} feed{'s' if count != 1 else ''}</b>. Add them to:")
+
+        self.new_radio = QRadioButton("A new news task")
+        self.name_edit = QLineEdit(default_name)
+        self.name_edit.setMaxLength(MAX_NAME_LENGTH)
+        self.frequency_combo = QComboBox()
+        for value, label in FREQUENCIES:
+            self.frequency_combo.addItem(label, value)
+        self.frequency_combo.setCurrentIndex(self.frequency_combo.findData("daily"))
+        new_form = QFormLayout()
+        new_form.setContentsMargins(24, 0, 0, 0)
+        new_form.addRow("Name:", self.name_edit)
+        new_form.addRow("Frequency:", self.frequency_combo)
+
+        self.existing_radio = QRadioButton("An existing news task")
+        self.task_combo = QComboBox()
+        for task in news_tasks:
+            self.task_combo.addItem(f"{task.name}  ({len(task.targets)} feeds)", task.id)
+        existing_form = QFormLayout()
+        existing_form.setContentsMargins(24, 0, 0, 0)
+        existing_form.addRow("Task:", self.task_combo)
+        if not news_tasks:
+            self.existing_radio.setEnabled(False)
+            self.existing_radio.setToolTip("There is no news task yet")
+            self.task_combo.setEnabled(False)
+
+        self._choice = QButtonGroup(self)
+        self._choice.addButton(self.new_radio)
+        self._choice.addButton(self.existing_radio)
+        self.new_radio.setChecked(True)
+
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        self.feeds_view = QTreeWidget()
+        self.feeds_view.setHeaderLabels(["Feed", "Address", "Folder"])
+        self.feeds_view.setRootIsDecorated(False)
+        self.feeds_view.setAlternatingRowColors(True)
+        for feed in self._feeds:
+            row = QTreeWidgetItem([feed.title, feed.xml_url, " / ".join(feed.category)])
+            row.setToolTip(1, feed.xml_url)
+            self.feeds_view.addTopLevelItem(row)
+        self.feeds_view.setColumnWidth(0, 180)
+        self.feeds_view.setColumnWidth(1, 300)
+        self.feeds_view.setMinimumHeight(120)
+
+        skipped = list(result.skipped)
+        self.skipped_label = QLabel(
+            f"{len(skipped)} outline{'s' if len(skipped) != 1 else ''} of the file will be left out:"
+        )
+        self.skipped_view = QTreeWidget()
+        self.skipped_view.setHeaderLabels(["Outline", "Reason"])
+        self.skipped_view.setRootIsDecorated(False)
+        for text, reason in skipped:
+            row = QTreeWidgetItem([text, reason])
+            row.setToolTip(1, reason)
+            self.skipped_view.addTopLevelItem(row)
+        self.skipped_view.setColumnWidth(0, 220)
+        self.skipped_view.setMaximumHeight(110)
+        self.skipped_label.setVisible(bool(skipped))
+        self.skipped_view.setVisible(bool(skipped))
+
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.import_button: QPushButton = self.buttons.addButton(
+            "Import", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.import_button.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(self.new_radio)
+        layout.addLayout(new_form)
+        layout.addWidget(self.existing_radio)
+        layout.addLayout(existing_form)
+        layout.addSpacing(4)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.feeds_view, 1)
+        layout.addWidget(self.skipped_label)
+        layout.addWidget(self.skipped_view)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+        self.new_radio.toggled.connect(self._update)
+        self.task_combo.currentIndexChanged.connect(self._update)
+        self.name_edit.textChanged.connect(self._update)
+        self._update()
+
+    def added_feeds(self) -> list[str]:
+        """The feed URLs the import would add with the current choice."""
+        urls = [feed.xml_url for feed in self._feeds]
+        if self.new_radio.isChecked():
+            return new_feeds([], urls)
+        task = self._tasks.get(self.task_combo.currentData())
+        return new_feeds(task.targets if task else [], urls)
+
+    @Slot()
+    def _update(self) -> None:
+        into_new = self.new_radio.isChecked()
+        self.name_edit.setEnabled(into_new)
+        self.frequency_combo.setEnabled(into_new)
+        self.task_combo.setEnabled(not into_new and bool(self._tasks))
+        self.error_label.hide()
+        total = len(self._feeds)
+        added = len(self.added_feeds())
+        if into_new:
+            text = f"{added} feed{'s' if added != 1 else ''} will go into the new task."
+        elif added == 0:
+            text = f"All {total} feeds are in this task already: there is nothing to add."
+        elif added == total:
+            text = f"{added} feed{'s' if added != 1 else ''} will be added to this task."
+        else:
+            text = f"{added} of the {total} feeds will be added; {total - added} are in this task already."
+        self.summary_label.setText(text)
+        self.import_button.setEnabled(added > 0 and (not into_new or bool(self.name_edit.text().strip())))
+
+    def accept(self) -> None:
+        """Apply the import; a refusal is shown in the dialog, which stays open."""
+        try:
+            if self.new_radio.isChecked():
+                task_id = apply_opml_import(
+                    self._db,
+                    self._feeds,
+                    new_task_name=self.name_edit.text(),
+                    frequency=str(self.frequency_combo.currentData()),
+                )
+            else:
+                task_id = apply_opml_import(
+                    self._db, self._feeds, existing_task_id=int(self.task_combo.currentData())
+                )
+        except ValidationError as exc:
+            self._show_error(str(exc), exc.field)
+            return
+        except Exception as exc:
+            log.exception("OPML import failed")
+            self._show_error(f"The import failed: {_reason(exc)}", None)
+            return
+        self.task_id = task_id
+        super().accept()
+
+    def _show_error(self, message: str, field: str | None) -> None:
+        self.error_label.setText(message[:1].upper() + message[1:])
+        self.error_label.show()
+        if field == "name" and self.new_radio.isChecked():
+            self.name_edit.setFocus()
+            self.name_edit.selectAll()
+
+
+def unique_task_name(base: str, names: set[str]) -> str:
+    """A file's title as a task name, numbered when a task has that name already."""
+    base = " ".join(base.split())[: MAX_NAME_LENGTH - 6] or "Imported feeds"
+    if base not in names:
+        return base
+    number = 2
+    while f"{base} ({number})" in names:
+        number += 1
+    return f"{base} ({number})"
+
+
+def _skipped_text(skipped: list[tuple[str, str]]) -> str:
+    lines = [f"• {text}: {reason}" for text, reason in skipped[:MAX_SKIPPED_IN_MESSAGE]]
+    if len(skipped) > MAX_SKIPPED_IN_MESSAGE:
+        lines.append(f"… and {len(skipped) - MAX_SKIPPED_IN_MESSAGE} more")
+    return "Left out:\n" + "\n".join(lines)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def _documents_dir() -> Path:
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(location) if location and Path(location).is_dir() else Path.home()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # A crash half-way leaves the old file, not a truncated one; a plain open() keeps the
+    # user's umask, which mkstemp's private 0600 would not.
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        with partial.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _warn(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+def _inform(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
+

@@ -1,0 +1,45 @@
+"""Fixtures of the GUI tests: the whole desktop app on a fresh data folder, offscreen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from osint_desktop.context import AppContext
+from osint_desktop.gui.application import DesktopApp
+from tests.conftest import MemoryKeyring
+from tests.feedserver import FeedServer
+
+
+@pytest.fixture
+def gui_ctx(home: Path, memory_keyring: MemoryKeyring) -> Iterator[AppContext]:
+    """An opened context with loopback-friendly limits (no politeness delay, short timeouts)."""
+    ctx = AppContext.open(console_log=None)
+    ctx.settings.per_host_delay_s = 0.0
+    ctx.settings.connect_timeout_s = 2.0
+    ctx.settings.read_timeout_s = 3.0
+    ctx.settings.target_deadline_s = 5.0
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    """A loopback feed server."""
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def desktop(qtbot: QtBot, qapp: object, gui_ctx: AppContext) -> Iterator[DesktopApp]:
+    """The app as a user starts it, minus the single-instance socket; shut down afterwards."""
+    from PySide6.QtWidgets import QApplication
+
+    assert isinstance(qapp, QApplication)
+    app = DesktopApp(qapp, gui_ctx, start_minimized=False)
+    qtbot.addWidget(app.window)
+    yield app
+    app.shutdown()
