@@ -62,6 +62,8 @@ def duration(seconds: float | None) -> str:
     """'0.8 s', '2 min 5 s'."""
     if seconds is None:
         return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(seconds), 60)

@@ -61,7 +61,8 @@ class ItemsPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(1, 380)
+        for column, width in enumerate((130, 380, 70, 150, 130)):
+            self.table.setColumnWidth(column, width)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.preview = ItemPreview()
@@ -97,7 +98,7 @@ class ItemsPage(QWidget):
         splitter.setSizes([700, 500])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(splitter)
+        layout.addWidget(splitter, 1)
 
         self.search_edit.textChanged.connect(self._search_timer.start)
         self._search_timer.timeout.connect(self.apply_filters)

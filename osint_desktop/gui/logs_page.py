@@ -91,6 +91,8 @@ class LogsPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setAlternatingRowColors(True)
+        for column, width in enumerate((130, 210, 130, 80, 110, 80, 65, 55)):
+            self.table.setColumnWidth(column, width)
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.setPlaceholderText("Select a run to see each target's result and the full error text.")
@@ -108,7 +110,7 @@ class LogsPage(QWidget):
         splitter.setSizes([400, 200])
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
-        layout.addWidget(splitter)
+        layout.addWidget(splitter, 1)
 
         self.task_filter.currentIndexChanged.connect(self.apply_filters)
         self.status_filter.currentIndexChanged.connect(self.apply_filters)

@@ -116,12 +116,27 @@ def _copy_settings(source: Settings, target: Settings) -> None:
         setattr(target, field.name, getattr(source, field.name))
 
 
-class _JobSignals(QObject):
-    """Created in the GUI thread, so the worker's emissions reach the dialog there (queued)."""
+@dataclass(frozen=True)
+class _JobOutcome:
+    """What a job hands back: its value, or the exception's class name and masked message."""
 
-    succeeded = Signal(object)
-    failed = Signal(str, str)  # exception class name, message with secrets masked
-    finished = Signal(int)  # the job's number
+    value: object = None
+    error_kind: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class _PendingJob:
+    signals: _JobSignals
+    on_success: Callable[[object], None]
+    on_failure: Callable[[str, str], None]
+
+
+class _JobSignals(QObject):
+    """Created in the GUI thread, so the worker's emission reaches the dialog there (queued)."""
+
+    # One signal per job, so the job is forgotten before its result is announced.
+    done = Signal(int, object)  # job number, _JobOutcome
 
 
 class _Job(QRunnable):
@@ -137,15 +152,12 @@ class _Job(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self._work()
+            outcome = _JobOutcome(value=self._work())
         except Exception as exc:
             message = redact(str(exc) or type(exc).__name__)
             log.warning("%s failed: %s: %s", self._name, type(exc).__name__, message)
-            self._signals.failed.emit(type(exc).__name__, message)
-        else:
-            self._signals.succeeded.emit(result)
-        finally:
-            self._signals.finished.emit(self._number)
+            outcome = _JobOutcome(error_kind=type(exc).__name__, error=message)
+        self._signals.done.emit(self._number, outcome)
 
 
 class SettingsDialog(QDialog):
@@ -167,7 +179,7 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(560)
         self._ctx = ctx
         self._pool = QThreadPool.globalInstance()
-        self._jobs: dict[int, _JobSignals] = {}
+        self._jobs: dict[int, _PendingJob] = {}
         self._job_numbers = itertools.count(1)
         self._token_status: TokenStatus | None = None
         self._keyring_refused = False
@@ -559,14 +571,12 @@ class SettingsDialog(QDialog):
             return "keyring"
         return "file" if self.file_radio.isChecked() else "session"
 
-    @Slot(object)
     def _on_token_status(self, status: object) -> None:
         assert isinstance(status, TokenStatus)
         self._token_job = None
         self._show_token_status(status)
         self._resume_accept()
 
-    @Slot(object)
     def _on_token_saved(self, result: object) -> None:
         assert isinstance(result, tuple)
         storage, status = result
@@ -588,7 +598,6 @@ class SettingsDialog(QDialog):
         self.token_saved.emit(storage)
         self._resume_accept()
 
-    @Slot(str, str)
     def _on_token_save_failed(self, kind: str, message: str) -> None:
         self._token_job = None
         self._accept_after_token_job = False
@@ -604,7 +613,6 @@ class SettingsDialog(QDialog):
             self.token_message_label.setText(f"The token could not be saved: {message}")
         self._update_token_widgets()
 
-    @Slot(object)
     def _on_token_removed(self, status: object) -> None:
         assert isinstance(status, TokenStatus)
         self._token_job = None
@@ -616,7 +624,6 @@ class SettingsDialog(QDialog):
         self.token_removed.emit()
         self._resume_accept()
 
-    @Slot(str, str)
     def _on_token_job_failed(self, _kind: str, message: str) -> None:
         self._token_job = None
         self._accept_after_token_job = False
@@ -727,21 +734,18 @@ class SettingsDialog(QDialog):
             self._on_restore_error,
         )
 
-    @Slot(object)
     def _on_backup_done(self, path: object) -> None:
         self._backup_busy = False
         self.backup_message_label.setText(f"Backed up to {path}")
         self._update_maintenance_widgets()
         self.backup_finished.emit(str(path))
 
-    @Slot(str, str)
     def _on_backup_error(self, _kind: str, message: str) -> None:
         self._backup_busy = False
         self.backup_message_label.setText(f"The backup failed: {message}")
         self._update_maintenance_widgets()
         self.backup_failed.emit(message)
 
-    @Slot(object)
     def _on_restore_done(self, safety: object) -> None:
         self._restoring = False
         self.backup_message_label.setText(
@@ -750,7 +754,6 @@ class SettingsDialog(QDialog):
         self._update_maintenance_widgets()
         self.restored.emit()
 
-    @Slot(str, str)
     def _on_restore_error(self, _kind: str, message: str) -> None:
         self._restoring = False
         self._report_restore_error(message)
@@ -782,19 +785,21 @@ class SettingsDialog(QDialog):
     ) -> None:
         # No parent: the signals object must outlive this dialog if it closes mid-job.
         signals = _JobSignals()
-        signals.succeeded.connect(on_success)
-        signals.failed.connect(on_failure)
-        signals.finished.connect(self._forget_job)
-        # Numbered rather than found through sender(), which PySide does not always fill in.
+        signals.done.connect(self._on_job_done)
         number = next(self._job_numbers)
-        self._jobs[number] = signals
+        self._jobs[number] = _PendingJob(signals, on_success, on_failure)
         self._pool.start(_Job(number, name, work, signals))
 
-    @Slot(int)
-    def _forget_job(self, number: int) -> None:
-        signals = self._jobs.pop(number, None)
-        if signals is not None:
-            signals.deleteLater()
+    @Slot(int, object)
+    def _on_job_done(self, number: int, outcome: object) -> None:
+        pending = self._jobs.pop(number, None)
+        if pending is None or not isinstance(outcome, _JobOutcome):
+            return
+        pending.signals.deleteLater()
+        if outcome.error_kind is None:
+            pending.on_success(outcome.value)
+        else:
+            pending.on_failure(outcome.error_kind, outcome.error)
 
     @property
     def busy(self) -> bool:

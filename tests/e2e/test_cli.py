@@ -91,7 +91,7 @@ def test_init_tasks_twice_leaves_exactly_the_three_defaults(cli: Cli) -> None:
     tasks = tasks_by_name(cli)
     assert list(tasks) == DEFAULT_NAMES
     for task in tasks.values():
-        assert TASK_KEYS <= set(task)
+        assert set(task) >= TASK_KEYS
     social = tasks["Daily Social Media Crawl"]
     assert social["active"] is False and social["next_run"] is None
     assert "OSINT_DESKTOP_X_BEARER_TOKEN" in social["note"]
@@ -200,14 +200,14 @@ def test_run_task_logs_and_items(cli: Cli, cli_home: Path, server: FeedServer) -
     entries = logs.json["logs"]
     assert [entry["id"] for entry in entries] == [second.json["log_id"], data["log_id"]]  # newest first
     for entry in entries:
-        assert LOG_KEYS <= set(entry)
+        assert set(entry) >= LOG_KEYS
         assert (entry["status"], entry["trigger"]) == ("partial", "cli")
         assert_iso_utc(entry["started_at"])
         assert_iso_utc(entry["finished_at"])
         assert isinstance(entry["duration_s"], float)
         assert [detail["target"] for detail in entry["details"]] == [*urls, REFUSED_URL]
         for detail in entry["details"]:
-            assert DETAIL_KEYS <= set(detail)
+            assert set(detail) >= DETAIL_KEYS
     newest, oldest = entries
     assert (oldest["items_found"], oldest["items_new"]) == (total, total)
     assert [d["status"] for d in newest["details"]][:3] == ["304 not modified"] * 3
@@ -228,7 +228,7 @@ def test_run_task_logs_and_items(cli: Cli, cli_home: Path, server: FeedServer) -
     assert len(rows) == total
     assert len({row["url"] for row in rows}) == total
     for row in rows:
-        assert ITEM_KEYS <= set(row)
+        assert set(row) >= ITEM_KEYS
         assert row["task_id"] == task_id and row["source"] == "news"
         assert_iso_utc(row["collected_at"])
     assert {row["origin"] for row in rows} == set(urls[:3])
@@ -265,7 +265,8 @@ def test_run_task_where_every_target_fails_exits_1(cli: Cli, server: FeedServer)
 
 
 def test_social_task_without_a_token_fails_at_once(cli: Cli) -> None:
-    result = cli("add-task", "--name", "X", "--source", "social", "--frequency", "daily", "--target", "#osint")
+    result = cli("add-task", "--name", "X", "--source", "social", "--frequency", "daily",
+                 "--target", "#osint")
     run = cli("run-task", str(result.json["task_id"]))
     assert run.code == 1
     assert run.json["status"] == "error"

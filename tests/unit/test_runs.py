@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,17 +31,26 @@ from tests.helpers import (
     WORLD_ENTRIES,
     fast_limits,
     fast_options,
+    wait_until,
 )
 
 DETAIL_KEYS = {"target", "status", "items", "error", "elapsed_s"}
 
 
-def news_task(ctx: AppContext, urls: list[str], name: str = "World news", frequency: str = "hourly") -> TaskInfo:
+def news_task(
+    ctx: AppContext, urls: list[str], name: str = "World news", frequency: str = "hourly"
+) -> TaskInfo:
     return create_task(ctx.db, name, "news", frequency, urls)
 
 
-def run(ctx: AppContext, task: TaskInfo, trigger: str = "manual", **kwargs: object) -> RunResult:
-    return run_task(ctx.db, task.id, trigger, fast_options(), **kwargs)  # type: ignore[arg-type]
+def run(
+    ctx: AppContext,
+    task: TaskInfo,
+    trigger: str = "manual",
+    cancel: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    return run_task(ctx.db, task.id, trigger, fast_options(), cancel=cancel, progress=progress)
 
 
 def detail_for(result: RunResult, url: str) -> dict[str, object]:
@@ -70,7 +78,7 @@ def test_news_run_stores_every_entry_once(ctx: AppContext, server: FeedServer) -
     assert count_items(ctx.db) == expected
     assert [d["target"] for d in result.details] == urls  # in the task's order
     for detail in result.details:
-        assert DETAIL_KEYS <= set(detail)
+        assert set(detail) >= DETAIL_KEYS
         assert detail["status"] == "200" and detail["error"] is None
     assert detail_for(result, urls[0])["items"] == WORLD_ENTRIES
 
@@ -447,22 +455,13 @@ def test_inactive_task_has_no_next_run_even_after_a_run(ctx: AppContext, server:
     assert reactivated.next_run is not None
 
 
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_running_log_records_its_owner_and_heartbeat(ctx: AppContext, server: FeedServer) -> None:
     server.add_slow("/slow.xml", WORLD.read_bytes(), delay_s=0.6)
     task = news_task(ctx, [server.url("/slow.xml")])
     thread = threading.Thread(target=run, args=(ctx, task))
     thread.start()
     try:
-        assert wait_for(lambda: bool(list_logs(ctx.db)))
+        assert wait_until(lambda: bool(list_logs(ctx.db)), timeout_s=10)
         with ctx.db.read() as session:
             row = session.scalars(select(CrawlLog)).one()
             assert row.status == "running"

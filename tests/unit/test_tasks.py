@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,11 +78,12 @@ def test_task_names_are_unique(ctx: AppContext) -> None:
 
 
 def test_unknown_task_ids(ctx: AppContext) -> None:
-    for action in (
+    actions: list[Callable[[], object]] = [
         lambda: get_task(ctx.db, 99),
         lambda: update_task(ctx.db, 99, frequency="daily"),
         lambda: delete_task(ctx.db, 99),
-    ):
+    ]
+    for action in actions:
         with pytest.raises(UnknownTaskError) as raised:
             action()
         assert raised.value.task_id == 99

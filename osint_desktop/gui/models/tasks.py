@@ -120,7 +120,7 @@ class TaskTableModel(QAbstractTableModel):
             done, total = self._progress.get(task.id, (0, len(task.targets)))
             return f"running {done}/{total}"
         if not task.active:
-            return f"{task.status} (inactive)"
+            return "inactive" if task.status == "pending" else f"{task.status}, inactive"
         return task.status
 
     def _result_text(self, task: TaskInfo) -> str:

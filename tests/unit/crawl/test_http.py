@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -245,7 +246,7 @@ def test_minimum_delay_between_request_starts_to_one_host(server: FeedServer) ->
         fetcher.close()
     assert all(r.error is None for r in results)
     times = sorted(r.time for r in server.requests)
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     # Times are taken when the server sees the request; a connection set-up of a few
     # milliseconds sits between the fetcher's start and that moment.
     assert min(gaps) >= delay - 0.03, gaps

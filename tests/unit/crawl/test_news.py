@@ -25,6 +25,7 @@ from tests.helpers import (
 )
 
 ORIGIN = "https://feeds.example.org/feed.xml"
+NEITHER_RSS_NOR_ATOM = "not a feed (XML that is neither RSS nor Atom)"
 
 
 def parse(source: Path | bytes, content_type: str | None = "application/rss+xml") -> ParsedFeed:
@@ -69,7 +70,9 @@ def test_rss_entries_become_items() -> None:
     assert item.author == "Ahmed Saleh"
     assert item.published_at == datetime(2024, 11, 20, 15, 0, tzinfo=UTC)
     # The summary is plain text: tags gone, text kept.
-    assert item.summary.startswith("Undersea cable cut disrupts internet in island nation. Officials confirmed")
+    assert item.summary.startswith(
+        "Undersea cable cut disrupts internet in island nation. Officials confirmed"
+    )
     assert "<" not in item.summary
     assert item.content_html is not None and "<b>" in item.content_html
 
@@ -163,8 +166,8 @@ def test_bozo_feed_with_entries_is_a_warning_not_a_failure() -> None:
     [
         (NOT_A_FEED.read_bytes(), "text/html", "not a feed (an HTML page)"),
         (b'{"items": []}', "application/json", "not a feed (JSON)"),
-        (b"<inventory><part id='1'/></inventory>", "text/xml", "not a feed (XML that is neither RSS nor Atom)"),
-        (OPML.read_bytes(), "text/xml", "not a feed (XML that is neither RSS nor Atom)"),
+        (b"<inventory><part id='1'/></inventory>", "text/xml", NEITHER_RSS_NOR_ATOM),
+        (OPML.read_bytes(), "text/xml", NEITHER_RSS_NOR_ATOM),
         (b"%PDF-1.7 binary", "application/pdf", "not a feed (a PDF)"),
         (b"   \n  ", "application/rss+xml", "the server sent an empty body"),
     ],
@@ -241,8 +244,10 @@ def test_links_other_than_http_are_dropped() -> None:
 
 def test_implausible_dates_are_dropped() -> None:
     items = parse(_rss(
-        "<item><title>Future</title><guid>urn:x:1</guid><pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>"
-        "<item><title>Ancient</title><guid>urn:x:2</guid><pubDate>Mon, 01 Jan 1900 00:00:00 GMT</pubDate></item>"
+        "<item><title>Future</title><guid>urn:x:1</guid>"
+        "<pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>"
+        "<item><title>Ancient</title><guid>urn:x:2</guid>"
+        "<pubDate>Mon, 01 Jan 1900 00:00:00 GMT</pubDate></item>"
     )).items
     assert [item.published_at for item in items] == [None, None]
 

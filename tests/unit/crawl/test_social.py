@@ -38,8 +38,8 @@ def sent_params(call: responses.Call) -> dict[str, list[str]]:
     return parse_qs(urlsplit(call.request.url).query)
 
 
-def run(ctx: AppContext, task: TaskInfo, token: str | None = FAKE_TOKEN, trigger: str = "manual") -> RunResult:
-    return run_task(ctx.db, task.id, trigger, fast_options(token=token))
+def run(ctx: AppContext, task: TaskInfo, token: str | None = FAKE_TOKEN) -> RunResult:
+    return run_task(ctx.db, task.id, "manual", fast_options(token=token))
 
 
 def test_tweets_from_two_pages_are_stored_with_their_urls(

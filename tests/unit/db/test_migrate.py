@@ -59,7 +59,8 @@ def test_fresh_database_is_created_at_head_with_wal(home: Path, memory_keyring: 
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
-            tables = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+            names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+            tables = {row[0] for row in names}
         assert {"crawl_tasks", "crawl_logs", "items", "target_states", "items_fts"} <= tables
         assert list_backups(ctx.backup_dir) == []  # nothing to back up in a new file
     finally:
