@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--db", metavar="PATH_OR_URL", help="database file or SQLAlchemy URL")
+    parser.add_argument("--smoke-test", action="store_true", help="check this installation and exit")
     parser.add_argument("--minimized", action="store_true", help="start the window hidden in the tray")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -315,6 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{APP_ID}: error: {exc}\n")
         return EXIT_USAGE
+    if args.smoke_test:
+        from osint_desktop.smoke import run_smoke_test
+
+        return run_smoke_test()
     if args.command is None:
         from osint_desktop.gui.launch import launch_gui
 

@@ -48,9 +48,10 @@ def owner_alive(host: str | None, pid: int | None, started: float | None) -> boo
     try:
         process = psutil.Process(pid)
         created = process.create_time()
+        # Inside the try: the process may end between the two questions.
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-    if process.status() == psutil.STATUS_ZOMBIE:
         return False
     return started is None or abs(created - started) < 1.0
 

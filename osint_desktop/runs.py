@@ -299,7 +299,7 @@ def _crawl_news(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             futures = [
                 pool.submit(
-                    _crawl_feed, fetcher, url, claim.states.get(url), options.parser, cancel,
+                    _crawl_feed_isolated, fetcher, url, claim.states.get(url), options.parser, cancel,
                     respect_backoff,
                 )
                 for url in claim.targets
@@ -317,6 +317,24 @@ def _abort_on_cancel(cancel: threading.Event, finished: threading.Event, fetcher
         if cancel.is_set():
             fetcher.abort()
             return
+
+
+def _crawl_feed_isolated(
+    fetcher: FeedFetcher,
+    url: str,
+    state: TargetState | None,
+    parser: FeedParser,
+    cancel: threading.Event | None,
+    respect_backoff: bool,
+) -> TargetOutcome:
+    """_crawl_feed, with a surprise in one feed (a parser bug, odd bytes) kept to that feed."""
+    try:
+        return _crawl_feed(fetcher, url, state, parser, cancel, respect_backoff)
+    except Exception as exc:
+        log.exception("feed %s could not be crawled", url)
+        return TargetOutcome(
+            url, "error", error=redact(f"internal error: {type(exc).__name__}: {exc}")[:300], failed=True
+        )
 
 
 def _crawl_feed(

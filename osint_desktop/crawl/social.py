@@ -244,7 +244,13 @@ def crawl_queries(
                 rate_limited_until=blocked_until,
             )
         else:
-            outcome = search_query(client, query, state, max_results, cancel)
+            try:
+                outcome = search_query(client, query, state, max_results, cancel)
+            except Exception as exc:  # an answer tweepy cannot read must not lose the other queries
+                log.exception("query %r could not be crawled", query)
+                outcome = TargetOutcome(
+                    query, "error", error=f"internal error: {type(exc).__name__}: {exc}"[:300], failed=True
+                )
             if outcome.status.startswith(("401", "403", "429")):
                 stop = outcome
         outcomes.append(outcome)

@@ -657,6 +657,7 @@ class SettingsDialog(QDialog):
         idle = known and self._token_job is None
         self.save_token_button.setEnabled(idle and bool(self.token_edit.text().strip()))
         self.remove_token_button.setEnabled(idle and status is not None and status.source != "not set")
+        self._grow_to_fit()
 
     @Slot(str)
     def _on_token_text_changed(self, text: str) -> None:
@@ -773,6 +774,16 @@ class SettingsDialog(QDialog):
         newest = next(iter(list_backups(self._ctx.backup_dir)), None) if sqlite else None
         self.latest_backup_label.setText(f"Latest backup: {newest.name}" if newest else "No backup yet.")
         self.latest_backup_label.setHidden(not sqlite)
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        # Word-wrapped labels revealed after the dialog opened do not enlarge it by themselves,
+        # and the tab widget would squeeze them into one clipped line.
+        if not self.isVisible():
+            return
+        wanted = self.sizeHint().height()
+        if wanted > self.height():
+            self.resize(self.width(), wanted)
 
     # --- background jobs -----------------------------------------------------------------------
 

@@ -106,7 +106,9 @@ def test_killed_run_is_interrupted_at_the_next_start(cli: Cli, cli_home: Path, s
 
 
 def test_a_live_crawl_in_another_process_is_left_alone(cli: Cli, cli_home: Path, server: FeedServer) -> None:
-    server.add_slow("/world.xml", WORLD.read_bytes(), delay_s=2.5)
+    write_settings(cli_home, **{**FAST_SETTINGS, "read_timeout_s": 10.0, "target_deadline_s": 20.0})
+    # Slow enough for two more commands to start and finish while it crawls, even on a busy machine.
+    server.add_slow("/world.xml", WORLD.read_bytes(), delay_s=5.0)
     task_id = add_task(cli, server.url("/world.xml"))
 
     with crawling(cli_home, task_id) as process:
@@ -114,7 +116,15 @@ def test_a_live_crawl_in_another_process_is_left_alone(cli: Cli, cli_home: Path,
         assert listed.code == 0
         assert listed.json["tasks"][0]["status"] == "running"
         assert log_statuses(cli_home, task_id) == ["running"]
-        stdout, _ = process.communicate(timeout=30)
-    assert process.returncode == 0
+        # Running it a second time meanwhile is refused, not run twice.
+        again = cli("run-task", str(task_id))
+        assert again.code == 1
+        assert again.json["status"] == "error"
+        assert again.json["run_status"] == "skipped"
+        assert "already running" in again.json["message"]
+        assert log_statuses(cli_home, task_id) == ["running", "skipped"]
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stdout + stderr
     assert json.loads(stdout)["items_new"] == WORLD_ENTRIES
-    assert log_statuses(cli_home, task_id) == ["success"]
+    assert log_statuses(cli_home, task_id) == ["success", "skipped"]
+    assert server.count("/world.xml") == 1

@@ -37,7 +37,12 @@ def test_opens_on_an_empty_database(desktop: DesktopApp) -> None:
     assert window.task_model.rowCount() == 0
     assert window.logs_page.model.rowCount() == 0
     assert window.items_page.model.rowCount() == 0
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Tasks", "Logs", "Items", "Overview"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Tasks",
+        "Logs",
+        "Items",
+        "Overview",
+    ]
     assert "Scheduler: running" in window.scheduler_label.text()
 
 
@@ -105,7 +110,9 @@ def test_test_targets_reports_each_target_without_storing(
 def test_run_now_shows_log_row_and_items(qtbot: QtBot, desktop: DesktopApp, feeds: FeedServer) -> None:
     feeds.add_file("/world.xml", FEEDS / "world_rss.xml")
     feeds.add_file("/sec.xml", FEEDS / "security_atom.xml")
-    task = create_task(desktop.ctx.db, "Local", "news", "hourly", [feeds.url("/world.xml"), feeds.url("/sec.xml")])
+    task = create_task(
+        desktop.ctx.db, "Local", "news", "hourly", [feeds.url("/world.xml"), feeds.url("/sec.xml")]
+    )
     window = desktop.window
     window.reload_all()
     window.select_task(task.id)
@@ -194,7 +201,9 @@ def test_deactivate_with_checkbox_and_delete(
     model = desktop.window.task_model
     row = model.row_of(task.id)
     assert row is not None
-    assert model.setData(model.index(row, COL_ACTIVE), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    assert model.setData(
+        model.index(row, COL_ACTIVE), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
+    )
     assert get_task(db, task.id).active is False
     assert get_task(db, task.id).next_run is None
     assert model.index(row, COL_NEXT).data() == "—"

@@ -63,7 +63,9 @@ def test_task_model_passes_the_model_tester(qtmodeltester: ModelTester, gui_ctx:
     assert model.rowCount() == 2
 
 
-def test_log_model_passes_the_model_tester_and_filters(qtmodeltester: ModelTester, gui_ctx: AppContext) -> None:
+def test_log_model_passes_the_model_tester_and_filters(
+    qtmodeltester: ModelTester, gui_ctx: AppContext
+) -> None:
     task_id = _fill(gui_ctx, items=10, logs=450)
     model = LogTableModel(gui_ctx.db)
     model.reload()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCharts import QBarSet, QDateTimeAxis, QLineSeries, QScatterSeries, QStackedBarSeries
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QPainter
 from pytestqt.qtbot import QtBot
 
@@ -32,10 +33,21 @@ def overview_ctx(home: Path) -> Iterator[AppContext]:
     context.close()
 
 
+def _collect_garbage_here() -> None:
+    """Free dead widgets on the GUI thread.
+
+    Python's cyclic GC runs in whichever thread happens to allocate; a widget left in a
+    reference cycle by an earlier test, freed on the stats pool thread, crashes the process.
+    """
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
 @pytest.fixture
 def make_widget(qtbot: QtBot, overview_ctx: AppContext) -> Iterator[Callable[[], OverviewWidget]]:
     """Build overview widgets that are waited for and closed after the test."""
     widgets: list[OverviewWidget] = []
+    _collect_garbage_here()
 
     def make() -> OverviewWidget:
         widget = OverviewWidget(overview_ctx.db)
@@ -47,6 +59,10 @@ def make_widget(qtbot: QtBot, overview_ctx: AppContext) -> Iterator[Callable[[],
     yield make
     for widget in widgets:
         assert widget.wait_idle(LOAD_TIMEOUT_MS)
+        widget.close()
+        widget.deleteLater()
+    widgets.clear()
+    _collect_garbage_here()
 
 
 def _refresh(qtbot: QtBot, widget: OverviewWidget) -> None:

@@ -110,12 +110,10 @@ def ctx(home: Path, xdg_config: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 @pytest.fixture
 def open_dialog(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[[], SettingsDialog]]:
     """Open a Settings dialog and wait until it has read the token status."""
-    opened: list[SettingsDialog] = []
 
     def make() -> SettingsDialog:
         dialog = SettingsDialog(ctx)
         qtbot.addWidget(dialog)
-        opened.append(dialog)
         dialog.show()
         qtbot.waitUntil(lambda: dialog.token_status is not None and not dialog.busy, timeout=WAIT_MS)
         return dialog

@@ -273,6 +273,25 @@ def test_scheduled_runs_back_off_from_failing_feeds_manual_runs_do_not(
     assert server.count("/broken.xml") == 2
 
 
+def test_a_feed_that_crashes_the_parser_does_not_spoil_the_others(
+    ctx: AppContext, server: FeedServer
+) -> None:
+    server.add_file("/world.xml", WORLD)
+    server.add_file("/weird.xml", SECURITY)
+    weird = server.url("/weird.xml")
+
+    def fragile_parser(body: bytes, origin: str, content_type: str | None) -> ParsedFeed:
+        if origin == weird:
+            raise RecursionError("maximum recursion depth exceeded")
+        return parse_feed(body, origin, content_type)
+
+    task = news_task(ctx, [server.url("/world.xml"), weird])
+    result = run_task(ctx.db, task.id, "manual", RunOptions(limits=fast_limits(), parser=fragile_parser))
+    assert result.status == "partial"
+    assert result.items_new == WORLD_ENTRIES
+    assert "RecursionError" in str(detail_for(result, weird)["error"])
+
+
 def test_task_without_targets_fails(ctx: AppContext, server: FeedServer) -> None:
     server.add_file("/world.xml", WORLD)
     task = news_task(ctx, [server.url("/world.xml")])

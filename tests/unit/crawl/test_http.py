@@ -238,7 +238,7 @@ def test_at_most_two_requests_in_flight_per_host_while_hosts_run_in_parallel() -
 
 def test_minimum_delay_between_request_starts_to_one_host(server: FeedServer) -> None:
     server.add_file("/world.xml", WORLD)
-    delay = 0.2
+    delay = 0.25
     fetcher = FeedFetcher(fast_limits(per_host_in_flight=2, per_host_delay_s=delay))
     try:
         results = _fetch_all(fetcher, [server.url("/world.xml")] * 5)
@@ -247,7 +247,7 @@ def test_minimum_delay_between_request_starts_to_one_host(server: FeedServer) ->
     assert all(r.error is None for r in results)
     times = sorted(r.time for r in server.requests)
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    # Times are taken when the server sees the request; a connection set-up of a few
-    # milliseconds sits between the fetcher's start and that moment.
-    assert min(gaps) >= delay - 0.03, gaps
-    assert times[-1] - times[0] >= 4 * delay - 0.03
+    # Times are taken when the server sees the request; a connection set-up (a few
+    # milliseconds, more on a busy machine) sits between the fetcher's start and that moment.
+    assert min(gaps) >= delay - 0.06, gaps
+    assert times[-1] - times[0] >= 4 * delay - 0.06

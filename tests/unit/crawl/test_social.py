@@ -239,6 +239,19 @@ def test_server_errors_and_network_errors_are_named(ctx: AppContext, x_api: resp
     assert result.details[1]["error"] == "connection refused"
 
 
+def test_a_malformed_answer_to_one_query_does_not_lose_the_others(
+    ctx: AppContext, x_api: responses.RequestsMock
+) -> None:
+    task = social_task(ctx)
+    x_api.add(responses.GET, X_SEARCH_URL, json={"data": [{"text": "a post without an id"}]})
+    add_x_response(x_api, "search_minimal.json")
+    result = run(ctx, task)
+    assert result.status == "partial"
+    assert result.items_new == 2
+    assert result.details[0]["error"] is not None
+    assert result.details[1]["error"] is None
+
+
 def test_requests_to_x_carry_a_timeout(ctx: AppContext, x_api: responses.RequestsMock) -> None:
     task = social_task(ctx, [QUERIES[0]])
     add_x_response(x_api, "search_empty.json")
