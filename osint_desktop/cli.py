@@ -12,12 +12,18 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy.exc import DBAPIError
+
 from osint_desktop import APP_ID, __version__
-from osint_desktop.context import AppContext, DatabaseProblemError
+from osint_desktop.context import AppContext, DatabaseProblemError, explain_database_error
+from osint_desktop.db.backup import list_backups, restore_sqlite
+from osint_desktop.db.engine import sqlite_path
 from osint_desktop.db.models import FREQUENCIES, SOURCES
 from osint_desktop.db.queries import ITEM_FIELDS, list_items, list_logs
+from osint_desktop.maintenance import backup_now
 from osint_desktop.runs import RunResult, run_task
 from osint_desktop.schedule import is_due
 from osint_desktop.secrets import redact
@@ -80,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--db", metavar="PATH_OR_URL", help="database file or SQLAlchemy URL")
     parser.add_argument("--smoke-test", action="store_true", help="check this installation and exit")
+    parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="start an empty database where a used one has gone missing",
+    )
     parser.add_argument("--minimized", action="store_true", help="start the window hidden in the tray")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -118,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_argument("--format", choices=("json", "csv"), default="json")
 
     commands.add_parser("headless", help="run the scheduler without a window until stopped")
+
+    commands.add_parser("backup", help="back up the database now (SQLite online backup)")
+    restore = commands.add_parser("restore", help="replace the database with a backup")
+    restore.add_argument(
+        "backup_file", nargs="?", metavar="BACKUP", help="a backup file (default: the newest)"
+    )
     return parser
 
 
@@ -141,16 +158,12 @@ def _validate_args(args: argparse.Namespace) -> None:
         if args.source not in SOURCES:
             raise UsageError(f"unknown source {args.source!r}: choose one of {', '.join(SOURCES)}")
         if args.frequency not in FREQUENCIES:
-            raise UsageError(
-                f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}"
-            )
+            raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
         check = validate_feed_url if args.source == "news" else validate_query
         args.target = [check(target) for target in args.target]
     elif args.command == "update-schedule":
         if args.frequency is not None and args.frequency not in FREQUENCIES:
-            raise UsageError(
-                f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}"
-            )
+            raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
         if args.next_run is not None:
             args.next_run = validate_datetime(args.next_run)
             if args.active is False:
@@ -166,8 +179,12 @@ def cmd_init_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
     created = ensure_default_tasks(ctx.db, have_x_token=bool(ctx.x_token()))
     total = len(list_tasks(ctx.db))
     names = ", ".join(task.name for task in created) or "none"
-    _emit(_success(f"created {len(created)} default task(s): {names}; {total} task(s) in all",
-                   created=[task.to_json() for task in created]))
+    _emit(
+        _success(
+            f"created {len(created)} default task(s): {names}; {total} task(s) in all",
+            created=[task.to_json() for task in created],
+        )
+    )
     return EXIT_OK
 
 
@@ -209,7 +226,8 @@ def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=max(1, ctx.settings.max_concurrent_crawls)) as pool:
         futures = [pool.submit(run, t.id, is_due(t.next_run, now)) for t in tasks]
         results = [future.result() for future in futures]
-    failed = [r for r in results if not r.ok]
+    # A task skipped because another process is running it is not a failure of this command.
+    failed = [r for r in results if not r.ok and r.status != "skipped"]
     runs = [{"task_id": r.task_id, "message": r.message, **r.to_json()} for r in results]
     summary = (
         f"ran {len(results)} task(s): {len(results) - len(failed)} worked, {len(failed)} failed"
@@ -217,8 +235,14 @@ def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
         else "no active task is due"
     )
     payload = _error if failed else _success
-    _emit(payload(summary, runs=runs, items_found=sum(r.items_found for r in results),
-                  items_new=sum(r.items_new for r in results)))
+    _emit(
+        payload(
+            summary,
+            runs=runs,
+            items_found=sum(r.items_found for r in results),
+            items_new=sum(r.items_new for r in results),
+        )
+    )
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -271,13 +295,59 @@ def cmd_headless(ctx: AppContext, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     runner = HeadlessRunner(ctx)
-    sys.stderr.write(f"{APP_ID}: headless scheduler running (database {ctx.db.url}); "
-                     "stop with Ctrl+C or SIGTERM\n")
+    sys.stderr.write(
+        f"{APP_ID}: headless scheduler running (database {ctx.db.url}); stop with Ctrl+C or SIGTERM\n"
+    )
     sys.stderr.flush()
     runner.serve(stop)
     results = runner.results
-    _emit(_success(f"headless scheduler stopped after {len(results)} run(s)",
-                   runs=[{"task_id": r.task_id, **r.to_json()} for r in results]))
+    _emit(
+        _success(
+            f"headless scheduler stopped after {len(results)} run(s)",
+            runs=[{"task_id": r.task_id, **r.to_json()} for r in results],
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
+    """An on-demand backup, kept with the scheduled ones."""
+    path = backup_now(ctx.db, ctx.backup_dir, ctx.settings.backup_keep)
+    _emit(_success(f"database backed up to {path}", path=str(path)))
+    return EXIT_OK
+
+
+def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Replace the database's content with a backup (the current state is backed up first)."""
+    backups = list_backups(ctx.backup_dir)
+    chosen = Path(args.backup_file).expanduser() if args.backup_file else (backups[0] if backups else None)
+    if chosen is None:
+        _emit(_error(f"there is no backup in {ctx.backup_dir}"))
+        return EXIT_FAILED
+    if not chosen.is_file():
+        _emit(_error(f"{chosen} is not a file"))
+        return EXIT_FAILED
+    target = sqlite_path(ctx.db.url)
+    if target is None:
+        _emit(_error("restore works on SQLite databases only"))
+        return EXIT_FAILED
+    if any(task.status == "running" for task in list_tasks(ctx.db)):
+        _emit(_error("a task is running: wait for it to finish, then restore"))
+        return EXIT_FAILED
+    safety = backup_now(ctx.db, ctx.backup_dir, ctx.settings.backup_keep + 1, reason="pre-restore")
+    ctx.db.dispose()
+    try:
+        restore_sqlite(chosen, target)
+    except ValueError as exc:
+        _emit(_error(str(exc)))
+        return EXIT_FAILED
+    _emit(
+        _success(
+            f"restored {chosen.name}; the previous state was saved as {safety.name}",
+            path=str(chosen),
+            previous=str(safety),
+        )
+    )
     return EXIT_OK
 
 
@@ -296,6 +366,8 @@ COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {
     "logs": cmd_logs,
     "items": cmd_items,
     "headless": cmd_headless,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
 }
 
 
@@ -330,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Open the context and run one subcommand with uniform error handling."""
     try:
-        ctx = AppContext.open(args.db)
+        ctx = AppContext.open(args.db, allow_new_database=args.new_database)
     except DatabaseProblemError as exc:
         _emit(_error(str(exc)))
         return EXIT_FAILED
@@ -343,6 +415,10 @@ def run_command(args: argparse.Namespace) -> int:
         _emit(_error(str(exc)))
         sys.stderr.write(f"{APP_ID}: error: {exc}\n")
         return EXIT_USAGE
+    except DBAPIError as exc:
+        log.exception("command %s failed", args.command)
+        _emit(_error(explain_database_error(ctx.db.url, exc)[0]))
+        return EXIT_FAILED
     except Exception as exc:
         log.exception("command %s failed", args.command)
         _emit(_error(redact(f"{type(exc).__name__}: {exc}")))

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from apscheduler.triggers.interval import IntervalTrigger
 
 from osint_desktop.context import AppContext
-from osint_desktop.maintenance import backup_if_due, prune_logs
+from osint_desktop.maintenance import run_maintenance
 from osint_desktop.recovery import recover_dead_runs
 from osint_desktop.runs import RunResult, run_task
 from osint_desktop.scheduling import TaskScheduler
@@ -56,9 +56,7 @@ class HeadlessRunner:
             self.scheduler.task_finished(task_id)
 
     def _maintenance(self) -> None:
-        settings = self.ctx.settings
-        prune_logs(self.ctx.db, settings.log_retention_days)
-        backup_if_due(self.ctx.db, self.ctx.backup_dir, settings.backup_keep, settings.backup_interval_hours)
+        run_maintenance(self.ctx.db, self.ctx.backup_dir, self.ctx.settings)
 
     def serve(self, stop: threading.Event) -> None:
         """Run until stop is set, then shut down in order: scheduler, crawls, pool."""

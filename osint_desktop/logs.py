@@ -12,6 +12,18 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 _configured_file: Path | None = None
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """One line per record on stderr: the traceback belongs in the log file, not the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
 class RedactingFilter(logging.Filter):
     """Masks secrets in the final message and in exception text before any handler writes."""
 
@@ -53,7 +65,7 @@ def setup_logging(folder: Path, console_level: int | None = logging.WARNING) -> 
         if console_level is not None:
             console = logging.StreamHandler()
             console.setLevel(console_level)
-            console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            console.setFormatter(_ConsoleFormatter("%(levelname)s %(name)s: %(message)s"))
             console.addFilter(RedactingFilter())
             console._osint_desktop = True  # type: ignore[attr-defined]
             root.addHandler(console)

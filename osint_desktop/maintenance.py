@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
+from osint_desktop.config import Settings
 from osint_desktop.db.backup import backup_sqlite, list_backups
 from osint_desktop.db.engine import Database, sqlite_path
 from osint_desktop.db.models import CrawlLog
@@ -60,3 +61,12 @@ def backup_if_due(db: Database, backup_dir: Path, keep: int, interval_hours: int
         if age_s < interval_hours * 3600:
             return None
     return backup_now(db, backup_dir, keep, reason="scheduled")
+
+
+def run_maintenance(db: Database, backup_dir: Path, settings: Settings) -> None:
+    """The hourly housekeeping of a long-running app: retention, then a backup when due."""
+    try:
+        prune_logs(db, settings.log_retention_days)
+        backup_if_due(db, backup_dir, settings.backup_keep, settings.backup_interval_hours)
+    except Exception:  # housekeeping must never take the scheduler down; the log says why
+        log.exception("maintenance failed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -30,6 +31,28 @@ class Owner:
     host: str
     pid: int
     started: float
+
+
+_active_lock = threading.Lock()
+_active_logs: set[int] = set()
+
+
+def register_active(log_id: int) -> None:
+    """A run of this process has started (called before its claim commits)."""
+    with _active_lock:
+        _active_logs.add(log_id)
+
+
+def unregister_active(log_id: int) -> None:
+    """A run of this process is over, whether or not its end could be written."""
+    with _active_lock:
+        _active_logs.discard(log_id)
+
+
+def is_active_here(log_id: int) -> bool:
+    """Whether this process is still executing that run."""
+    with _active_lock:
+        return log_id in _active_logs
 
 
 @cache
@@ -60,6 +83,8 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
     """Mark runs left 'running' by dead processes as interrupted; returns their log ids.
 
     include_own also takes this process's runs: for a shutdown that could not wait for them.
+    Without it, a run of this process counts as dead once its thread has given up on it
+    (its final write failed, say on a full disk), so a long-lived window frees the task too.
     """
     me = current_owner()
     now = utcnow()
@@ -68,9 +93,11 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
         running = session.scalars(select(CrawlLog).where(CrawlLog.status == "running")).all()
         for run in running:
             mine = (run.owner_host, run.owner_pid) == (me.host, me.pid)
-            alive = False if include_own and mine else owner_alive(
-                run.owner_host, run.owner_pid, run.owner_started
-            )
+            alive: bool | None
+            if mine:
+                alive = not include_own and is_active_here(run.id)
+            else:
+                alive = owner_alive(run.owner_host, run.owner_pid, run.owner_started)
             if alive is None:
                 beat = run.heartbeat_at or run.started_at
                 alive = now - beat < STALE_HEARTBEAT
@@ -80,12 +107,15 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
             run.status = "interrupted"
             run.finished_at = ended
             run.duration_s = max(0.0, (ended - run.started_at).total_seconds())
-            run.error = (
-                "interrupted: the app was shutting down and could not wait for the run"
-                if include_own and mine
-                else f"interrupted: the process running it (pid {run.owner_pid} on "
-                f"{run.owner_host}) ended before the run finished"
-            )
+            if include_own and mine:
+                run.error = "interrupted: the app was shutting down and could not wait for the run"
+            elif mine:
+                run.error = "interrupted: the run ended without recording its result"
+            else:
+                run.error = (
+                    f"interrupted: the process running it (pid {run.owner_pid} on "
+                    f"{run.owner_host}) ended before the run finished"
+                )
             recovered.append(run.id)
         live_tasks = {
             task_id

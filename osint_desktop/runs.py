@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from osint_desktop.backoff import backoff_delay
@@ -24,7 +25,12 @@ from osint_desktop.crawl.records import ItemRecord, TargetOutcome
 from osint_desktop.crawl.social import QueryState, crawl_queries
 from osint_desktop.db.engine import Database
 from osint_desktop.db.models import CrawlLog, CrawlTask, Item, TargetState
-from osint_desktop.recovery import HEARTBEAT_INTERVAL_S, current_owner
+from osint_desktop.recovery import (
+    HEARTBEAT_INTERVAL_S,
+    current_owner,
+    register_active,
+    unregister_active,
+)
 from osint_desktop.schedule import next_after
 from osint_desktop.secrets import redact
 from osint_desktop.tasks import UnknownTaskError
@@ -216,12 +222,28 @@ def run_task(
         _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
     except Exception as exc:
         log.exception("run %d of task %d crashed", claim.log_id, task_id)
-        result.error = redact(f"internal error: {type(exc).__name__}: {exc}")[:1000]
-        _fail_run(db, task_id, claim, result, clock)
+        result.error = redact(_crash_reason(exc))[:1000]
+        _fail_run(db, task_id, claim, result, clock, advance_schedule)
     finally:
         heartbeat.stop()
+        unregister_active(claim.log_id)
     log.info("run %d of task %d: %s", claim.log_id, task_id, redact(result.message))
     return result
+
+
+def _crash_reason(exc: Exception) -> str:
+    """Why a run could not be completed, in words a user can act on."""
+    text = str(exc).lower()
+    if isinstance(exc, OperationalError):
+        if "disk is full" in text or "database or disk is full" in text:
+            return "the disk is full: this run's items could not be saved (earlier data is intact)"
+        if "readonly" in text:
+            return "the database has become read-only: this run's items could not be saved"
+        if "locked" in text:
+            return "the database stayed locked by another program: this run's items could not be saved"
+        if "disk i/o error" in text:
+            return "disk I/O error while saving this run's items"
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Claim | RunResult:
@@ -258,6 +280,10 @@ def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Clai
             run.error = "skipped: the task was already running"
         session.add(run)
         session.flush()
+        if claimed:
+            # Before the commit: recovery in another thread must never see this run
+            # running and unclaimed by a live thread.
+            register_active(run.id)
         if not claimed:
             return RunResult(
                 task_id, task.name, run.id, "skipped", trigger, error=run.error,
@@ -567,7 +593,9 @@ def _update_task_after_run(
             task.next_run = reset + SAFETY_AFTER_RESET
 
 
-def _fail_run(db: Database, task_id: int, claim: _Claim, result: RunResult, clock: float) -> None:
+def _fail_run(
+    db: Database, task_id: int, claim: _Claim, result: RunResult, clock: float, advance_schedule: bool
+) -> None:
     now = utcnow()
     result.status = "failed"
     result.finished_at = now
@@ -587,6 +615,10 @@ def _fail_run(db: Database, task_id: int, claim: _Claim, result: RunResult, cloc
                 task.last_run = result.started_at
                 task.consecutive_failures = (task.consecutive_failures or 0) + 1
                 task.updated_at = now
+                if task.active and advance_schedule:
+                    # Without this a crashing scheduled run would be due again at once, forever.
+                    task.next_run = next_after(task.next_run or now, task.frequency, now)
+                result.next_run = task.next_run
     except Exception:
         # The database itself is failing (disk full, file gone). Recovery at the next
         # start marks this run interrupted; nothing more can be written now.

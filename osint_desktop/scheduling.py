@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from osint_desktop.db.engine import Database
+from osint_desktop.recovery import recover_dead_runs
 from osint_desktop.schedule import interval, is_due, next_after
 from osint_desktop.tasks import TaskInfo, list_tasks, update_task
 from osint_desktop.timeutil import utcnow
@@ -228,6 +229,11 @@ class TaskScheduler:
         return []
 
     def _check_clock(self) -> None:
+        try:
+            # Frees tasks whose runs died: another process killed, or our own final write lost.
+            recover_dead_runs(self._db)
+        except Exception:  # a busy or failing database must not stop the clock check
+            log.exception("recovery of dead runs failed")
         wall, mono = time.time(), time.monotonic()
         drift = (wall - self._last_wall) - (mono - self._last_mono)
         self._last_wall, self._last_mono = wall, mono

@@ -372,4 +372,13 @@ class FeedFetcher:
     def _cap_error(self, started: float) -> str:
         if time.monotonic() - started > self.limits.deadline_s:
             return f"the body trickled in slower than the {self.limits.deadline_s:g} s deadline"
-        return f"the body is larger than the {self.limits.max_body_bytes / 1048576:g} MiB cap"
+        return f"the body is larger than the {_size(self.limits.max_body_bytes)} cap"
+
+
+def _size(count: int) -> str:
+    """15 MiB, 512 KiB, 300 bytes."""
+    if count >= 1024 * 1024:
+        return f"{count / 1048576:.3g} MiB"
+    if count >= 1024:
+        return f"{count / 1024:.3g} KiB"
+    return f"{count} bytes"

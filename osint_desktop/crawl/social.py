@@ -129,6 +129,7 @@ def search_query(
     state: QueryState,
     max_results: int,
     cancel: threading.Event | None = None,
+    limits: FetchLimits | None = None,
 ) -> TargetOutcome:
     """All new posts for one query since the last run, up to max_results; errors become the outcome."""
     started = time.monotonic()
@@ -193,7 +194,7 @@ def search_query(
         outcome.error = f"X API answered HTTP {code}: {_api_detail(exc) or 'no reason given'}"
     except requests.exceptions.RequestException as exc:
         outcome.status, outcome.failed = "network error", True
-        outcome.error = describe_exception(exc, FetchLimits())
+        outcome.error = describe_exception(exc, limits or FetchLimits())
     outcome.elapsed_s = time.monotonic() - started
     if outcome.failed:
         log.warning("query %r failed: %s", query, outcome.error)
@@ -245,7 +246,7 @@ def crawl_queries(
             )
         else:
             try:
-                outcome = search_query(client, query, state, max_results, cancel)
+                outcome = search_query(client, query, state, max_results, cancel, limits)
             except Exception as exc:  # an answer tweepy cannot read must not lose the other queries
                 log.exception("query %r could not be crawled", query)
                 outcome = TargetOutcome(

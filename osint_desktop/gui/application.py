@@ -6,8 +6,10 @@ import argparse
 import logging
 import sys
 import traceback
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
+from apscheduler.triggers.interval import IntervalTrigger
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTrayIcon
 
@@ -23,6 +25,7 @@ from osint_desktop.gui.notifications import Notifier
 from osint_desktop.gui.scheduler_bridge import SchedulerBridge
 from osint_desktop.gui.single_instance import InstanceServer, ask_running_instance_to_show, server_name
 from osint_desktop.gui.tray import Tray
+from osint_desktop.maintenance import run_maintenance
 from osint_desktop.recovery import recover_dead_runs
 from osint_desktop.secrets import redact
 from osint_desktop.tasks import ensure_default_tasks, list_tasks
@@ -57,9 +60,18 @@ class DesktopApp(QObject):
         if not self._start_minimized:
             self.window.show()
         missed = self.bridge.start()
+        # Housekeeping on the scheduler's threads, never the GUI's: first soon, then hourly.
+        self.bridge.scheduler.add_periodic_job(
+            "maintenance",
+            self._maintenance,
+            IntervalTrigger(hours=1, start_date=datetime.now(UTC) + timedelta(minutes=2), timezone=UTC),
+        )
         if missed:
             log.info("catching up %d missed run(s)", len(missed))
         self.window.update_status()
+
+    def _maintenance(self) -> None:
+        run_maintenance(self.ctx.db, self.ctx.backup_dir, self.ctx.settings)
 
     @Slot()
     def bring_forward(self) -> None:
@@ -111,12 +123,15 @@ def _install_excepthook() -> None:
 def _open_context(args: argparse.Namespace) -> AppContext | None:
     """Open the database, offering a way out when it cannot be opened."""
     db_option: str | None = args.db
+    allow_new = False
     while True:
         try:
-            return AppContext.open(db_option, console_log=None)
+            return AppContext.open(db_option, console_log=None, allow_new_database=allow_new)
         except DatabaseProblemError as exc:
-            choice = _ask_database_way_out(str(exc))
-            if choice == "restore":
+            choice = _ask_database_way_out(str(exc), offer_new=exc.kind == "missing")
+            if choice == "new":
+                allow_new = True
+            elif choice == "restore":
                 if not _restore_latest(db_option):
                     continue
             elif choice == "choose":
@@ -133,16 +148,23 @@ def _open_context(args: argparse.Namespace) -> AppContext | None:
                 return None
 
 
-def _ask_database_way_out(message: str) -> str:
+def _ask_database_way_out(message: str, offer_new: bool) -> str:
     box = QMessageBox(QMessageBox.Icon.Critical, f"{APP_NAME}: database problem", message)
     restore = box.addButton("Restore latest backup", QMessageBox.ButtonRole.AcceptRole)
     choose = box.addButton("Choose another file…", QMessageBox.ButtonRole.ActionRole)
+    new = (
+        box.addButton("Start a new empty database", QMessageBox.ButtonRole.DestructiveRole)
+        if offer_new
+        else None
+    )
     box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
     if not list_backups(data_dir() / "backups"):
         restore.setEnabled(False)
         restore.setToolTip("There is no backup yet")
     box.exec()
     clicked = box.clickedButton()
+    if new is not None and clicked is new:
+        return "new"
     return "restore" if clicked is restore else "choose" if clicked is choose else "quit"
 
 

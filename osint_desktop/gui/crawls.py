@@ -99,6 +99,7 @@ class CrawlController(QObject):
         self._signals.finished.connect(self._on_finished)
         self._signals.failed.connect(self._on_failed)
         self._queued: set[int] = set()
+        self._started: set[int] = set()
         self.after_run: Callable[[int], None] | None = None
 
     @property
@@ -142,12 +143,22 @@ class CrawlController(QObject):
         self._cancel.set()
         self._pool.clear()
 
+    def cancel_pending(self) -> None:
+        """Drop runs queued but not started (the database is about to change under them)."""
+        self._pool.clear()
+        for task_id in self._queued - self._started:
+            self._queued.discard(task_id)
+            if self.after_run is not None:
+                self.after_run(task_id)
+        self.busy_changed.emit(len(self._queued))
+
     def wait(self, timeout_ms: int) -> bool:
         """Block until runs are done or the timeout passes (shutdown only)."""
         return bool(self._pool.waitForDone(timeout_ms))
 
     @Slot(int, str)
     def _on_started(self, task_id: int, trigger: str) -> None:
+        self._started.add(task_id)
         self.run_started.emit(task_id, trigger)
 
     @Slot(int, int, int)
@@ -157,11 +168,13 @@ class CrawlController(QObject):
     @Slot(object)
     def _on_finished(self, result: RunResult) -> None:
         self._queued.discard(result.task_id)
+        self._started.discard(result.task_id)
         self.run_finished.emit(result)
         self.busy_changed.emit(len(self._queued))
 
     @Slot(int, str)
     def _on_failed(self, task_id: int, reason: str) -> None:
         self._queued.discard(task_id)
+        self._started.discard(task_id)
         self.run_failed.emit(task_id, reason)
         self.busy_changed.emit(len(self._queued))

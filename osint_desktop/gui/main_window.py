@@ -452,8 +452,51 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.ctx, self)
         dialog.settings_changed.connect(self._on_settings_changed)
-        dialog.restored.connect(self.reload_all)
+        dialog.restore_started.connect(self._on_restore_started)
+        dialog.restored.connect(self._on_restored)
+        dialog.restore_failed.connect(self._on_restore_failed)
+        dialog.token_saved.connect(self._on_token_saved)
         dialog.exec()
+        dialog.deleteLater()
+
+    @Slot()
+    def _on_restore_started(self) -> None:
+        # Scheduled runs must not write into the database while it is being replaced.
+        self._paused_for_restore = not self.bridge.scheduler.paused
+        if self._paused_for_restore:
+            self.bridge.scheduler.pause()
+        self.controller.cancel_pending()
+
+    @Slot()
+    def _on_restored(self) -> None:
+        self.reload_all()
+        self.bridge.scheduler.sync()
+        self._resume_after_restore()
+        self.statusBar().showMessage("Backup restored", 8000)
+
+    @Slot(str)
+    def _on_restore_failed(self, _reason: str) -> None:
+        self._resume_after_restore()
+
+    def _resume_after_restore(self) -> None:
+        if getattr(self, "_paused_for_restore", False):
+            self.bridge.scheduler.resume()
+            self._paused_for_restore = False
+        self.update_status()
+
+    @Slot(str)
+    def _on_token_saved(self, _storage: str) -> None:
+        """Offer to switch on the social tasks that waited for a token."""
+        waiting = [t for t in self.task_model.tasks if t.source == "social" and not t.active and t.note]
+        if not waiting:
+            return
+        names = ", ".join(repr(t.name) for t in waiting)
+        answer = QMessageBox.question(
+            self, "Activate social tasks", f"The X token is saved. Activate {names} now?"
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            for task in waiting:
+                self.set_task_active(task.id, True)
 
     @Slot()
     def _on_settings_changed(self) -> None:

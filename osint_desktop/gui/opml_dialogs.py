@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -73,9 +74,13 @@ def import_opml(parent: QWidget, db: Database) -> list[int] | None:
     name = unique_task_name(result.title or path.stem, {task.name for task in tasks})
     dialog = OpmlImportDialog(db, result, news_tasks, default_name=name, parent=parent)
     dialog.setWindowTitle(f"Import feeds from {path.name}")
-    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.task_id is None:
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    task_id = dialog.task_id
+    # The parent owns the dialog: without this it would live as long as the main window.
+    dialog.deleteLater()
+    if not accepted or task_id is None:
         return None
-    return [dialog.task_id]
+    return [task_id]
 
 
 def export_opml(parent: QWidget, db: Database) -> Path | None:
@@ -161,10 +166,12 @@ class OpmlImportDialog(QDialog):
         self.feeds_view.setHeaderLabels(["Feed", "Address", "Folder"])
         self.feeds_view.setRootIsDecorated(False)
         self.feeds_view.setAlternatingRowColors(True)
+        self._feed_rows: list[QTreeWidgetItem] = []
         for feed in self._feeds:
             row = QTreeWidgetItem([feed.title, feed.xml_url, " / ".join(feed.category)])
             row.setToolTip(1, feed.xml_url)
             self.feeds_view.addTopLevelItem(row)
+            self._feed_rows.append(row)
         self.feeds_view.setColumnWidth(0, 180)
         self.feeds_view.setColumnWidth(1, 300)
         self.feeds_view.setMinimumHeight(120)
@@ -241,9 +248,22 @@ class OpmlImportDialog(QDialog):
         elif added == total:
             text = f"{added} feed{'s' if added != 1 else ''} will be added to this task."
         else:
-            text = f"{added} of the {total} feeds will be added; {total - added} are in this task already."
+            present = total - added
+            verb = "is" if present == 1 else "are"
+            text = f"{added} of the {total} feeds will be added; {present} {verb} in this task already."
         self.summary_label.setText(text)
+        self._mark_present(set(self.added_feeds()))
         self.import_button.setEnabled(added > 0 and (not into_new or bool(self.name_edit.text().strip())))
+
+    def _mark_present(self, added: set[str]) -> None:
+        # Feeds the task has already are greyed out, so the list shows what will change.
+        muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        normal = self.palette().color(QPalette.ColorRole.Text)
+        for item, feed in zip(self._feed_rows, self._feeds, strict=True):
+            present = feed.xml_url not in added
+            for column in range(self.feeds_view.columnCount()):
+                item.setForeground(column, muted if present else normal)
+            item.setToolTip(0, "Already in this task" if present else "")
 
     def accept(self) -> None:
         """Apply the import; a refusal is shown in the dialog, which stays open."""
