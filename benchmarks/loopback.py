@@ -156,7 +156,6 @@ async def _serve(args: argparse.Namespace) -> None:
         await asyncio.wait_for(stop.wait(), args.max_seconds)
     for srv in servers:
         srv.close()
-    print(json.dumps({"responses": server.stats.by_status}), file=sys.stderr, flush=True)
 
 
 class ServerProcess:
@@ -186,6 +185,11 @@ class ServerProcess:
             self._process.wait(timeout=10)
             raise RuntimeError(f"the feed server did not start (exit code {self._process.returncode})")
         self.urls: list[str] = json.loads(line)["urls"]
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self._process.pid
 
     def __enter__(self) -> ServerProcess:
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -31,7 +32,15 @@ def validate_name(name: str) -> str:
         raise ValidationError("the task name is empty", "name")
     if len(cleaned) > MAX_NAME_LENGTH:
         raise ValidationError(f"the task name is longer than {MAX_NAME_LENGTH} characters", "name")
+    if _has_control(cleaned):
+        raise ValidationError("the task name contains control characters", "name")
     return cleaned
+
+
+def _has_control(text: str) -> bool:
+    # A NUL or an escape sequence in a name or query ends up in the database, the window,
+    # the terminal and the API request.
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
 def validate_source(source: str) -> str:
@@ -60,7 +69,7 @@ def validate_feed_url(url: str) -> str:
         raise ValidationError("the feed URL is empty", "targets")
     if len(cleaned) > MAX_URL_LENGTH:
         raise ValidationError(f"the URL is longer than {MAX_URL_LENGTH} characters", "targets")
-    if any(ch.isspace() or ord(ch) < 32 for ch in cleaned):
+    if any(ch.isspace() for ch in cleaned) or _has_control(cleaned):  # DEL and C1 too, not just < 32
         raise ValidationError(f"{_short(cleaned)} contains spaces or control characters", "targets")
     try:
         parts = urlsplit(cleaned)
@@ -110,6 +119,8 @@ def validate_query(query: str) -> str:
         raise ValidationError("the search query is empty", "targets")
     if "\n" in cleaned or "\r" in cleaned:
         raise ValidationError("a search query must be a single line", "targets")
+    if _has_control(cleaned):
+        raise ValidationError("the search query contains control characters", "targets")
     if len(cleaned) > MAX_QUERY_LENGTH:
         raise ValidationError(
             f"the search query is {len(cleaned)} characters long; X allows at most "
@@ -139,7 +150,7 @@ def validate_datetime(text: str) -> datetime:
     """An ISO 8601 timestamp (UTC when no zone is given)."""
     try:
         return parse_iso(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+01:00" is before year 1 in UTC
         raise ValidationError(
             f"{_short(text)} is not an ISO 8601 time (for example 2026-01-31T08:00:00Z)",
             "next_run",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import re
 import socket
 import threading
 import time
@@ -24,11 +25,15 @@ log = logging.getLogger("osint_desktop.crawl.http")
 
 USER_AGENT = f"{APP_NAME.replace(' ', '')}/{__version__} (+https://github.com/osint-desktop)"
 MAX_REDIRECTS = 5
+RETRY_AFTER_CAP_S = 7 * 24 * 3600
 CHUNK_SIZE = 64 * 1024
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+
+
+_SSL_REASON = re.compile(r"\[SSL(?:: [A-Z0-9_]+)?\] ([^(\'\"]+)")
 
 
 class CancelledError(Exception):
@@ -120,8 +125,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> datetim
     now = now or utcnow()
     value = value.strip()
     delay: timedelta | None = None
-    if value.isdigit():
-        delay = timedelta(seconds=int(value))
+    # isdigit() alone lets "²" through to int(); a 30-digit wait overflows timedelta.
+    if value.isascii() and value.isdigit():
+        delay = timedelta(seconds=min(int(value), RETRY_AFTER_CAP_S))
     else:
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -130,7 +136,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> datetim
         if when.tzinfo is None:
             return None
         delay = when - now
-    delay = max(timedelta(0), min(delay, timedelta(days=7)))
+    delay = max(timedelta(0), min(delay, timedelta(seconds=RETRY_AFTER_CAP_S)))
     return now + delay
 
 
@@ -138,7 +144,9 @@ def describe_exception(exc: BaseException, limits: FetchLimits) -> str:
     """A short, specific reason for a failed request, without a stack trace."""
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS failure: " + _last_reason(text)
+        # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" nested in reprs.
+        ssl_reason = _SSL_REASON.search(text)
+        return "TLS failure: " + (ssl_reason.group(1).strip() if ssl_reason else _last_reason(text))
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"connection timed out after {limits.connect_timeout_s:g} s"
     if isinstance(exc, requests.exceptions.ReadTimeout):
@@ -308,6 +316,12 @@ class FeedFetcher:
                 result.error = f"no complete answer within the {self.limits.deadline_s:g} s deadline"
                 return None
             raise
+        except ValueError as exc:
+            # requests parses a redirect's Location even when it does not follow it, and
+            # "Location: http://[::1" raises there.
+            watchdog.cancel()
+            result.error = f"the server sent an unusable answer ({exc})"[:300]
+            return None
         holder.append(response)
         with self._open_lock:
             self._open.add(response)

@@ -289,7 +289,8 @@ class MainWindow(QMainWindow):
             self.next_run_label.setText(f"Next run: {next_task.name} at {when}")
         else:
             self.next_run_label.setText("Next run: none scheduled")
-        failing = sum(1 for t in self.task_model.tasks if t.active and t.status == "failed")
+        # A task whose last run was partial has a failing source too: the tray says so.
+        failing = sum(1 for t in self.task_model.tasks if t.active and (t.status == "failed" or t.last_error))
         if self.tray is not None:
             self.tray.update_status(running, paused, failing)
 
@@ -298,6 +299,9 @@ class MainWindow(QMainWindow):
     @Slot(int, str)
     def on_run_started(self, task_id: int, trigger: str) -> None:
         """A run began: its row shows running, a log row appears."""
+        row = self.task_model.row_of(task_id)
+        task = self.task_model.task_at(row) if row is not None else None
+        self.task_model.set_progress(task_id, 0, len(task.targets) if task else 0)
         self.task_model.refresh_task(task_id)
         self.logs_page.model.refresh()
         self.update_status()

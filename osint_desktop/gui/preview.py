@@ -13,10 +13,24 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from osint_desktop.db.queries import ItemInfo
 from osint_desktop.gui.formatting import local_time_full
 
-_IMG = re.compile(r"<img\b[^>]*?(?:alt\s*=\s*(\"[^\"]*\"|'[^']*'))?[^>]*>", re.IGNORECASE)
-_ACTIVE = re.compile(
-    r"<(script|style|iframe|object|embed|link|meta)\b.*?(</\1\s*>|>)", re.IGNORECASE | re.DOTALL
+# Attribute values may hold ">", so a tag is matched quote by quote.
+_TAG_BODY = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+_IMG = re.compile(r"<img\b" + _TAG_BODY + ">", re.IGNORECASE)
+_ALT = re.compile(r"""[\s/]alt\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_ACTIVE_NAMES = "script|style|iframe|frame|frameset|object|embed|applet|noscript|template|svg|math"
+_ACTIVE = re.compile(rf"<({_ACTIVE_NAMES})\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_ACTIVE_TAG = re.compile(
+    rf"</?(?:{_ACTIVE_NAMES}|link|meta|base|param)\b" + _TAG_BODY + ">", re.IGNORECASE
 )
+_TAG = re.compile(r"<[A-Za-z]" + _TAG_BODY + ">")
+_ATTRIBUTE = re.compile(r"""([\s/]+)([^\s=/>]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
+# Attributes through which Qt's rich text fetches a resource (table and body backgrounds)
+# or that only matter to a browser that runs scripts.
+_RESOURCE_ATTRIBUTES = frozenset(
+    {"background", "src", "srcset", "lowsrc", "dynsrc", "poster", "data", "action", "formaction"}
+)
+_REMOTE_STYLE = re.compile(r"url\s*\(|@import|expression\s*\(|image-set", re.IGNORECASE)
+_LINK_SCHEMES = ("http:", "https:", "mailto:", "#")
 
 
 def preview_html(item: ItemInfo, content_html: str | None) -> str:
@@ -29,16 +43,38 @@ def preview_html(item: ItemInfo, content_html: str | None) -> str:
     if item.url:
         header += f"<p><a href='{html.escape(item.url, quote=True)}'>{html.escape(item.url)}</a></p>"
     body = content_html if content_html else f"<p>{html.escape(item.summary)}</p>"
-    # Belt and braces over feedparser's sanitizer: nothing active, no remote images.
+    # Belt and braces over feedparser's sanitizer (which keeps <table background=...>):
+    # nothing active, no remote images, no attribute that fetches or scripts.
     body = _ACTIVE.sub("", body)
+    body = _ACTIVE_TAG.sub("", body)
     body = _IMG.sub(_image_placeholder, body)
+    body = _TAG.sub(_safe_tag, body)
     return header + "<hr>" + body
 
 
 def _image_placeholder(match: re.Match[str]) -> str:
-    alt = match.group(1)
-    label = html.escape(alt[1:-1]) if alt else "image"
-    return f"<span style='color:#8a94a6'>[{label}]</span>"
+    alt = _ALT.search(match.group(0))
+    label = html.escape(html.unescape(alt.group(1).strip("\"'"))) if alt else "image"
+    return f"<span style='color:#8a94a6'>[{label or 'image'}]</span>"
+
+
+def _safe_tag(match: re.Match[str]) -> str:
+    return _ATTRIBUTE.sub(_safe_attribute, match.group(0))
+
+
+def _safe_attribute(match: re.Match[str]) -> str:
+    name = match.group(2).lower()
+    value = html.unescape((match.group(3) or "").strip("\"'"))
+    if name.startswith("on") or name in _RESOURCE_ATTRIBUTES:
+        return ""
+    if name == "style" and _REMOTE_STYLE.search(value):
+        return ""
+    if name.endswith("href"):
+        # Browsers ignore whitespace and control characters inside "java script:".
+        squeezed = "".join(ch for ch in value if ch > " ").lower()
+        if ":" in squeezed.split("/", 1)[0] and not squeezed.startswith(_LINK_SCHEMES):
+            return ""
+    return match.group(0)
 
 
 class ItemPreview(QTextBrowser):

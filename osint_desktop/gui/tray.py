@@ -78,7 +78,8 @@ class Tray(QObject):
         if status.running:
             lines.append(f"{status.running} crawl{'s' * (status.running != 1)} running")
         if status.failing_tasks:
-            lines.append(f"{status.failing_tasks} task{'s' * (status.failing_tasks != 1)} failing")
+            count = status.failing_tasks
+            lines.append(f"{count} task{'s' * (count != 1)} with failing sources")
         lines.append("scheduler paused" if status.paused else "scheduler running")
         self.icon.setToolTip("\n".join(lines))
 

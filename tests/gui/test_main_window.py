@@ -139,7 +139,11 @@ def test_run_now_on_a_running_task_says_so(qtbot: QtBot, desktop: DesktopApp, fe
     feeds.add_slow("/slow.xml", (FEEDS / "world_rss.xml").read_bytes(), delay_s=1.0)
     task = create_task(desktop.ctx.db, "Slow", "news", "hourly", [feeds.url("/slow.xml")])
     desktop.window.reload_all()
-    assert desktop.window.run_task_now(task.id)
+    with qtbot.waitSignal(desktop.controller.run_started, timeout=RUN_TIMEOUT_MS):
+        assert desktop.window.run_task_now(task.id)
+    row = desktop.window.task_model.row_of(task.id)
+    assert row is not None
+    assert desktop.window.task_model.index(row, COL_STATUS).data().startswith("running")
     assert not desktop.window.run_task_now(task.id)
     assert "already running" in desktop.window.statusBar().currentMessage()
     _wait_finished(qtbot, desktop)
@@ -302,3 +306,47 @@ def test_shutdown_with_a_crawl_running_leaves_nothing_running(
     (entry,) = list_logs(desktop.ctx.db, task_id=task.id)
     assert entry.status == "interrupted"
     assert get_task(desktop.ctx.db, task.id).status != "running"
+
+
+def test_closing_without_a_tray_quits(qtbot: QtBot, desktop: DesktopApp) -> None:
+    assert desktop.tray is None  # the offscreen platform has no system tray
+    desktop.window.show()
+    with qtbot.waitSignal(desktop.window.quit_requested, timeout=2000):
+        desktop.window.close()
+
+
+def test_closing_with_crawls_running_asks_first(
+    qtbot: QtBot, desktop: DesktopApp, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds.add_slow("/slow.xml", (FEEDS / "world_rss.xml").read_bytes(), delay_s=1.5)
+    task = create_task(desktop.ctx.db, "Slow", "news", "hourly", [feeds.url("/slow.xml")])
+    desktop.window.reload_all()
+    desktop.window.show()
+    with qtbot.waitSignal(desktop.controller.run_started, timeout=RUN_TIMEOUT_MS):
+        desktop.window.run_task_now(task.id)
+    asked: list[str] = []
+
+    def answer_no(*args: object, **_kwargs: object) -> QMessageBox.StandardButton:
+        asked.append(str(args[2]))
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer_no)
+    quits: list[bool] = []
+    desktop.window.quit_requested.connect(lambda: quits.append(True))
+    desktop.window.close()
+    assert asked and "crawl is running" in asked[0]
+    assert quits == [] and desktop.window.isVisible()
+    _wait_finished(qtbot, desktop)
+
+
+def test_window_geometry_and_columns_are_remembered(qtbot: QtBot, desktop: DesktopApp) -> None:
+    window = desktop.window
+    window.resize(700, 500)
+    window.tasks_table.setColumnWidth(0, 333)
+    window.save_ui_state()
+    from osint_desktop.gui.main_window import MainWindow
+
+    again = MainWindow(desktop.ctx, desktop.controller, desktop.bridge, desktop.notifier, None)
+    qtbot.addWidget(again)
+    assert again.tasks_table.columnWidth(0) == 333
+    assert (again.size().width(), again.size().height()) == (700, 500)

@@ -115,8 +115,12 @@ class TaskTableModel(QAbstractTableModel):
             base |= Qt.ItemFlag.ItemIsUserCheckable
         return base
 
+    def _is_running(self, task: TaskInfo) -> bool:
+        # The window knows a run has begun before the run's claim reaches the database.
+        return task.status == "running" or task.id in self._progress
+
     def _status_text(self, task: TaskInfo) -> str:
-        if task.status == "running":
+        if self._is_running(task):
             done, total = self._progress.get(task.id, (0, len(task.targets)))
             return f"running {done}/{total}"
         if not task.active:
@@ -148,6 +152,8 @@ class TaskTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.CheckStateRole and column == COL_ACTIVE:
             return Qt.CheckState.Checked if task.active else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.DecorationRole and column == COL_STATUS:
+            if self._is_running(task):
+                return status_colour("running")
             return status_colour(task.status if task.active else "inactive")
         if role == Qt.ItemDataRole.ForegroundRole and column == COL_RESULT and task.status == "failed":
             return status_colour("failed")

@@ -1,0 +1,311 @@
+"""Window at scale: start-up to first rows, peak RSS, full-text search and scrolling over a million items."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.scale_db import ScaleSpec, counts, ensure, reschedule_tasks
+
+TARGET_FIRST_ROWS_S = 1.0
+TARGET_RSS_MB = 350.0
+TARGET_SEARCH_S = 0.100
+# Very common, common, two words, an author, a prefix, rare words: what analysts type.
+SEARCHES = ("the", "security", "police attack", "tanaka", "ransom", "quokka", "zephyrine")
+SEARCH_ROUNDS = 3
+WAIT_LIMIT_S = 120.0
+
+
+def _default_db() -> Path:
+    return Path(tempfile.gettempdir()) / "osint-bench-ui-scale.sqlite3"
+
+
+# --------------------------------------------------------------------------------------------
+# the measured process
+
+
+def _child(args: argparse.Namespace) -> None:
+    """Start the app on the database, offscreen, and print what it measured as one JSON line."""
+    import resource
+
+    t0: float = args.t0
+    marks: dict[str, float] = {"interpreter": time.time() - t0}
+    import psutil
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from osint_desktop.context import AppContext
+    from osint_desktop.gui.application import DesktopApp
+    from osint_desktop.gui.main_window import TAB_ITEMS
+
+    marks["imports"] = time.time() - t0
+    me = psutil.Process()
+    rss_samples: list[float] = []
+
+    def sample_rss() -> None:
+        rss_samples.append(me.memory_info().rss / 1048576)
+
+    class PaintWatch(QObject):
+        """Notes the first paint of a view's viewport (rows drawn)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.painted = False
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.painted = True
+            return False
+
+    qapp = QApplication([sys.argv[0]])
+    qapp.setQuitOnLastWindowClosed(False)
+    ctx = AppContext.open(str(args.db), console_log=None)
+    marks["context"] = time.time() - t0
+    app = DesktopApp(qapp, ctx, start_minimized=False)
+    window = app.window
+    marks["window_built"] = time.time() - t0
+    watch = PaintWatch()
+    window.tasks_table.viewport().installEventFilter(watch)
+    app.start()
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    expect_rows = not args.empty
+    while time.monotonic() < deadline:
+        qapp.processEvents()
+        if watch.painted and (not expect_rows or window.task_model.rowCount() > 0):
+            break
+    marks["first_rows"] = time.time() - t0
+    sample_rss()
+    result: dict[str, Any] = {
+        "marks": marks,
+        "task_rows": window.task_model.rowCount(),
+        "log_rows": window.logs_page.model.rowCount(),
+        "item_rows": window.items_page.model.rowCount(),
+    }
+
+    # The items tab, as the analyst opens it.
+    items_page = window.items_page
+    model = items_page.model
+    items_watch = PaintWatch()
+    items_page.table.viewport().installEventFilter(items_watch)
+    started = time.perf_counter()
+    window.tabs.setCurrentIndex(TAB_ITEMS)
+    while time.monotonic() < deadline:
+        qapp.processEvents()
+        if items_watch.painted and (model.rowCount() == 0 or model.loaded_rows > 0):
+            break
+    result["items_tab_s"] = time.perf_counter() - started
+    sample_rss()
+
+    # Full-text search: count and first page, as apply_filters() and the first visible row do them.
+    searches: dict[str, dict[str, float]] = {}
+    for word in SEARCHES:
+        times: list[float] = []
+        found = 0
+        for _ in range(SEARCH_ROUNDS):
+            items_page.search_edit.setText("")
+            items_page.apply_filters()
+            started = time.perf_counter()
+            items_page.search_edit.setText(word)
+            items_page.apply_filters()
+            model.row_at(0)
+            times.append(time.perf_counter() - started)
+            found = model.rowCount()
+        searches[word] = {"median_s": statistics.median(times), "max_s": max(times), "count": found}
+    result["searches"] = searches
+    items_page.search_edit.setText("")
+    items_page.apply_filters()
+    sample_rss()
+
+    # Scroll to the very end of the unfiltered table.
+    qapp.processEvents()
+    started = time.perf_counter()
+    last = model.rowCount() - 1
+    model.row_at(last)
+    items_page.table.scrollToBottom()
+    items_watch.painted = False
+    while time.monotonic() < deadline:
+        qapp.processEvents()
+        if items_watch.painted:
+            break
+    result["scroll_end_s"] = time.perf_counter() - started
+    result["loaded_rows_after_scroll"] = model.loaded_rows
+    sample_rss()
+
+    app.shutdown()
+    result["rss_samples_mb"] = rss_samples
+    # ru_maxrss is the process's true peak, in KiB on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak_rss_mb"] = peak / (1048576 if sys.platform == "darwin" else 1024)
+    print(json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the driver
+
+
+def _run_child(db: Path, home: Path, empty: bool) -> dict[str, Any]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", OSINT_DESKTOP_HOME=str(home))
+    env.pop("OSINT_DESKTOP_DB", None)
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", "--db", str(db)]
+    if empty:
+        command.append("--empty")
+    t0 = time.time()
+    completed = subprocess.run(
+        [*command, "--t0", repr(t0)], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    if completed.returncode != 0:
+        tail = completed.stderr[-3000:]
+        raise RuntimeError(f"the measured process failed ({completed.returncode}):\n{tail}")
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    return dict(json.loads(lines[-1]))
+
+
+def _empty_db(home: Path) -> Path:
+    os.environ["OSINT_DESKTOP_HOME"] = str(home)
+    from osint_desktop.context import AppContext
+
+    path = home / "empty.sqlite3"
+    AppContext.open(str(path), console_log=None, allow_new_database=True).close()
+    return path
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build (or reuse) the large database, then measure the window on it and on an empty one."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, default=None, help="cached large database (built if missing)")
+    parser.add_argument("--rebuild", action="store_true", help="build the large database again")
+    parser.add_argument("--repeat", type=int, default=3, help="start-ups of each kind (median reported)")
+    parser.add_argument("--tasks", type=int, default=ScaleSpec.tasks)
+    parser.add_argument("--logs", type=int, default=ScaleSpec.logs)
+    parser.add_argument("--items", type=int, default=ScaleSpec.items)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--empty", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--t0", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args)
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="  %(message)s", stream=sys.stderr)
+    logging.getLogger("bench").setLevel(logging.INFO)
+    db: Path = args.db or _default_db()
+    spec = ScaleSpec(args.tasks, args.logs, args.items)
+    with tempfile.TemporaryDirectory(prefix="osint-bench-ui-") as scratch:
+        scratch_path = Path(scratch)
+        built, build_s = ensure(db, spec, scratch_path / "build-home", args.rebuild)
+        print(
+            f"large database {db}: " + (f"built in {build_s:.0f} s" if built else "cached"),
+            file=sys.stderr,
+        )
+        reschedule_tasks(db)
+        rows = counts(db)
+        size_mb = db.stat().st_size / 1048576
+        empty_home = scratch_path / "empty-home"
+        empty_home.mkdir()
+        empty = _empty_db(empty_home)
+        large_runs: list[dict[str, Any]] = []
+        empty_runs: list[dict[str, Any]] = []
+        for rep in range(args.repeat):
+            home = scratch_path / f"home-{rep}"
+            home.mkdir()
+            empty_runs.append(_run_child(empty, empty_home, empty=True))
+            large_runs.append(_run_child(db, home, empty=False))
+            print(
+                f"  [rep {rep + 1}] first rows: empty {empty_runs[-1]['marks']['first_rows']:.3f} s, "
+                f"large {large_runs[-1]['marks']['first_rows']:.3f} s",
+                file=sys.stderr, flush=True,
+            )
+    _report(rows, size_mb, large_runs, empty_runs)
+    return 0
+
+
+def _med(runs: Sequence[dict[str, Any]], *path: str) -> float:
+    values = []
+    for run in runs:
+        value: Any = run
+        for key in path:
+            value = value[key]
+        values.append(float(value))
+    return statistics.median(values)
+
+
+def _report(
+    rows: dict[str, int], size_mb: float, large: list[dict[str, Any]], empty: list[dict[str, Any]]
+) -> None:
+    print(
+        f"\nWindow at scale, {date.today()}, {platform.node()}: {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, QT_QPA_PLATFORM=offscreen, medians of {len(large)} start-ups"
+    )
+    print(
+        f"large database: {rows['crawl_tasks']:,} tasks, {rows['crawl_logs']:,} logs, "
+        f"{rows['items']:,} items, {size_mb:,.0f} MB\n"
+    )
+    phases = (
+        ("interpreter started", "interpreter"),
+        ("imports done (PySide6, app)", "imports"),
+        ("context open (migrations checked, recovery)", "context"),
+        ("main window built (models counted)", "window_built"),
+        ("first rows painted", "first_rows"),
+    )
+    print(f"{'seconds since process start':<46} {'empty':>8} {'large':>8} {'ratio':>7}")
+    for label, key in phases:
+        e, g = _med(empty, "marks", key), _med(large, "marks", key)
+        print(f"{label:<46} {e:8.3f} {g:8.3f} {g / e if e else float('nan'):6.2f}x")
+    e, g = _med(empty, "items_tab_s"), _med(large, "items_tab_s")
+    label = "items tab: first page painted (s after click)"
+    print(f"{label:<46} {e:8.3f} {g:8.3f} {g / e if e else 0:6.2f}x")
+    e, g = _med(empty, "peak_rss_mb"), _med(large, "peak_rss_mb")
+    print(f"{'peak RSS, MB':<46} {e:8.1f} {g:8.1f} {g / e:6.2f}x")
+
+    print(f"\nfull-text search over {rows['items']:,} items (count + first page, median of {SEARCH_ROUNDS}):")
+    per_word = []
+    for word in SEARCHES:
+        found = large[-1]["searches"][word]
+        seconds = _med(large, "searches", word, "median_s")
+        per_word.append(seconds)
+        print(f"  {word!r:<16} {int(found['count']):>9,} matches  {seconds * 1000:8.1f} ms")
+    search_median = statistics.median(per_word)
+    print(f"  median over the words: {search_median * 1000:.1f} ms; slowest: {max(per_word) * 1000:.1f} ms")
+    scroll = _med(large, "scroll_end_s")
+    loaded = int(_med(large, "loaded_rows_after_scroll"))
+    total = int(large[-1]["item_rows"])
+    print(
+        f"\nscroll to the end: row_at({total - 1:,}) + scrollToBottom painted in {scroll * 1000:.0f} ms; "
+        f"loaded_rows {loaded:,} of {total:,}"
+    )
+    first_rows = _med(large, "marks", "first_rows")
+    first_rows_empty = _med(empty, "marks", "first_rows")
+    peak = max(float(run["peak_rss_mb"]) for run in large)
+    print()
+    checks = (
+        (f"first rows within {TARGET_FIRST_ROWS_S:g} s of start", f"{first_rows:.3f} s "
+         f"({first_rows / first_rows_empty:.2f}x empty)", first_rows <= TARGET_FIRST_ROWS_S),
+        (f"peak RSS < {TARGET_RSS_MB:g} MB", f"{peak:.0f} MB", peak < TARGET_RSS_MB),
+        (f"search median <= {TARGET_SEARCH_S * 1000:g} ms", f"{search_median * 1000:.0f} ms",
+         search_median <= TARGET_SEARCH_S),
+        ("scroll to end loads a window of rows, not all", f"{loaded:,} of {total:,}", loaded < total),
+    )
+    for name, value, ok in checks:
+        print(f"{name:<48} {value:<26} {_verdict(ok)}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
