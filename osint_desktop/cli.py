@@ -1,40 +1,13 @@
-"""The command line: one function per subcommand, each printing one JSON object."""
+"""The command line: argument parsing and validation, then one subcommand (or the window)."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
-import logging
-import signal
 import sys
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, NoReturn
-
-from sqlalchemy.exc import DBAPIError
+from collections.abc import Sequence
+from typing import NoReturn
 
 from osint_desktop import APP_ID, __version__
-from osint_desktop.context import AppContext, DatabaseProblemError, explain_database_error
-from osint_desktop.db.backup import list_backups, restore_sqlite
-from osint_desktop.db.engine import sqlite_path
-from osint_desktop.db.models import FREQUENCIES, SOURCES
-from osint_desktop.db.queries import ITEM_FIELDS, list_items, list_logs
-from osint_desktop.maintenance import backup_now
-from osint_desktop.runs import RunResult, run_task
-from osint_desktop.schedule import is_due
-from osint_desktop.secrets import redact
-from osint_desktop.tasks import (
-    UnknownTaskError,
-    create_task,
-    ensure_default_tasks,
-    list_tasks,
-    update_task,
-)
-from osint_desktop.timeutil import utcnow
 from osint_desktop.validation import (
     ValidationError,
     validate_datetime,
@@ -42,8 +15,10 @@ from osint_desktop.validation import (
     validate_name,
     validate_query,
 )
+from osint_desktop.vocabulary import FREQUENCIES, SOURCES
 
-log = logging.getLogger("osint_desktop.cli")
+# Heavy modules (SQLAlchemy, Alembic, feedparser, tweepy) load only once a command runs,
+# so --help, --version and refused arguments answer at once.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_LIMIT = 100_000
@@ -138,19 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit(payload: dict[str, Any]) -> None:
-    sys.stdout.write(redact(json.dumps(payload, ensure_ascii=False)) + "\n")
-    sys.stdout.flush()
-
-
-def _success(message: str, **extra: Any) -> dict[str, Any]:
-    return {"status": "success", "message": message, **extra}
-
-
-def _error(message: str, **extra: Any) -> dict[str, Any]:
-    return {"status": "error", "message": message, **extra}
-
-
 def _validate_args(args: argparse.Namespace) -> None:
     """Check every argument before the database is opened, so a refusal writes nothing."""
     if args.command == "add-task":
@@ -172,203 +134,6 @@ def _validate_args(args: argparse.Namespace) -> None:
             raise UsageError("nothing to change: give --frequency, --next-run, --active or --inactive")
     elif args.command == "items" and args.search is not None and not args.search.strip():
         raise UsageError("--search needs some text")
-
-
-def cmd_init_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Create the default tasks that are missing."""
-    created = ensure_default_tasks(ctx.db, have_x_token=bool(ctx.x_token()))
-    total = len(list_tasks(ctx.db))
-    names = ", ".join(task.name for task in created) or "none"
-    _emit(
-        _success(
-            f"created {len(created)} default task(s): {names}; {total} task(s) in all",
-            created=[task.to_json() for task in created],
-        )
-    )
-    return EXIT_OK
-
-
-def cmd_list_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Every task."""
-    tasks = list_tasks(ctx.db)
-    _emit(_success(f"{len(tasks)} task(s)", tasks=[task.to_json() for task in tasks]))
-    return EXIT_OK
-
-
-def cmd_add_task(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Create a task."""
-    task = create_task(ctx.db, args.name, args.source, args.frequency, args.target, active=not args.inactive)
-    _emit(_success(f"task {task.id} {task.name!r} created", task_id=task.id, task=task.to_json()))
-    return EXIT_OK
-
-
-def _run_payload(result: RunResult) -> dict[str, Any]:
-    payload = _success if result.ok else _error
-    return payload(result.message, **result.to_json())
-
-
-def cmd_run_task(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Run one task now in this process."""
-    result = run_task(ctx.db, args.task_id, "cli", ctx.run_options())
-    _emit(_run_payload(result))
-    return EXIT_OK if result.ok else EXIT_FAILED
-
-
-def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Run the due active tasks (or all active tasks), a few at a time."""
-    now = utcnow()
-    tasks = [t for t in list_tasks(ctx.db) if t.active and (args.all or is_due(t.next_run, now))]
-    options = ctx.run_options()
-
-    def run(task_id: int, due: bool) -> RunResult:
-        return run_task(ctx.db, task_id, "cli", options, advance_schedule=due)
-
-    with ThreadPoolExecutor(max_workers=max(1, ctx.settings.max_concurrent_crawls)) as pool:
-        futures = [pool.submit(run, t.id, is_due(t.next_run, now)) for t in tasks]
-        results = [future.result() for future in futures]
-    # A task skipped because another process is running it is not a failure of this command.
-    failed = [r for r in results if not r.ok and r.status != "skipped"]
-    runs = [{"task_id": r.task_id, "message": r.message, **r.to_json()} for r in results]
-    summary = (
-        f"ran {len(results)} task(s): {len(results) - len(failed)} worked, {len(failed)} failed"
-        if results
-        else "no active task is due"
-    )
-    payload = _error if failed else _success
-    _emit(
-        payload(
-            summary,
-            runs=runs,
-            items_found=sum(r.items_found for r in results),
-            items_new=sum(r.items_new for r in results),
-        )
-    )
-    return EXIT_FAILED if failed else EXIT_OK
-
-
-def cmd_update_schedule(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Change frequency, next run or the active flag."""
-    task = update_task(
-        ctx.db, args.task_id, frequency=args.frequency, next_run=args.next_run, active=args.active
-    )
-    _emit(_success(f"task {task.id} {task.name!r} updated", task_id=task.id, task=task.to_json()))
-    return EXIT_OK
-
-
-def cmd_logs(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Run logs, newest first."""
-    if args.task is not None:
-        _require_task(ctx, args.task)
-    logs = list_logs(ctx.db, task_id=args.task, limit=args.limit)
-    extra = {"task_id": args.task} if args.task is not None else {}
-    _emit(_success(f"{len(logs)} log(s)", logs=[entry.to_json() for entry in logs], **extra))
-    return EXIT_OK
-
-
-def cmd_items(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Collected items, as JSON or CSV."""
-    if args.task is not None:
-        _require_task(ctx, args.task)
-    items = list_items(ctx.db, task_id=args.task, search=args.search, limit=args.limit)
-    rows = [item.to_json() for item in items]
-    if args.format == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(ITEM_FIELDS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        sys.stdout.write(buffer.getvalue())
-        return EXIT_OK
-    _emit(_success(f"{len(rows)} item(s)", items=rows))
-    return EXIT_OK
-
-
-def cmd_headless(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Run the scheduler until SIGINT or SIGTERM."""
-    from osint_desktop.headless import HeadlessRunner
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %d received: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    runner = HeadlessRunner(ctx)
-    sys.stderr.write(
-        f"{APP_ID}: headless scheduler running (database {ctx.db.url}); stop with Ctrl+C or SIGTERM\n"
-    )
-    sys.stderr.flush()
-    runner.serve(stop)
-    results = runner.results
-    _emit(
-        _success(
-            f"headless scheduler stopped after {len(results)} run(s)",
-            runs=[{"task_id": r.task_id, **r.to_json()} for r in results],
-        )
-    )
-    return EXIT_OK
-
-
-def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
-    """An on-demand backup, kept with the scheduled ones."""
-    path = backup_now(ctx.db, ctx.backup_dir, ctx.settings.backup_keep)
-    _emit(_success(f"database backed up to {path}", path=str(path)))
-    return EXIT_OK
-
-
-def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
-    """Replace the database's content with a backup (the current state is backed up first)."""
-    backups = list_backups(ctx.backup_dir)
-    chosen = Path(args.backup_file).expanduser() if args.backup_file else (backups[0] if backups else None)
-    if chosen is None:
-        _emit(_error(f"there is no backup in {ctx.backup_dir}"))
-        return EXIT_FAILED
-    if not chosen.is_file():
-        _emit(_error(f"{chosen} is not a file"))
-        return EXIT_FAILED
-    target = sqlite_path(ctx.db.url)
-    if target is None:
-        _emit(_error("restore works on SQLite databases only"))
-        return EXIT_FAILED
-    if any(task.status == "running" for task in list_tasks(ctx.db)):
-        _emit(_error("a task is running: wait for it to finish, then restore"))
-        return EXIT_FAILED
-    safety = backup_now(ctx.db, ctx.backup_dir, ctx.settings.backup_keep + 1, reason="pre-restore")
-    ctx.db.dispose()
-    try:
-        restore_sqlite(chosen, target)
-    except ValueError as exc:
-        _emit(_error(str(exc)))
-        return EXIT_FAILED
-    _emit(
-        _success(
-            f"restored {chosen.name}; the previous state was saved as {safety.name}",
-            path=str(chosen),
-            previous=str(safety),
-        )
-    )
-    return EXIT_OK
-
-
-def _require_task(ctx: AppContext, task_id: int) -> None:
-    if not any(task.id == task_id for task in list_tasks(ctx.db)):
-        raise UnknownTaskError(task_id)
-
-
-COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {
-    "init-tasks": cmd_init_tasks,
-    "list-tasks": cmd_list_tasks,
-    "add-task": cmd_add_task,
-    "run-task": cmd_run_task,
-    "run-scheduled": cmd_run_scheduled,
-    "update-schedule": cmd_update_schedule,
-    "logs": cmd_logs,
-    "items": cmd_items,
-    "headless": cmd_headless,
-    "backup": cmd_backup,
-    "restore": cmd_restore,
-}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -396,32 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from osint_desktop.gui.launch import launch_gui
 
         return launch_gui(args)
+    from osint_desktop.commands import run_command
+
     return run_command(args)
-
-
-def run_command(args: argparse.Namespace) -> int:
-    """Open the context and run one subcommand with uniform error handling."""
-    try:
-        ctx = AppContext.open(args.db, allow_new_database=args.new_database)
-    except DatabaseProblemError as exc:
-        _emit(_error(str(exc)))
-        return EXIT_FAILED
-    try:
-        return COMMANDS[args.command](ctx, args)
-    except UnknownTaskError as exc:
-        _emit(_error(str(exc), task_id=exc.task_id))
-        return EXIT_FAILED
-    except ValidationError as exc:
-        _emit(_error(str(exc)))
-        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
-        return EXIT_USAGE
-    except DBAPIError as exc:
-        log.exception("command %s failed", args.command)
-        _emit(_error(explain_database_error(ctx.db.url, exc)[0]))
-        return EXIT_FAILED
-    except Exception as exc:
-        log.exception("command %s failed", args.command)
-        _emit(_error(redact(f"{type(exc).__name__}: {exc}")))
-        return EXIT_FAILED
-    finally:
-        ctx.close()

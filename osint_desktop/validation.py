@@ -7,8 +7,8 @@ import unicodedata
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from osint_desktop.db.models import FREQUENCIES, SOURCES
 from osint_desktop.timeutil import parse_iso
+from osint_desktop.vocabulary import FREQUENCIES, SOURCES
 
 MAX_NAME_LENGTH = 200
 MAX_URL_LENGTH = 2048

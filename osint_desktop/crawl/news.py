@@ -118,9 +118,18 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _own(entry: Any, key: str) -> Any:
+    """entry[key] as the feed sent it, without feedparser's fallback to another key.
+
+    feedparser answers a missing "updated" with "published" and a DeprecationWarning,
+    which is an error under strict warning settings.
+    """
+    return dict.get(entry, key)
+
+
 def _entry_time(entry: Any, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = _own(entry, key)
         if parsed:
             try:
                 when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
@@ -272,7 +281,7 @@ def parse_feed(body: bytes, origin: str, content_type: str | None = None) -> Par
             continue
         published = _entry_time(entry, now)
         entry_id = _clean(str(entry.get("id") or "")).strip() or None
-        raw_when = str(entry.get("published") or entry.get("updated") or "")
+        raw_when = str(_own(entry, "published") or _own(entry, "updated") or "")
         key = _clean(dedup_key(origin, entry_id, link, title, raw_when, summary))
         if key in seen:  # the same id twice in one feed: keep the first
             continue

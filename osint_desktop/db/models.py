@@ -23,11 +23,12 @@ from sqlalchemy.types import TypeDecorator
 
 from osint_desktop.timeutil import as_utc, utcnow
 
-SOURCES = ("news", "social")
-FREQUENCIES = ("hourly", "daily", "weekly")
-TASK_STATUSES = ("pending", "running", "completed", "failed")
-LOG_STATUSES = ("running", "success", "partial", "failed", "interrupted", "skipped")
-TRIGGERS = ("scheduled", "manual", "catch-up", "cli")
+# Re-exported: the vocabulary belongs with the models that store it.
+from osint_desktop.vocabulary import FREQUENCIES as FREQUENCIES
+from osint_desktop.vocabulary import LOG_STATUSES as LOG_STATUSES
+from osint_desktop.vocabulary import SOURCES as SOURCES
+from osint_desktop.vocabulary import TASK_STATUSES as TASK_STATUSES
+from osint_desktop.vocabulary import TRIGGERS as TRIGGERS
 
 
 class UTCDateTime(TypeDecorator[datetime]):

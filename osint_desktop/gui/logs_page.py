@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from osint_desktop.db.engine import Database
-from osint_desktop.db.models import LOG_STATUSES
 from osint_desktop.db.queries import LogInfo, get_log
 from osint_desktop.gui.formatting import duration, local_time_full
 from osint_desktop.gui.models.logs import LogTableModel
 from osint_desktop.tasks import TaskInfo
+from osint_desktop.vocabulary import LOG_STATUSES
 
 STATUS_FILTERS = (
     ("All statuses", ()),
