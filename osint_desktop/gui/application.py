@@ -19,6 +19,7 @@ from osint_desktop.context import AppContext, DatabaseProblemError
 from osint_desktop.db.backup import list_backups, restore_sqlite
 from osint_desktop.db.engine import sqlite_path
 from osint_desktop.gui.crawls import CrawlController
+from osint_desktop.gui.garbage import GuiThreadCollector
 from osint_desktop.gui.icons import app_icon
 from osint_desktop.gui.main_window import MainWindow
 from osint_desktop.gui.notifications import Notifier
@@ -89,6 +90,7 @@ class DesktopApp(QObject):
             return
         self._stopped = True
         self.window.save_ui_state()
+        self.window.overview.wait_idle()
         self.bridge.stop()
         self.controller.cancel_all()
         finished = self.controller.wait(SHUTDOWN_WAIT_MS)
@@ -208,6 +210,8 @@ def run_application(args: argparse.Namespace) -> int:
     if ask_running_instance_to_show(name):
         sys.stderr.write(f"{APP_ID}: already running; brought its window forward\n")
         return 0
+    collector = GuiThreadCollector()
+    collector.start()
     ctx = _open_context(args)
     if ctx is None:
         return 1
@@ -226,4 +230,5 @@ def run_application(args: argparse.Namespace) -> int:
     qt_app.aboutToQuit.connect(app.shutdown, Qt.ConnectionType.DirectConnection)
     code = qt_app.exec()
     app.shutdown()
+    collector.stop()
     return int(code)

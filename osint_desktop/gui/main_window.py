@@ -319,6 +319,8 @@ class MainWindow(QMainWindow):
         self.logs_page.model.refresh()
         if result.items_new:
             self.items_page.model.refresh()
+        if self.tabs.currentIndex() == TAB_OVERVIEW:
+            self.overview.refresh()
         self.notifier.run_finished(result)
         self.statusBar().showMessage(result.message, 10_000)
         self.update_status()

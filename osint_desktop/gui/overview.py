@@ -276,7 +276,8 @@ class OverviewWidget(QWidget):
         if self._again or request != self._request:
             self.refresh()
             return
-        assert isinstance(stats, OverviewStats)
+        if not isinstance(stats, OverviewStats):
+            return
         self._stats = stats
         self._draw(stats)
         self.status_label.setText(f"Updated {self._locale.toString(QTime.currentTime(), 'HH:mm')}")
@@ -522,9 +523,12 @@ class OverviewWidget(QWidget):
                 f"{rate * 100:.1f} %", f"{number(s.partial)} partial · {number(s.failed)} failed", colour
             )
         tasks = sum(1 for name in stats.items_per_day if name != OTHER_TASKS)
-        detail = f"by {tasks} task{'s' if tasks != 1 else ''}" if s.items else "none yet"
-        if OTHER_TASKS in stats.items_per_day:
+        if not s.items:
+            detail = f"in the last {stats.days} days"
+        elif OTHER_TASKS in stats.items_per_day:
             detail = f"by {tasks} tasks and more"
+        else:
+            detail = f"by {tasks} task{'s' if tasks != 1 else ''}"
         self.items_card.show_value(number(s.items), detail)
         if s.mean_duration_s is None:
             self.duration_card.show_value("—", "no finished runs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,20 @@ from osint_desktop.context import AppContext
 from osint_desktop.gui.application import DesktopApp
 from tests.conftest import MemoryKeyring
 from tests.feedserver import FeedServer
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread() -> Iterator[None]:
+    """No automatic garbage collection during a GUI test, a full one on the GUI thread after.
+
+    As in the app: the collector may otherwise run on a worker thread and free Qt objects there.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture
