@@ -206,17 +206,21 @@ def run_task(
             # Only a rate limit holds a query back: after a 401 or a server error the user
             # fixes the token or waits, then "Run now" must really ask again.
             states = {
-                target: QueryState(
-                    state.since_id, state.retry_after if state.last_status == "429" else None
-                )
+                target: QueryState(state.since_id, state.retry_after if state.last_status == "429" else None)
                 for target, state in claim.states.items()
             }
             kwargs: dict[str, Any] = {}
             if options.x_client_factory is not None:
                 kwargs["client_factory"] = options.x_client_factory
             crawl_queries(
-                claim.targets, options.x_token, states, options.limits,
-                options.x_max_results, cancel, on_done, **kwargs,
+                claim.targets,
+                options.x_token,
+                states,
+                options.limits,
+                options.x_max_results,
+                cancel,
+                on_done,
+                **kwargs,
             )
         cancelled = cancel is not None and cancel.is_set()
         _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
@@ -286,16 +290,21 @@ def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Clai
             register_active(run.id)
         if not claimed:
             return RunResult(
-                task_id, task.name, run.id, "skipped", trigger, error=run.error,
-                started_at=started, finished_at=started, next_run=task.next_run,
+                task_id,
+                task.name,
+                run.id,
+                "skipped",
+                trigger,
+                error=run.error,
+                started_at=started,
+                finished_at=started,
+                next_run=task.next_run,
             )
         targets = list(task.targets or [])
         states = {
             state.target: state
             for state in session.scalars(
-                select(TargetState).where(
-                    TargetState.source == task.source, TargetState.target.in_(targets)
-                )
+                select(TargetState).where(TargetState.source == task.source, TargetState.target.in_(targets))
             )
         }
         for state in states.values():
@@ -325,7 +334,12 @@ def _crawl_news(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             futures = [
                 pool.submit(
-                    _crawl_feed_isolated, fetcher, url, claim.states.get(url), options.parser, cancel,
+                    _crawl_feed_isolated,
+                    fetcher,
+                    url,
+                    claim.states.get(url),
+                    options.parser,
+                    cancel,
                     respect_backoff,
                 )
                 for url in claim.targets
@@ -372,8 +386,11 @@ def _crawl_feed(
     respect_backoff: bool,
 ) -> TargetOutcome:
     now = utcnow()
-    if state is not None and state.retry_after is not None and state.retry_after > now and (
-        respect_backoff or state.last_status in ("429", "503")
+    if (
+        state is not None
+        and state.retry_after is not None
+        and state.retry_after > now
+        and (respect_backoff or state.last_status in ("429", "503"))
     ):
         # The server asked us to wait (Retry-After), or the feed keeps failing: do not
         # hammer it; the wait is visible in the details and the feed is retried later.
@@ -382,6 +399,7 @@ def _crawl_feed(
             "deferred",
             warning=f"not fetched before {state.retry_after:%Y-%m-%d %H:%M:%S} UTC "
             f"({state.last_error or 'server asked to wait'})",
+            still_failing=bool(state.error_count),
         )
     if cancel is not None and cancel.is_set():
         return TargetOutcome(url, "cancelled", error="cancelled", failed=True)
@@ -445,9 +463,7 @@ def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemR
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert_fn(Item)
-        .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
-        .returning(Item.origin)
+        insert_fn(Item).on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(Item.origin)
     )
     for start in range(0, len(rows), INSERT_CHUNK):
         for (origin,) in session.execute(statement, rows[start : start + INSERT_CHUNK]):
@@ -499,6 +515,16 @@ def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[str, str
     if total == 0:
         return "failed", "the task has no targets"
     if not failed:
+        waiting = [o for o in outcomes if o.still_failing]
+        if waiting:
+            # The run worked, but the task must go on saying which source is down.
+            count = len(waiting)
+            plural = "s" if count != 1 else ""
+            return (
+                "success",
+                f"{count} source{plural} still failing, waiting to retry: {waiting[0].target}: "
+                + (waiting[0].warning or ""),
+            )
         return "success", None
     first = failed[0]
     if len(failed) == total:
@@ -528,9 +554,7 @@ def _finish(
     now = utcnow()
     with db.write() as session:
         task = session.get(CrawlTask, task_id)
-        new = _insert_items(
-            session, task_id if task else None, (r for o in outcomes for r in o.items)
-        )
+        new = _insert_items(session, task_id if task else None, (r for o in outcomes for r in o.items))
         _save_states(session, claim.source, outcomes, now)
         result.status = status
         result.error = redact(error) if error else None

@@ -46,6 +46,8 @@ class TargetOutcome:
     state: StateUpdate = field(default_factory=StateUpdate)
     failed: bool = False
     rate_limited_until: datetime | None = None
+    # Not fetched this time because it kept failing (back-off): still a failing source.
+    still_failing: bool = False
 
     def detail(self, new: int) -> dict[str, Any]:
         """The log's per-target detail object."""

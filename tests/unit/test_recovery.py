@@ -11,7 +11,14 @@ from sqlalchemy import select, update
 
 from osint_desktop.context import AppContext
 from osint_desktop.db.models import CrawlLog, CrawlTask
-from osint_desktop.recovery import STALE_HEARTBEAT, current_owner, owner_alive, recover_dead_runs
+from osint_desktop.recovery import (
+    STALE_HEARTBEAT,
+    current_owner,
+    owner_alive,
+    recover_dead_runs,
+    register_active,
+    unregister_active,
+)
 from osint_desktop.tasks import TaskInfo, create_task, get_task
 
 
@@ -75,9 +82,16 @@ def test_run_of_this_live_process_is_left_alone(ctx: AppContext) -> None:
     task = make_task(ctx)
     me = current_owner()
     log_id = running_log(ctx, task, me.host, me.pid, me.started)
-    assert recover_dead_runs(ctx.db) == []
-    assert log_row(ctx, log_id).status == "running"
-    assert get_task(ctx.db, task.id).status == "running"
+    register_active(log_id)  # a thread of this process is executing it
+    try:
+        assert recover_dead_runs(ctx.db) == []
+        assert log_row(ctx, log_id).status == "running"
+        assert get_task(ctx.db, task.id).status == "running"
+    finally:
+        unregister_active(log_id)
+    # Once no thread of this process runs it any more, it is dead like any other.
+    assert recover_dead_runs(ctx.db) == [log_id]
+    assert get_task(ctx.db, task.id).status != "running"
 
 
 def test_reused_pid_is_not_mistaken_for_the_owner(ctx: AppContext) -> None:
