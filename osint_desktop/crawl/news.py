@@ -341,7 +341,7 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, list[str]]:
             return body.decode(codec, "replace"), []
     charset = _CHARSET_PARAM.search(content_type or "")
     http_label = charset.group(1) if charset else None
-    declaration = _XML_ENCODING.match(body.lstrip()[:256])
+    declaration = _XML_ENCODING.match(body[:512].lstrip())
     xml_label = declaration.group(1).decode("ascii") if declaration else None
     label = http_label or xml_label
     try:
@@ -368,8 +368,9 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, list[str]]:
         # UTF-8 with a few broken sequences (a lone surrogate, a cut character) stays UTF-8.
         mended = body.decode("utf-8", "replace")
         broken = mended.count("\ufffd") - body.count(b"\xef\xbf\xbd")
-        fine = sum(1 for ch in mended[:200_000] if ord(ch) > 0x7F) - broken
-        if fine >= broken:
+        sample = mended[:200_000]
+        sample_broken = sample.count("\ufffd")
+        if sum(1 for ch in sample if ord(ch) > 0x7F) - sample_broken >= sample_broken:
             return mended, [f"{broken} invalid UTF-8 byte sequence(s) were replaced"]
     codec = _guess_codec(body)
     said = f"declares {label} but does not match it" if label else "is not UTF-8 and declares no encoding"
@@ -421,6 +422,8 @@ _SUBSET_TOKEN = re.compile(r"<!--.*?-->|<\?.*?\?>|\"[^\"]*\"|'[^']*'|\]", re.DOT
 _PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _FIRST_ELEMENT = re.compile(r"<\w")
 _PARAMETER_REF = re.compile(r"%[^\s%;\"'<>]+;")
+# "<!DOCTYPE rss PUBLIC "..." "..." [" up to the bracket (or the ">" of a DOCTYPE without one).
+_DOCTYPE_START = re.compile(r"<!DOCTYPE(?:[^\[>\"']|\"[^\"]*\"|'[^']*')*([\[>])")
 
 
 def _entity_attack(text: str) -> str | None:
@@ -456,23 +459,10 @@ def _internal_subset(text: str) -> str | None:
         pos = item.end()
     while pos < len(text) and text[pos] in " \t\r\n":
         pos += 1
-    if not text.startswith("<!DOCTYPE", pos):
+    doctype = _DOCTYPE_START.match(text, pos)
+    if doctype is None or doctype.group(1) != "[":
         return None
-    bracket = None
-    quote = ""
-    for index in range(pos + 9, min(len(text), pos + 4096)):
-        char = text[index]
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char == "[":
-            bracket = index
-            break
-        elif char == ">":
-            return None
-    if bracket is None:
-        return None
+    bracket = doctype.end(1) - 1
     for token in _SUBSET_TOKEN.finditer(text, bracket + 1):
         if token.group(0) == "]":
             return text[bracket + 1 : token.start()]

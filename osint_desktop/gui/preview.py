@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 from PySide6.QtCore import QUrl
@@ -13,17 +14,13 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from osint_desktop.db.queries import ItemInfo
 from osint_desktop.gui.formatting import local_time_full
 
-# Attribute values may hold ">", so a tag is matched quote by quote.
-_TAG_BODY = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
-_IMG = re.compile(r"<img\b" + _TAG_BODY + ">", re.IGNORECASE)
-_ALT = re.compile(r"""[\s/]alt\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
-_ACTIVE_NAMES = "script|style|iframe|frame|frameset|object|embed|applet|noscript|template|svg|math"
-_ACTIVE = re.compile(rf"<({_ACTIVE_NAMES})\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_ACTIVE_TAG = re.compile(
-    rf"</?(?:{_ACTIVE_NAMES}|link|meta|base|param)\b" + _TAG_BODY + ">", re.IGNORECASE
+# Elements whose content is code, not text: dropped with everything inside them.
+_CODE_ELEMENTS = frozenset({"script", "style", "noscript", "template", "title"})
+# Elements that run, embed or fetch something: dropped, their text kept.
+_ACTIVE_ELEMENTS = frozenset(
+    {"iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "link", "meta",
+     "base", "param", "form", "input", "button", "video", "audio", "source", "track", "picture"}
 )
-_TAG = re.compile(r"<[A-Za-z]" + _TAG_BODY + ">")
-_ATTRIBUTE = re.compile(r"""([\s/]+)([^\s=/>]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 # Attributes through which Qt's rich text fetches a resource (table and body backgrounds)
 # or that only matter to a browser that runs scripts.
 _RESOURCE_ATTRIBUTES = frozenset(
@@ -31,6 +28,8 @@ _RESOURCE_ATTRIBUTES = frozenset(
 )
 _REMOTE_STYLE = re.compile(r"url\s*\(|@import|expression\s*\(|image-set", re.IGNORECASE)
 _LINK_SCHEMES = ("http:", "https:", "mailto:", "#")
+_NAME = re.compile(r"[a-z][a-z0-9]*")
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_:-]*")
 
 
 def preview_html(item: ItemInfo, content_html: str | None) -> str:
@@ -43,38 +42,93 @@ def preview_html(item: ItemInfo, content_html: str | None) -> str:
     if item.url:
         header += f"<p><a href='{html.escape(item.url, quote=True)}'>{html.escape(item.url)}</a></p>"
     body = content_html if content_html else f"<p>{html.escape(item.summary)}</p>"
-    # Belt and braces over feedparser's sanitizer (which keeps <table background=...>):
-    # nothing active, no remote images, no attribute that fetches or scripts.
-    body = _ACTIVE.sub("", body)
-    body = _ACTIVE_TAG.sub("", body)
-    body = _IMG.sub(_image_placeholder, body)
-    body = _TAG.sub(_safe_tag, body)
-    return header + "<hr>" + body
+    return header + "<hr>" + inert_html(body)
 
 
-def _image_placeholder(match: re.Match[str]) -> str:
-    alt = _ALT.search(match.group(0))
-    label = html.escape(html.unescape(alt.group(1).strip("\"'"))) if alt else "image"
-    return f"<span style='color:#8a94a6'>[{label or 'image'}]</span>"
+def inert_html(fragment: str) -> str:
+    """The fragment rebuilt from its parsed tags: nothing that runs, nothing that fetches.
+
+    Belt and braces over feedparser's sanitizer, which keeps <table background=...> and
+    remote <img>. Rebuilt by a parser, not patched with regular expressions: a regex pairing
+    opening and closing tags rescans the rest of the text for every unclosed one, and
+    feedparser lets thousands of unclosed <svg> through (seconds of a frozen window).
+    """
+    rebuilder = _InertHtml()
+    rebuilder.feed(_escape_dangling(fragment))
+    rebuilder.close()
+    return "".join(rebuilder.parts)
 
 
-def _safe_tag(match: re.Match[str]) -> str:
-    return _ATTRIBUTE.sub(_safe_attribute, match.group(0))
+def _escape_dangling(fragment: str) -> str:
+    """Every "<" that starts no finished tag becomes text, and so do "<!" and "<?".
+
+    Python 3.11's HTMLParser rescans the rest of the input for each unfinished tag, comment
+    or marked section ("<img <img ...", "<![CDATA[ ..."), which is quadratic; finished tags
+    are what it reads fast. Comments and declarations have no business in a preview.
+    """
+    pieces = fragment.split("<")
+    return pieces[0] + "".join(
+        ("<" if ">" in piece and not piece.startswith(("!", "?")) else "&lt;") + piece
+        for piece in pieces[1:]
+    )
 
 
-def _safe_attribute(match: re.Match[str]) -> str:
-    name = match.group(2).lower()
-    value = html.unescape((match.group(3) or "").strip("\"'"))
+class _InertHtml(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._code: str | None = None  # inside <script> and the like
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs, "")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs, " /")
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]], end: str) -> None:
+        if self._code is not None:
+            return
+        if tag in _CODE_ELEMENTS:
+            self._code = tag if not end else None
+            return
+        if tag == "img":
+            alt = next((value for name, value in attrs if name == "alt" and value), "image")
+            self.parts.append(f"<span style='color:#8a94a6'>[{html.escape(alt)}]</span>")
+            return
+        if tag in _ACTIVE_ELEMENTS or not _NAME.fullmatch(tag):
+            return
+        kept = "".join(
+            f' {name}="{html.escape(value or "", quote=True)}"'
+            for name, value in attrs
+            if _ATTRIBUTE_NAME.fullmatch(name) and _safe_attribute(name, value or "")
+        )
+        self.parts.append(f"<{tag}{kept}{end}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._code is not None:
+            if tag == self._code:
+                self._code = None
+            return
+        if tag in _CODE_ELEMENTS or tag in _ACTIVE_ELEMENTS or tag == "img" or not _NAME.fullmatch(tag):
+            return
+        self.parts.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if self._code is None:
+            self.parts.append(html.escape(data, quote=False))
+
+
+def _safe_attribute(name: str, value: str) -> bool:
     if name.startswith("on") or name in _RESOURCE_ATTRIBUTES:
-        return ""
+        return False
     if name == "style" and _REMOTE_STYLE.search(value):
-        return ""
+        return False
     if name.endswith("href"):
         # Browsers ignore whitespace and control characters inside "java script:".
         squeezed = "".join(ch for ch in value if ch > " ").lower()
         if ":" in squeezed.split("/", 1)[0] and not squeezed.startswith(_LINK_SCHEMES):
-            return ""
-    return match.group(0)
+            return False
+    return True
 
 
 class ItemPreview(QTextBrowser):

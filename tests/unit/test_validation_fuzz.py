@@ -55,6 +55,7 @@ def _raises_only_validation_error(check: object, value: str) -> object:
 @example("http://example.org:-1/")
 @example("http://\ud800.example/")
 @example("https://xn--/")
+@example("http://http://\x7f")
 @example("http://" + "a." * 130 + "org/")
 def test_feed_url_accepts_only_http_urls_with_a_host(text: str) -> None:
     accepted = _raises_only_validation_error(validate_feed_url, text)
@@ -198,6 +199,7 @@ def test_parse_feed_never_raises_on_random_bytes(body: bytes, content_type: str 
 
 @FEW
 @given(st.text(max_size=200))
+@example("&#xD800; &#0; \x00\x1b")
 def test_parse_feed_never_raises_on_random_text_in_a_feed(text: str) -> None:
     escaped = text.replace("&", "&amp;").replace("<", "&lt;")
     body = (

@@ -12,6 +12,7 @@ All content is made up. Nothing here ever leaves the loopback interface.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import sys
@@ -219,7 +220,7 @@ XXE_CDATA_ARTICLE = (
 )
 
 # name -> bytes of the committed files.
-FILES: dict[str, Callable[[], bytes]] = {
+_FILES: dict[str, Callable[[], bytes]] = {
     "page.html": lambda: (
         b"<!DOCTYPE html>\n<html><head><title>Welcome</title><script>track()</script></head>\n"
         b"<body><h1>This is a web page, not a feed</h1><p>Subscribe to our newsletter!</p></body></html>\n"
@@ -277,6 +278,16 @@ FILES: dict[str, Callable[[], bytes]] = {
 }
 
 
+
+def _scoped(name: str, make: Callable[[], bytes]) -> Callable[[], bytes]:
+    # Entry ids are global ("urn:..."): the same id in two files would be one stored item.
+    stem = name.split(".")[0]
+    return lambda: make().replace(b"urn:hostile:", f"urn:hostile:{stem}:".encode())
+
+
+FILES: dict[str, Callable[[], bytes]] = {name: _scoped(name, make) for name, make in _FILES.items()}
+
+
 # -- made at test time -------------------------------------------------------------------
 
 
@@ -295,13 +306,19 @@ def png_image() -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=2)
 def gzip_bomb(decompressed: int = 1 << 30) -> bytes:
-    """A gzip body of zeros that inflates to `decompressed` bytes (about 1 MiB per GiB)."""
+    """A gzip body of zeros that inflates to `decompressed` bytes (about 1 MiB per GiB).
+
+    Gzip members may follow one another (RFC 1952) and clients inflate them all, so one
+    64 MiB member repeated makes the bomb in a tenth of a second instead of seconds.
+    """
+    member_size = min(decompressed, 64 << 20)
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
     block = b"\0" * (1 << 20)
-    parts = [compressor.compress(block) for _ in range(decompressed // len(block))]
+    parts = [compressor.compress(block) for _ in range(member_size // len(block))]
     parts.append(compressor.flush())
-    return b"".join(parts)
+    return b"".join(parts) * (decompressed // member_size)
 
 
 def enormous_title(size: int = 1 << 20) -> bytes:
