@@ -7,18 +7,15 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QProgressDialog,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +26,7 @@ from osint_desktop.export import export_items, iter_filtered_items
 from osint_desktop.gui.background import BackgroundCall, Report
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
+from osint_desktop.gui.widgets import data_table, refill_task_filter
 from osint_desktop.tasks import TaskInfo
 
 SEARCH_DELAY_MS = 250
@@ -51,20 +49,7 @@ class ItemsPage(QWidget):
         self.source_filter.addItem("News", "news")
         self.source_filter.addItem("X", "social")
         self.count_label = QLabel()
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((130, 380, 70, 150, 130)):
-            self.table.setColumnWidth(column, width)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table = data_table(self.model, (130, 380, 70, 150, 130), multi_select=True)
         self.preview = ItemPreview()
         self.open_button = QPushButton("Open in browser")
         self.export_csv_button = QPushButton("Export CSV…")
@@ -114,14 +99,8 @@ class ItemsPage(QWidget):
 
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
         """Keep the task filter's choices in step with the tasks."""
-        current = self.task_filter.currentData()
-        self.task_filter.blockSignals(True)
-        self.task_filter.clear()
-        self.task_filter.addItem("All tasks", None)
-        for task in tasks:
-            self.task_filter.addItem(task.name, task.id)
-        self.task_filter.setCurrentIndex(max(0, self.task_filter.findData(current)))
-        self.task_filter.blockSignals(False)
+        if refill_task_filter(self.task_filter, tasks):
+            self.apply_filters()
 
     @Slot()
     def apply_filters(self) -> None:

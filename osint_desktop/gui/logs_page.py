@@ -6,13 +6,10 @@ import html
 
 from PySide6.QtCore import QItemSelection, Qt, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
-    QTableView,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -22,6 +19,7 @@ from osint_desktop.db.engine import Database
 from osint_desktop.db.queries import LogInfo, get_log
 from osint_desktop.gui.formatting import duration, local_time_full
 from osint_desktop.gui.models.logs import LogTableModel
+from osint_desktop.gui.widgets import data_table, refill_task_filter
 from osint_desktop.tasks import TaskInfo
 from osint_desktop.vocabulary import LOG_STATUSES
 
@@ -80,19 +78,7 @@ class LogsPage(QWidget):
         for label, statuses in STATUS_FILTERS:
             self.status_filter.addItem(label, statuses)
         self.count_label = QLabel()
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.setAlternatingRowColors(True)
-        for column, width in enumerate((130, 210, 130, 80, 110, 80, 65, 55)):
-            self.table.setColumnWidth(column, width)
+        self.table = data_table(self.model, (130, 210, 130, 80, 110, 80, 65, 55))
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.setPlaceholderText("Select a run to see each target's result and the full error text.")
@@ -120,16 +106,7 @@ class LogsPage(QWidget):
 
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
         """Keep the task filter's choices in step with the tasks."""
-        current = self.task_filter.currentData()
-        self.task_filter.blockSignals(True)
-        self.task_filter.clear()
-        self.task_filter.addItem("All tasks", None)
-        for task in tasks:
-            self.task_filter.addItem(task.name, task.id)
-        index = self.task_filter.findData(current)
-        self.task_filter.setCurrentIndex(max(0, index))
-        self.task_filter.blockSignals(False)
-        if index < 0 and current is not None:
+        if refill_task_filter(self.task_filter, tasks):
             self.apply_filters()
 
     def show_task(self, task_id: int | None) -> None:

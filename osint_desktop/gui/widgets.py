@@ -1,0 +1,45 @@
+"""Small building blocks the pages share: the task filter and the look of a data table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView
+
+from osint_desktop.tasks import TaskInfo
+
+
+def refill_task_filter(combo: QComboBox, tasks: list[TaskInfo]) -> bool:
+    """Offer "All tasks" and each task, keeping the choice; True when the chosen task is gone."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem("All tasks", None)
+    for task in tasks:
+        combo.addItem(task.name, task.id)
+    index = combo.findData(current)
+    combo.setCurrentIndex(max(0, index))
+    combo.blockSignals(False)
+    return index < 0 and current is not None
+
+
+def data_table(model: QAbstractItemModel, widths: tuple[int, ...], multi_select: bool = False) -> QTableView:
+    """A sortable, row-selecting table, newest first, with compact rows."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(
+        QAbstractItemView.SelectionMode.ExtendedSelection
+        if multi_select
+        else QAbstractItemView.SelectionMode.SingleSelection
+    )
+    table.setSortingEnabled(True)
+    table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(24)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    for column, width in enumerate(widths):
+        table.setColumnWidth(column, width)
+    return table
