@@ -10,11 +10,13 @@ from pathlib import Path
 
 from osint_desktop.config import Settings, data_dir, database_url, write_private_file
 from osint_desktop.crawl.http import FetchLimits
+from osint_desktop.crawl.news import parse_feed
+from osint_desktop.crawl.parallel_parse import shared_process_parser, usable_cpus
 from osint_desktop.db.engine import Database, sqlite_path
 from osint_desktop.db.migrate import upgrade_to_head
 from osint_desktop.logs import setup_logging
 from osint_desktop.recovery import recover_dead_runs
-from osint_desktop.runs import RunOptions
+from osint_desktop.runs import FeedParser, RunOptions
 from osint_desktop.secrets import load_token
 
 log = logging.getLogger("osint_desktop.context")
@@ -96,7 +98,18 @@ class AppContext:
             max_parallel_fetches=s.max_parallel_fetches,
             x_max_results=s.x_max_results_per_query,
             x_token=self.x_token(),
+            parser=self.feed_parser(),
         )
+
+    def feed_parser(self) -> FeedParser:
+        """The feed parser: a process pool where there is more than one CPU, else in-process.
+
+        The GIL keeps feedparser to one core when it runs in the crawling process.
+        """
+        workers = self.settings.parse_workers or usable_cpus()
+        if workers <= 1:
+            return parse_feed
+        return shared_process_parser(workers)
 
     def close(self) -> None:
         """Release the database."""

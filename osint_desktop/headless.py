@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from apscheduler.triggers.interval import IntervalTrigger
 
 from osint_desktop.context import AppContext
+from osint_desktop.crawl.parallel_parse import close_shared_parser
 from osint_desktop.maintenance import run_maintenance
 from osint_desktop.recovery import recover_dead_runs
 from osint_desktop.runs import RunResult, run_task
@@ -77,3 +78,4 @@ class HeadlessRunner:
         self.pool.shutdown(wait=False, cancel_futures=True)
         # Crawls that did not stop in time are ours and about to die with the process.
         recover_dead_runs(self.ctx.db, include_own=True)
+        close_shared_parser()

@@ -49,7 +49,7 @@ class FetchLimits:
     deadline_s: float = 60.0
     max_body_bytes: int = 15 * 1024 * 1024
     per_host_in_flight: int = 2
-    per_host_delay_s: float = 0.25
+    per_host_delay_s: float = 0.0
 
 
 @dataclass

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
 import sys
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+
+import psutil
 
 from osint_desktop.crawl.news import ParsedFeed, parse_feed
 
@@ -35,6 +39,27 @@ def default_start_method() -> str:
 
 def _ready() -> int:
     return os.getpid()
+
+
+def _init_worker(app_pid: int) -> None:
+    """Run in each worker: let go of the app's terminal and die with the app.
+
+    Pool workers hold both ends of their queues, so they never see the app vanish
+    (kill -9) and would wait forever, keeping its stdout pipe open; a watcher thread
+    ends them once the app's process is gone.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    threading.Thread(target=_exit_with, args=(app_pid,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(app_pid: int) -> None:
+    # psutil, not os.kill(pid, 0): on Windows that call would terminate the app.
+    while psutil.pid_exists(app_pid):
+        time.sleep(1.0)
+    os._exit(0)
 
 
 class ProcessPoolParser:
@@ -102,7 +127,9 @@ class ProcessPoolParser:
                 context = multiprocessing.get_context(self.start_method)
                 if self.start_method == "forkserver":
                     context.set_forkserver_preload(_PRELOAD)
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+                )
             return self._pool
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
@@ -122,6 +149,8 @@ def shared_process_parser(workers: int | None = None) -> ProcessPoolParser:
     with _shared_lock:
         if _shared is None:
             _shared = ProcessPoolParser(workers)
+            # Entry points close it in their shutdown; this covers the command line's exit.
+            atexit.register(close_shared_parser)
         return _shared
 
 

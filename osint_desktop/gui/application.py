@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTra
 from osint_desktop import APP_ID, APP_NAME, __version__
 from osint_desktop.config import data_dir
 from osint_desktop.context import AppContext, DatabaseProblemError
+from osint_desktop.crawl.parallel_parse import close_shared_parser
 from osint_desktop.db.backup import list_backups, restore_sqlite
 from osint_desktop.db.engine import sqlite_path
 from osint_desktop.gui.crawls import CrawlController
@@ -97,6 +98,7 @@ class DesktopApp(QObject):
         if not finished:
             log.warning("crawls still running after %d ms: marking them interrupted", SHUTDOWN_WAIT_MS)
         recover_dead_runs(self.ctx.db, include_own=True)
+        close_shared_parser()
         if self.tray is not None:
             self.tray.hide()
         if self.instance_server is not None:
