@@ -151,7 +151,7 @@ async def _serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     # The parent closing our stdin also stops us, so an aborted benchmark leaves nothing behind.
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1) else None)
+    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 1) else None)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), args.max_seconds)
     for srv in servers:

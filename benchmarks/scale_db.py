@@ -110,17 +110,21 @@ def _log_rows(spec: ScaleSpec, rng: random.Random, now: datetime, targets: dict[
         roll = rng.random()
         status = "success" if roll < 0.9 else ("partial" if roll < 0.97 else "failed")
         task_targets = targets[task_id]
-        details = [
-            {"target": t, "status": "200", "items": 20, "new": rng.randint(0, 5), "error": None,
-             "elapsed_s": round(rng.uniform(0.1, 3.0), 3)}
-            for t in task_targets
-        ]
+        details: list[dict[str, object]] = []
+        new = 0
+        for target in task_targets:
+            # Same order of draws as ever, so a cached database stays the one this code builds.
+            fresh = rng.randint(0, 5)
+            details.append(
+                {"target": target, "status": "200", "items": 20, "new": fresh, "error": None,
+                 "elapsed_s": round(rng.uniform(0.1, 3.0), 3)}
+            )
+            new += fresh
         error = None
         if status != "success":
             details[0]["status"], details[0]["error"] = "error", "connection timed out after 10 s"
             error = f"1 of {len(task_targets)} targets failed: {task_targets[0]}: connection timed out"
-        found = sum(d["items"] for d in details)
-        new = sum(d["new"] for d in details)
+        found = 20 * len(task_targets)
         yield (
             number, task_id, _stamp(started), _stamp(started + timedelta(seconds=duration)), duration,
             status, "scheduled" if rng.random() < 0.9 else "manual", found, new, error, json.dumps(details),
@@ -261,6 +265,17 @@ def reschedule_tasks(path: Path, now: datetime | None = None) -> int:
         conn.close()
 
 
+def log_to_stderr() -> None:
+    """Show the builder's progress on stderr (and nothing from the app's loggers)."""
+    bench = logging.getLogger("bench")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    bench.addHandler(handler)
+    bench.setLevel(logging.INFO)
+    bench.propagate = False
+
+
+
 def counts(path: Path) -> dict[str, int]:
     """Rows per table."""
     conn = sqlite3.connect(path)
@@ -291,8 +306,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--logs", type=int, default=ScaleSpec.logs)
     parser.add_argument("--items", type=int, default=ScaleSpec.items)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("bench").setLevel(logging.INFO)
+    log_to_stderr()
     with tempfile.TemporaryDirectory() as home:
         seconds = build(args.db, ScaleSpec(args.tasks, args.logs, args.items), Path(home))
     print(f"built {args.db} in {seconds:.0f} s: {counts(args.db)}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
 import statistics
@@ -12,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scale_db import ScaleSpec, counts, ensure, reschedule_tasks
+from benchmarks.scale_db import ScaleSpec, counts, ensure, log_to_stderr, reschedule_tasks
 
 TARGET_FIRST_ROWS_S = 1.0
 TARGET_RSS_MB = 350.0
@@ -40,22 +39,21 @@ def _default_db() -> Path:
 
 
 def _child(args: argparse.Namespace) -> None:
-    """Start the app on the database, offscreen, and print what it measured as one JSON line."""
-    import resource
-
+    """Start the app as `osint-desktop --db PATH` does, offscreen; print what it measured as JSON."""
     t0: float = args.t0
     marks: dict[str, float] = {"interpreter": time.time() - t0}
     import psutil
-    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from osint_desktop.context import AppContext
-    from osint_desktop.gui.application import DesktopApp
-    from osint_desktop.gui.main_window import TAB_ITEMS
+    from osint_desktop.cli import main as cli_main
+    from osint_desktop.gui.application import run_application  # noqa: F401 (the start-up's imports)
+    from osint_desktop.gui.main_window import TAB_ITEMS, MainWindow
 
     marks["imports"] = time.time() - t0
     me = psutil.Process()
     rss_samples: list[float] = []
+    result: dict[str, Any] = {"marks": marks}
 
     def sample_rss() -> None:
         rss_samples.append(me.memory_info().rss / 1048576)
@@ -72,95 +70,133 @@ def _child(args: argparse.Namespace) -> None:
                 self.painted = True
             return False
 
+    # The app's start-up uses this instance (run_application takes QApplication.instance()).
     qapp = QApplication([sys.argv[0]])
-    qapp.setQuitOnLastWindowClosed(False)
-    ctx = AppContext.open(str(args.db), console_log=None)
-    marks["context"] = time.time() - t0
-    app = DesktopApp(qapp, ctx, start_minimized=False)
-    window = app.window
-    marks["window_built"] = time.time() - t0
-    watch = PaintWatch()
-    window.tasks_table.viewport().installEventFilter(watch)
-    app.start()
+    # PySide6 6.12's static QCoreApplication.processEvents() drops a reference to None on every
+    # call (a few thousand calls crash the interpreter); an event loop's own method does not.
+    loop = QEventLoop()
     deadline = time.monotonic() + WAIT_LIMIT_S
-    expect_rows = not args.empty
-    while time.monotonic() < deadline:
-        qapp.processEvents()
-        if watch.painted and (not expect_rows or window.task_model.rowCount() > 0):
-            break
-    marks["first_rows"] = time.time() - t0
-    sample_rss()
-    result: dict[str, Any] = {
-        "marks": marks,
-        "task_rows": window.task_model.rowCount(),
-        "log_rows": window.logs_page.model.rowCount(),
-        "item_rows": window.items_page.model.rowCount(),
-    }
 
-    # The items tab, as the analyst opens it.
-    items_page = window.items_page
-    model = items_page.model
-    items_watch = PaintWatch()
-    items_page.table.viewport().installEventFilter(items_watch)
-    started = time.perf_counter()
-    window.tabs.setCurrentIndex(TAB_ITEMS)
-    while time.monotonic() < deadline:
-        qapp.processEvents()
-        if items_watch.painted and (model.rowCount() == 0 or model.loaded_rows > 0):
-            break
-    result["items_tab_s"] = time.perf_counter() - started
-    sample_rss()
+    def pump() -> None:
+        loop.processEvents()
+        time.sleep(0.0005)
 
-    # Full-text search: count and first page, as apply_filters() and the first visible row do them.
-    searches: dict[str, dict[str, float]] = {}
-    for word in SEARCHES:
-        times: list[float] = []
-        found = 0
-        for _ in range(SEARCH_ROUNDS):
-            items_page.search_edit.setText("")
-            items_page.apply_filters()
-            started = time.perf_counter()
-            items_page.search_edit.setText(word)
-            items_page.apply_filters()
-            model.row_at(0)
-            times.append(time.perf_counter() - started)
-            found = model.rowCount()
-        searches[word] = {"median_s": statistics.median(times), "max_s": max(times), "count": found}
-    result["searches"] = searches
-    items_page.search_edit.setText("")
-    items_page.apply_filters()
-    sample_rss()
+    def pump_until(done: Callable[[], bool]) -> None:
+        while time.monotonic() < deadline and not done():
+            pump()
 
-    # Scroll to the very end of the unfiltered table.
-    qapp.processEvents()
-    started = time.perf_counter()
-    last = model.rowCount() - 1
-    model.row_at(last)
-    items_page.table.scrollToBottom()
-    items_watch.painted = False
-    while time.monotonic() < deadline:
-        qapp.processEvents()
-        if items_watch.painted:
-            break
-    result["scroll_end_s"] = time.perf_counter() - started
-    result["loaded_rows_after_scroll"] = model.loaded_rows
-    sample_rss()
+    def drive() -> None:
+        # Runs at the event loop's first turn: the context is open and the window built;
+        # app.start (queued just after this) shows it and starts the scheduler.
+        marks["window_built"] = time.time() - t0
+        try:
+            measure()
+        finally:
+            qapp.quit()
 
-    app.shutdown()
+    def measure() -> None:
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        watch = PaintWatch()
+        window.tasks_table.viewport().installEventFilter(watch)
+        pump_until(lambda: watch.painted and (args.empty or window.task_model.rowCount() > 0))
+        marks["first_rows"] = time.time() - t0
+        sample_rss()
+        result.update(
+            task_rows=window.task_model.rowCount(),
+            log_rows=window.logs_page.model.rowCount(),
+            item_rows=window.items_page.model.rowCount(),
+        )
+        # The items tab, as the analyst opens it.
+        items_page = window.items_page
+        model = items_page.model
+        items_watch = PaintWatch()
+        items_page.table.viewport().installEventFilter(items_watch)
+        started = time.perf_counter()
+        window.tabs.setCurrentIndex(TAB_ITEMS)
+        pump_until(lambda: items_watch.painted and (model.rowCount() == 0 or model.loaded_rows > 0))
+        result["items_tab_s"] = time.perf_counter() - started
+        sample_rss()
+        # Full-text search: count and first page, as apply_filters() and the first row do them.
+        searches: dict[str, dict[str, float]] = {}
+        for word in SEARCHES:
+            times: list[float] = []
+            for _ in range(SEARCH_ROUNDS):
+                items_page.search_edit.setText("")
+                items_page.apply_filters()
+                started = time.perf_counter()
+                items_page.search_edit.setText(word)
+                items_page.apply_filters()
+                model.row_at(0)
+                times.append(time.perf_counter() - started)
+            searches[word] = {
+                "median_s": statistics.median(times), "max_s": max(times), "count": model.rowCount()
+            }
+        result["searches"] = searches
+        items_page.search_edit.setText("")
+        items_page.apply_filters()
+        sample_rss()
+        # Scroll to the very end of the unfiltered table.
+        pump()
+        started = time.perf_counter()
+        items_watch.painted = model.rowCount() == 0  # nothing to scroll on an empty table
+        model.row_at(model.rowCount() - 1)
+        items_page.table.scrollToBottom()
+        pump_until(lambda: items_watch.painted)
+        result["scroll_end_s"] = time.perf_counter() - started
+        result["loaded_rows_after_scroll"] = model.loaded_rows
+        sample_rss()
+        result["peak_rss_mb"] = _peak_rss_mb()
+
+    QTimer.singleShot(0, drive)
+    result["exit_code"] = cli_main(["--db", str(args.db)])
     result["rss_samples_mb"] = rss_samples
-    # ru_maxrss is the process's true peak, in KiB on Linux (bytes on macOS).
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result["peak_rss_mb"] = peak / (1048576 if sys.platform == "darwin" else 1024)
     print(json.dumps(result), flush=True)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set size.
+
+    On Linux VmHWM is read: ru_maxrss keeps the high-water mark of the process image that
+    exec() replaced, so a child started from a big parent would report the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1048576 if sys.platform == "darwin" else 1024)
 
 
 # --------------------------------------------------------------------------------------------
 # the driver
 
 
+def _prepare_home(home: Path) -> None:
+    """A data folder whose settings say the default tasks were made already.
+
+    On an empty database the app would otherwise create them, and they are due at once:
+    the scheduler would fetch real feeds from the internet.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "settings.json").write_text(json.dumps({"defaults_created": True}), encoding="utf-8")
+
+
 def _run_child(db: Path, home: Path, empty: bool) -> dict[str, Any]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", OSINT_DESKTOP_HOME=str(home))
+    _prepare_home(home)
+    # Bytecode is cached (outside the repository), as an installed app or a bundle has it:
+    # with PYTHONDONTWRITEBYTECODE every start would compile the app's modules again.
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        OSINT_DESKTOP_HOME=str(home),
+        PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "osint-bench-pycache"),
+    )
     env.pop("OSINT_DESKTOP_DB", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", "--db", str(db)]
     if empty:
         command.append("--empty")
@@ -172,7 +208,10 @@ def _run_child(db: Path, home: Path, empty: bool) -> dict[str, Any]:
         tail = completed.stderr[-3000:]
         raise RuntimeError(f"the measured process failed ({completed.returncode}):\n{tail}")
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
-    return dict(json.loads(lines[-1]))
+    result = dict(json.loads(lines[-1]))
+    if result.get("exit_code") != 0 or "first_rows" not in result["marks"]:
+        raise RuntimeError(f"the app did not start and stop cleanly: {result}\n{completed.stderr[-3000:]}")
+    return result
 
 
 def _empty_db(home: Path) -> Path:
@@ -204,8 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         _child(args)
         return 0
-    logging.basicConfig(level=logging.WARNING, format="  %(message)s", stream=sys.stderr)
-    logging.getLogger("bench").setLevel(logging.INFO)
+    log_to_stderr()
     db: Path = args.db or _default_db()
     spec = ScaleSpec(args.tasks, args.logs, args.items)
     with tempfile.TemporaryDirectory(prefix="osint-bench-ui-") as scratch:
@@ -219,22 +257,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = counts(db)
         size_mb = db.stat().st_size / 1048576
         empty_home = scratch_path / "empty-home"
-        empty_home.mkdir()
+        _prepare_home(empty_home)
         empty = _empty_db(empty_home)
         large_runs: list[dict[str, Any]] = []
         empty_runs: list[dict[str, Any]] = []
+        # One start-up untimed, so the first measured one does not pay for a cold file cache.
+        _run_child(empty, empty_home, empty=True)
         for rep in range(args.repeat):
             home = scratch_path / f"home-{rep}"
-            home.mkdir()
-            empty_runs.append(_run_child(empty, empty_home, empty=True))
-            large_runs.append(_run_child(db, home, empty=False))
+            # Alternate which kind goes first: the second start-up finds the imports cached.
+            if rep % 2:
+                large_runs.append(_run_child(db, home, empty=False))
+                empty_runs.append(_run_child(empty, empty_home, empty=True))
+            else:
+                empty_runs.append(_run_child(empty, empty_home, empty=True))
+                large_runs.append(_run_child(db, home, empty=False))
             print(
                 f"  [rep {rep + 1}] first rows: empty {empty_runs[-1]['marks']['first_rows']:.3f} s, "
                 f"large {large_runs[-1]['marks']['first_rows']:.3f} s",
                 file=sys.stderr, flush=True,
             )
-    _report(rows, size_mb, large_runs, empty_runs)
+        sql = _search_sql_comparison(db)
+    _report(rows, size_mb, large_runs, empty_runs, sql)
     return 0
+
+
+def _search_sql_comparison(db: Path) -> dict[str, tuple[float, float]]:
+    """Search as the app's paging functions do it, against counting and ordering in the index alone.
+
+    The second relies on what list_items relies on: ids grow with collection time, so
+    "newest collected first" is "highest rowid first", which FTS5 walks in order and stops
+    after one page instead of fetching and sorting every match.
+    """
+    from sqlalchemy import select, text
+
+    from osint_desktop.db.engine import Database
+    from osint_desktop.db.models import Item
+    from osint_desktop.db.paging import ItemFilter, count_items, page_items
+    from osint_desktop.db.queries import _item_info, fts_expression
+
+    database = Database(f"sqlite:///{db}")
+    count_sql = text("SELECT count(*) FROM items_fts WHERE items_fts MATCH :q")
+    page_sql = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY rowid DESC LIMIT 200")
+
+    def current(word: str) -> None:
+        where = ItemFilter(search=word)
+        count_items(database, where)
+        page_items(database, where, 0, 200)
+
+    def index_alone(word: str) -> None:
+        expression = fts_expression(word)
+        with database.read() as session:
+            session.scalar(count_sql, {"q": expression})
+            ids = list(session.scalars(page_sql, {"q": expression}))
+            rows = {row.id: row for row in session.scalars(select(Item).where(Item.id.in_(ids)))}
+            [_item_info(rows[i]) for i in ids if i in rows]
+
+    timings: dict[str, tuple[float, float]] = {}
+    try:
+        for word in SEARCHES:
+            pair: list[float] = []
+            for query in (current, index_alone):
+                runs = []
+                for _ in range(SEARCH_ROUNDS):
+                    started = time.perf_counter()
+                    query(word)
+                    runs.append(time.perf_counter() - started)
+                pair.append(statistics.median(runs))
+            timings[word] = (pair[0], pair[1])
+    finally:
+        database.dispose()
+    return timings
 
 
 def _med(runs: Sequence[dict[str, Any]], *path: str) -> float:
@@ -248,7 +341,11 @@ def _med(runs: Sequence[dict[str, Any]], *path: str) -> float:
 
 
 def _report(
-    rows: dict[str, int], size_mb: float, large: list[dict[str, Any]], empty: list[dict[str, Any]]
+    rows: dict[str, int],
+    size_mb: float,
+    large: list[dict[str, Any]],
+    empty: list[dict[str, Any]],
+    sql: dict[str, tuple[float, float]],
 ) -> None:
     print(
         f"\nWindow at scale, {date.today()}, {platform.node()}: {os.cpu_count()} CPUs, Python "
@@ -261,14 +358,16 @@ def _report(
     phases = (
         ("interpreter started", "interpreter"),
         ("imports done (PySide6, app)", "imports"),
-        ("context open (migrations checked, recovery)", "context"),
-        ("main window built (models counted)", "window_built"),
+        ("database open, window built (event loop runs)", "window_built"),
         ("first rows painted", "first_rows"),
     )
     print(f"{'seconds since process start':<46} {'empty':>8} {'large':>8} {'ratio':>7}")
     for label, key in phases:
         e, g = _med(empty, "marks", key), _med(large, "marks", key)
         print(f"{label:<46} {e:8.3f} {g:8.3f} {g / e if e else float('nan'):6.2f}x")
+    e = _med(empty, "marks", "first_rows") - _med(empty, "marks", "imports")
+    g = _med(large, "marks", "first_rows") - _med(large, "marks", "imports")
+    print(f"{'  of which after the imports (open, build, paint)':<46} {e:8.3f} {g:8.3f} {g / e:6.2f}x")
     e, g = _med(empty, "items_tab_s"), _med(large, "items_tab_s")
     label = "items tab: first page painted (s after click)"
     print(f"{label:<46} {e:8.3f} {g:8.3f} {g / e if e else 0:6.2f}x")
@@ -284,6 +383,14 @@ def _report(
         print(f"  {word!r:<16} {int(found['count']):>9,} matches  {seconds * 1000:8.1f} ms")
     search_median = statistics.median(per_word)
     print(f"  median over the words: {search_median * 1000:.1f} ms; slowest: {max(per_word) * 1000:.1f} ms")
+    print("\nthe same searches in SQL alone (no Qt): count_items + page_items as the app has them, and")
+    print("counted and ordered in the index (count(*) FROM items_fts, ORDER BY rowid DESC LIMIT 200):")
+    for word, (now, fts) in sql.items():
+        print(f"  {word!r:<16} app {now * 1000:8.1f} ms   index alone {fts * 1000:8.1f} ms")
+    print(
+        f"  median: app {statistics.median(v[0] for v in sql.values()) * 1000:.1f} ms, index alone "
+        f"{statistics.median(v[1] for v in sql.values()) * 1000:.1f} ms"
+    )
     scroll = _med(large, "scroll_end_s")
     loaded = int(_med(large, "loaded_rows_after_scroll"))
     total = int(large[-1]["item_rows"])

@@ -6,7 +6,6 @@ import atexit
 import logging
 import multiprocessing
 import os
-import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,9 +30,12 @@ def usable_cpus() -> int:
 
 
 def default_start_method() -> str:
-    """forkserver where it exists (fork is unsafe beside Qt's and the scheduler's threads), else spawn."""
-    if "forkserver" in multiprocessing.get_all_start_methods() and not getattr(sys, "frozen", False):
-        return "forkserver"
+    """spawn, everywhere.
+
+    fork is unsafe beside Qt's and the scheduler's threads, and Python 3.11's forkserver
+    does not take the parent's sys.path: its workers could import another installed copy
+    of the app. spawn costs a fresh interpreter per worker, once per process lifetime.
+    """
     return "spawn"
 
 
@@ -94,13 +96,20 @@ class ProcessPoolParser:
                 return parse_feed(body, origin, content_type)
             try:
                 future: Future[ParsedFeed] = pool.submit(parse_feed, body, origin, content_type)
+            except BrokenProcessPool:
+                log.warning("the feed parser pool is broken (attempt %d, %s)", attempt, origin)
+                self._replace(pool)
+                continue
+            except RuntimeError:
+                # submit() after close(): the app is shutting down; finish this feed here.
+                return parse_feed(body, origin, content_type)
+            try:
+                # An exception parse_feed raised in the worker (RecursionError on a hostile
+                # feed, say) comes back here as itself, for the caller to report.
                 return future.result()
             except BrokenProcessPool:
                 log.warning("a feed parser process died (attempt %d, %s)", attempt, origin)
                 self._replace(pool)
-            except RuntimeError:
-                # submit() after close(): the app is shutting down; finish this feed here.
-                return parse_feed(body, origin, content_type)
         return ParsedFeed(error="the feed parser process died on this feed twice")
 
     def warm_up(self) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure speed and memory against the naive way and print their figures."""
