@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -35,17 +34,7 @@ RSS_GROWTH_LIMIT = 100 * 1024 * 1024
 RUN_TIME_LIMIT_S = 25.0
 
 
-@pytest.fixture(autouse=True)
-def unknown_host_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The made-up host fails to resolve, without a DNS query leaving the machine."""
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == corpus.UNKNOWN_HOST:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+pytestmark = pytest.mark.usefixtures("unknown_host_does_not_resolve")
 
 
 def options(**limits: Any) -> RunOptions:

@@ -8,7 +8,6 @@ and test_news.py are not repeated here; these extend them.
 from __future__ import annotations
 
 import re
-import socket
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -29,17 +28,7 @@ from tests.helpers import RDF, WORLD, fast_limits
 ORIGIN = "https://hostile.example/feed.xml"
 
 
-@pytest.fixture(autouse=True)
-def unknown_host_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The made-up host fails to resolve here, without a DNS query leaving the machine."""
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == corpus.UNKNOWN_HOST:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+pytestmark = pytest.mark.usefixtures("unknown_host_does_not_resolve")
 
 
 @pytest.fixture(scope="module")
