@@ -23,6 +23,11 @@ SAMPLE_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <item><title>Second report</title><link>http://127.0.0.1/2</link><guid>smoke-2</guid>
 <pubDate>Mon, 02 Nov 2026 11:00:00 GMT</pubDate><description>Two</description></item>
 </channel></rss>"""
+# Large enough (over parallel_parse.INLINE_BELOW_BYTES) that the crawl goes through the
+# parser's worker processes: in a bundle those are the frozen executable started again.
+SAMPLE_FEED = SAMPLE_FEED.replace(
+    b"<description>Two</description>", b"<description>" + b"Two. " * 3000 + b"</description>"
+)
 
 
 class _FeedHandler(BaseHTTPRequestHandler):
@@ -115,18 +120,21 @@ def _defaults(state: dict[str, Any]) -> str:
 
 
 def _crawl(state: dict[str, Any], feed_url: str) -> str:
+    from osint_desktop.crawl.parallel_parse import ProcessPoolParser
     from osint_desktop.runs import run_task
     from osint_desktop.tasks import create_task
 
     ctx = state["ctx"]
     task = create_task(ctx.db, "Smoke test", "news", "hourly", [feed_url])
-    result = run_task(ctx.db, task.id, "manual", ctx.run_options())
+    options = ctx.run_options()
+    result = run_task(ctx.db, task.id, "manual", options)
     if result.status != "success" or result.items_new != 2:
         raise RuntimeError(f"run ended {result.status} with {result.items_new} new items: {result.error}")
     again = run_task(ctx.db, task.id, "manual", ctx.run_options())
     if again.items_new != 0:
         raise RuntimeError("the second run stored duplicates")
-    return f"{result.items_new} items stored, none twice"
+    where = "in worker processes" if isinstance(options.parser, ProcessPoolParser) else "in-process"
+    return f"{result.items_new} items stored, none twice (parsed {where})"
 
 
 def _scheduler() -> str:
