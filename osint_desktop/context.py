@@ -13,7 +13,7 @@ from osint_desktop.crawl.http import FetchLimits
 from osint_desktop.crawl.news import parse_feed
 from osint_desktop.crawl.parallel_parse import shared_process_parser, usable_cpus
 from osint_desktop.db.engine import Database, sqlite_path
-from osint_desktop.db.migrate import upgrade_to_head
+from osint_desktop.db.migrate import MigrationLockTimeoutError, upgrade_to_head
 from osint_desktop.logs import setup_logging
 from osint_desktop.recovery import recover_dead_runs
 from osint_desktop.runs import FeedParser, RunOptions
@@ -72,6 +72,9 @@ class AppContext:
         except DatabaseProblemError:
             db.dispose()
             raise
+        except MigrationLockTimeoutError as exc:
+            db.dispose()
+            raise DatabaseProblemError(str(exc), "locked") from exc
         except Exception as exc:
             db.dispose()
             raise DatabaseProblemError(*explain_database_error(url, exc)) from exc

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from osint_desktop.db.engine import Database
@@ -287,8 +288,8 @@ def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:
         if default.name in existing:
             continue
         needs_token = default.source == "social" and not have_x_token
-        created.append(
-            create_task(
+        try:
+            task = create_task(
                 db,
                 default.name,
                 default.source,
@@ -297,5 +298,16 @@ def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:
                 active=not needs_token,
                 note=NO_TOKEN_NOTE if needs_token else None,
             )
-        )
+        except (ValidationError, IntegrityError):
+            # Another process (several first starts at once) created it since `existing`
+            # was read: the unique name refused this copy. Anything else is a real error.
+            if not _name_exists(db, default.name):
+                raise
+            continue
+        created.append(task)
     return created
+
+
+def _name_exists(db: Database, name: str) -> bool:
+    with db.read() as session:
+        return session.scalar(select(CrawlTask.id).where(CrawlTask.name == name)) is not None

@@ -14,11 +14,11 @@ from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTrayIcon
 
 from osint_desktop import APP_ID, APP_NAME, __version__
-from osint_desktop.config import data_dir
+from osint_desktop.config import Settings, data_dir, database_url
 from osint_desktop.context import AppContext, DatabaseProblemError
 from osint_desktop.crawl.parallel_parse import close_shared_parser
-from osint_desktop.db.backup import list_backups, restore_sqlite
-from osint_desktop.db.engine import sqlite_path
+from osint_desktop.db.backup import list_backups
+from osint_desktop.db.engine import Database, sqlite_path
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.garbage import GuiThreadCollector
 from osint_desktop.gui.icons import app_icon
@@ -29,6 +29,7 @@ from osint_desktop.gui.single_instance import InstanceServer, ask_running_instan
 from osint_desktop.gui.tray import Tray
 from osint_desktop.maintenance import run_maintenance
 from osint_desktop.recovery import recover_dead_runs
+from osint_desktop.restore import RestoreError, restore_backup
 from osint_desktop.secrets import redact
 from osint_desktop.tasks import ensure_default_tasks, list_tasks
 
@@ -91,6 +92,7 @@ class DesktopApp(QObject):
             return
         self._stopped = True
         self.window.save_ui_state()
+        self.window.stop_watching()
         self.window.overview.wait_idle()
         self.bridge.stop()
         self.controller.cancel_all()
@@ -132,7 +134,7 @@ def _open_context(args: argparse.Namespace) -> AppContext | None:
         try:
             return AppContext.open(db_option, console_log=None, allow_new_database=allow_new)
         except DatabaseProblemError as exc:
-            choice = _ask_database_way_out(str(exc), offer_new=exc.kind == "missing")
+            choice = _ask_database_way_out(str(exc), exc.kind)
             if choice == "new":
                 allow_new = True
             elif choice == "restore":
@@ -152,7 +154,8 @@ def _open_context(args: argparse.Namespace) -> AppContext | None:
                 return None
 
 
-def _ask_database_way_out(message: str, offer_new: bool) -> str:
+def _ask_database_way_out(message: str, kind: str) -> str:
+    offer_new = kind == "missing"
     box = QMessageBox(QMessageBox.Icon.Critical, f"{APP_NAME}: database problem", message)
     restore = box.addButton("Restore latest backup", QMessageBox.ButtonRole.AcceptRole)
     choose = box.addButton("Choose another file…", QMessageBox.ButtonRole.ActionRole)
@@ -165,6 +168,11 @@ def _ask_database_way_out(message: str, offer_new: bool) -> str:
     if not list_backups(data_dir() / "backups"):
         restore.setEnabled(False)
         restore.setToolTip("There is no backup yet")
+    elif kind == "locked":
+        # Restoring under the program holding the file would hand it a database changed
+        # behind its back; the restore itself refuses too.
+        restore.setEnabled(False)
+        restore.setToolTip("Another program is using the database: close it first")
     box.exec()
     clicked = box.clickedButton()
     if new is not None and clicked is new:
@@ -173,26 +181,26 @@ def _ask_database_way_out(message: str, offer_new: bool) -> str:
 
 
 def _restore_latest(db_option: str | None) -> bool:
-    from osint_desktop.config import database_url
-
-    backups = list_backups(data_dir() / "backups")
-    target = sqlite_path(database_url(db_option))
-    if not backups or target is None:
+    """Restore the newest backup over a database that cannot be opened; True when it worked."""
+    home = data_dir()
+    backups = list_backups(home / "backups")
+    url = database_url(db_option, home)
+    if not backups or sqlite_path(url) is None:
         return False
-    damaged = target.with_name(target.name + ".damaged")
+    db = Database(url)
     try:
-        if target.exists():
-            # Keep the broken file: it is the user's data, a tool may still save some of it.
-            target.replace(damaged)
-        for suffix in ("-wal", "-shm"):
-            target.with_name(target.name + suffix).unlink(missing_ok=True)
-        restore_sqlite(backups[0], target)
-    except (OSError, ValueError) as exc:
+        # The damaged file is moved aside, not backed up: it is the user's data, a tool may
+        # still save some of it, and the backup API cannot read it anyway.
+        result = restore_backup(
+            backups[0], db, home / "backups", Settings.load(home).backup_keep, set_aside_current=True
+        )
+    except RestoreError as exc:
         QMessageBox.critical(None, APP_NAME, f"Restoring {backups[0].name} failed: {exc}")
         return False
-    QMessageBox.information(
-        None, APP_NAME, f"Restored {backups[0].name}. The damaged file was kept as {damaged.name}."
-    )
+    finally:
+        db.dispose()
+    kept = f" The damaged file was kept as {result.set_aside.name}." if result.set_aside else ""
+    QMessageBox.information(None, APP_NAME, f"Restored {backups[0].name}.{kept}")
     return True
 
 

@@ -213,6 +213,18 @@ def test_missing_defaults_are_recreated_by_name(ctx: AppContext) -> None:
     assert len(list_tasks(ctx.db)) == len(DEFAULT_TASKS)
 
 
+def test_defaults_made_meanwhile_by_another_process_are_skipped(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import osint_desktop.tasks as tasks_module
+
+    ensure_default_tasks(ctx.db, have_x_token=False)  # another first start, a moment earlier
+    # This start read the task list before the other one committed its defaults.
+    monkeypatch.setattr(tasks_module, "list_tasks", lambda _db: [])
+    assert ensure_default_tasks(ctx.db, have_x_token=False) == []
+    assert count_tasks(ctx) == len(DEFAULT_TASKS)
+
+
 def test_task_json_has_the_contract_fields(ctx: AppContext) -> None:
     task = create_task(ctx.db, "World news", "news", "hourly", [FEED])
     data = task.to_json()
