@@ -21,7 +21,7 @@ if __package__ in (None, ""):
 
 from benchmarks.feeds import AUTHORS, RARE_WORDS, WORDS, article_html
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: items belong to their tasks through item_tasks
 SEED = 7_000_001
 CHUNK = 50_000
 FTS_TRIGGERS = ("items_fts_insert", "items_fts_delete", "items_fts_update")
@@ -91,7 +91,7 @@ def _task_rows(spec: ScaleSpec, rng: random.Random, now: datetime) -> list[tuple
             (
                 number, f"Task {number:03d} {rng.choice(WORDS)} {rng.choice(WORDS)}",
                 "social" if social else "news", rng.choice(("hourly", "hourly", "daily", "weekly")),
-                json.dumps(targets), 1, "completed", _stamp(now - timedelta(minutes=rng.randint(5, 600))),
+                json.dumps(targets), 1, "success", _stamp(now - timedelta(minutes=rng.randint(5, 600))),
                 next_runs[number - 1], _stamp(created), _stamp(created), 0, None, rng.randint(0, 40), None,
             )
         )
@@ -217,6 +217,14 @@ def build(path: Path, spec: ScaleSpec, home: Path, log: logging.Logger | None = 
             done += len(chunk)
             if done % 200_000 == 0:
                 say("items: %d (%.0f s)", done, time.perf_counter() - started)
+        # Each item belongs to the task that collected it, as a run records it (one task each).
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO item_tasks (item_id, task_id, first_seen_at) "
+            "SELECT id, task_id, collected_at FROM items ORDER BY id"
+        )
+        conn.execute("COMMIT")
+        say("item memberships (%.0f s)", time.perf_counter() - started)
         conn.execute("INSERT INTO items_fts(items_fts) VALUES('rebuild')")
         say("full-text index rebuilt (%.0f s)", time.perf_counter() - started)
         # The very statements the migration created, so the database is as the app left it.
@@ -256,7 +264,7 @@ def reschedule_tasks(path: Path, now: datetime | None = None) -> int:
         stamps = future_next_runs(len(ids), now, rng)
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
-            "UPDATE crawl_tasks SET next_run = ?, status = 'completed', active = 1 WHERE id = ?",
+            "UPDATE crawl_tasks SET next_run = ?, status = 'success', active = 1 WHERE id = ?",
             list(zip(stamps, ids, strict=True)),
         )
         conn.execute("COMMIT")

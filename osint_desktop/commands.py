@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import logging
@@ -20,10 +19,11 @@ from sqlalchemy.exc import DBAPIError
 from osint_desktop import APP_ID
 from osint_desktop.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from osint_desktop.context import AppContext, DatabaseProblemError, explain_database_error
-from osint_desktop.db.backup import list_backups, restore_sqlite
-from osint_desktop.db.engine import sqlite_path
-from osint_desktop.db.queries import ITEM_FIELDS, list_items, list_logs
+from osint_desktop.db.backup import list_backups
+from osint_desktop.db.queries import list_items, list_logs
+from osint_desktop.export import ItemCsvWriter
 from osint_desktop.maintenance import backup_now
+from osint_desktop.restore import RestoreError, restore_backup
 from osint_desktop.runs import RunResult, run_task
 from osint_desktop.schedule import is_due
 from osint_desktop.secrets import redact
@@ -150,14 +150,19 @@ def cmd_items(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.task is not None:
         _require_task(ctx, args.task)
     items = list_items(ctx.db, task_id=args.task, search=args.search, limit=args.limit)
-    rows = [item.to_json() for item in items]
     if args.format == "csv":
+        # The window's export writer: the same columns, line ends and formula-safe cells.
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(ITEM_FIELDS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = ItemCsvWriter(buffer)
+        for item in items:
+            writer.write(item)
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            # The writer ends its lines itself: Windows' text mode must not add a second "\r".
+            sys.stdout.reconfigure(newline="")
         sys.stdout.write(buffer.getvalue())
+        sys.stdout.flush()
         return EXIT_OK
+    rows = [item.to_json() for item in items]
     _emit(_success(f"{len(rows)} item(s)", items=rows))
     return EXIT_OK
 
@@ -204,28 +209,18 @@ def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
     if chosen is None:
         _emit(_error(f"there is no backup in {ctx.backup_dir}"))
         return EXIT_FAILED
-    if not chosen.is_file():
-        _emit(_error(f"{chosen} is not a file"))
-        return EXIT_FAILED
-    target = sqlite_path(ctx.db.url)
-    if target is None:
-        _emit(_error("restore works on SQLite databases only"))
-        return EXIT_FAILED
-    if any(task.status == "running" for task in list_tasks(ctx.db)):
-        _emit(_error("a task is running: wait for it to finish, then restore"))
-        return EXIT_FAILED
-    safety = backup_now(ctx.db, ctx.backup_dir, ctx.settings.backup_keep + 1, reason="pre-restore")
-    ctx.db.dispose()
     try:
-        restore_sqlite(chosen, target)
-    except ValueError as exc:
-        _emit(_error(str(exc)))
+        result = restore_backup(chosen, ctx.db, ctx.backup_dir, ctx.settings.backup_keep)
+    except RestoreError as exc:
+        _emit(_error(str(exc), path=str(chosen)))
         return EXIT_FAILED
+    previous = result.previous
+    saved = f"; the previous state was saved as {previous.name}" if previous else ""
     _emit(
         _success(
-            f"restored {chosen.name}; the previous state was saved as {safety.name}",
+            f"restored {chosen.name}{saved}",
             path=str(chosen),
-            previous=str(safety),
+            previous=str(previous) if previous else None,
         )
     )
     return EXIT_OK

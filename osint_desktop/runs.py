@@ -1,4 +1,12 @@
-"""The execution flow of one run: claim, open log, crawl, store, close log, reschedule. Qt-free."""
+"""The execution flow of one run: claim, open log, crawl, store, close log, reschedule. Qt-free.
+
+An item is stored once (unique on source and dedup key) and belongs to every task whose
+targets produced it (item_tasks). A run's "new" items are those new TO ITS TASK: an entry
+another task stored yesterday, found by this task for the first time today, is new in this
+run's log and counts, because it has just appeared in this task's item list, though no row
+was added to items. Crawl state (ETag, Last-Modified, since_id, back-off) is per task for
+the same reason: another task's 304 must never keep entries from this one.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +32,8 @@ from osint_desktop.crawl.news import ParsedFeed, parse_feed
 from osint_desktop.crawl.records import ItemRecord, TargetOutcome
 from osint_desktop.crawl.social import QueryState, crawl_queries
 from osint_desktop.db.engine import Database
-from osint_desktop.db.models import CrawlLog, CrawlTask, Item, TargetState
+from osint_desktop.db.models import CrawlLog, CrawlTask, Item, ItemTask, TargetState
+from osint_desktop.network import OFFLINE_ERROR, NetworkMonitor, host_of, probe_hosts
 from osint_desktop.recovery import (
     HEARTBEAT_INTERVAL_S,
     current_owner,
@@ -55,6 +64,9 @@ class RunOptions:
     x_token: str | None = field(default=None, repr=False)
     parser: FeedParser = parse_feed
     x_client_factory: Callable[[str, FetchLimits], Any] | None = None
+    # Shared with the scheduler that dispatches the run, so that both agree on "offline";
+    # None: a monitor of this run's own.
+    network: NetworkMonitor | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -85,6 +97,8 @@ class RunResult:
         """One sentence for people."""
         if self.status == "skipped":
             return f"{self.task_name!r} is already running; this run was skipped"
+        if self.status == "deferred":
+            return f"{self.task_name!r} did not run: {self.error}"
         head = f"{self.task_name!r}: {self.items_new} new of {self.items_found} found"
         if self.status == "success":
             return head
@@ -177,11 +191,21 @@ def run_task(
     """Run one task now, synchronously, and return what happened.
 
     Raises UnknownTaskError for a missing task; every other problem ends up in the result.
+    A run that finds the machine offline ends "deferred": nothing is counted against the
+    task or its sources and its slot stays due.
     """
     if advance_schedule is None:
         advance_schedule = trigger in ("scheduled", "catch-up")
     started = utcnow()
     clock = time.monotonic()
+    network = options.network or NetworkMonitor()
+    before = _task_before_run(db, task_id)
+    if before is not None and trigger in ("scheduled", "catch-up") and network.known_offline():
+        # Another run found the machine offline moments ago: no claim, no log row per attempt.
+        return RunResult(
+            task_id, before.name, None, "deferred", trigger, error=OFFLINE_ERROR,
+            started_at=started, finished_at=started, next_run=before.next_run,
+        )
     claim = _claim(db, task_id, trigger, started)
     if isinstance(claim, RunResult):
         return claim
@@ -223,7 +247,12 @@ def run_task(
                 **kwargs,
             )
         cancelled = cancel is not None and cancel.is_set()
-        _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
+        if not cancelled:
+            _confirm_offline(db, claim, outcomes, network)
+        if _summarise(outcomes, cancelled)[0] == "deferred":
+            _defer_offline(db, task_id, claim, result, outcomes, clock, before)
+        else:
+            _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
     except Exception as exc:
         log.exception("run %d of task %d crashed", claim.log_id, task_id)
         result.error = redact(_crash_reason(exc))[:1000]
@@ -233,6 +262,105 @@ def run_task(
         unregister_active(claim.log_id)
     log.info("run %d of task %d: %s", claim.log_id, task_id, redact(result.message))
     return result
+
+
+# Targets of a run that sent no request: held back (back-off, rate limit), cancelled, or not sent.
+_NOT_ATTEMPTED = ("deferred", "cancelled", "not sent")
+
+
+@dataclass(frozen=True)
+class _TaskBefore:
+    """The task as it was before this run claimed it: what a deferred run puts back."""
+
+    name: str
+    status: str
+    next_run: datetime | None
+
+
+def _task_before_run(db: Database, task_id: int) -> _TaskBefore | None:
+    with db.read() as session:
+        row = session.execute(
+            select(CrawlTask.name, CrawlTask.status, CrawlTask.next_run).where(CrawlTask.id == task_id)
+        ).first()
+    return _TaskBefore(row.name, row.status, row.next_run) if row is not None else None
+
+
+def _confirm_offline(
+    db: Database, claim: _Claim, outcomes: list[TargetOutcome], network: NetworkMonitor
+) -> None:
+    """Keep the targets' "offline" only when nothing reached a server and the machine is offline.
+
+    A run where some targets answered is partial, as before; one where the user's own
+    hosts still resolve failed because its hosts are gone, not because of the network.
+    """
+    unreachable = [o for o in outcomes if o.offline]
+    if not unreachable:
+        return
+    attempted = [o for o in outcomes if o.status not in _NOT_ATTEMPTED]
+    failing = [host_of(claim.source, o.target) for o in unreachable]
+    if len(unreachable) == len(attempted) and network.is_offline(
+        probe_hosts(db, [host for host in failing if host])
+    ):
+        for outcome in unreachable:
+            outcome.status = "offline"
+        log.info("run %d: the machine is offline (%d target(s) unreachable)", claim.log_id, len(unreachable))
+    else:
+        for outcome in unreachable:
+            outcome.offline = False
+
+
+def _defer_offline(
+    db: Database,
+    task_id: int,
+    claim: _Claim,
+    result: RunResult,
+    outcomes: list[TargetOutcome],
+    clock: float,
+    before: _TaskBefore | None,
+) -> None:
+    """Close an offline run as deferred: task status, failure count, schedule and target states stay."""
+    order = {target: index for index, target in enumerate(claim.targets)}
+    outcomes.sort(key=lambda o: order.get(o.target, len(order)))
+    now = utcnow()
+    result.status = "deferred"
+    result.error = OFFLINE_ERROR
+    result.details = [o.detail(0) for o in outcomes]
+    result.finished_at = now
+    result.duration_s = time.monotonic() - clock
+    with db.write() as session:
+        run = session.get(CrawlLog, claim.log_id)
+        if run is not None:
+            run.status = "deferred"
+            run.finished_at = now
+            run.duration_s = result.duration_s
+            run.error = result.error
+            run.details = result.details
+            run.targets_done = len(outcomes)
+            run.heartbeat_at = now
+        task = session.get(CrawlTask, task_id)
+        if task is not None:
+            if task.status == "running":
+                task.status = _status_to_restore(session, task_id, claim.log_id, before)
+            task.updated_at = now
+            # next_run is left alone: the slot was not used, so the task stays due.
+            result.next_run = task.next_run
+
+
+def _status_to_restore(session: Session, task_id: int, log_id: int, before: _TaskBefore | None) -> str:
+    if before is not None and before.status != "running":
+        return before.status
+    # Read while another run of the task was finishing: its log tells how that run ended.
+    last = session.scalar(
+        select(CrawlLog.status)
+        .where(
+            CrawlLog.task_id == task_id,
+            CrawlLog.id != log_id,
+            CrawlLog.status.not_in(("running", "skipped", "deferred")),
+        )
+        .order_by(CrawlLog.started_at.desc(), CrawlLog.id.desc())
+        .limit(1)
+    )
+    return last or "pending"
 
 
 def _crash_reason(exc: Exception) -> str:
@@ -304,7 +432,11 @@ def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Clai
         states = {
             state.target: state
             for state in session.scalars(
-                select(TargetState).where(TargetState.source == task.source, TargetState.target.in_(targets))
+                select(TargetState).where(
+                    TargetState.task_id == task_id,
+                    TargetState.source == task.source,
+                    TargetState.target.in_(targets),
+                )
             )
         }
         for state in states.values():
@@ -413,8 +545,13 @@ def _crawl_feed(
     outcome.elapsed_s = fetched.elapsed_s
     if fetched.retry_after is not None:
         outcome.state.retry_after = fetched.retry_after
+    if fetched.error and cancel is not None and cancel.is_set():
+        # Cut by a cancel (Quit): the feed did nothing wrong, so it gets no failure and no
+        # back-off ("cancelled" targets keep their state) and the run ends interrupted.
+        return TargetOutcome(url, "cancelled", error="cancelled", failed=True, elapsed_s=fetched.elapsed_s)
     if fetched.error:
         outcome.error, outcome.failed = fetched.error, True
+        outcome.offline = fetched.unreachable
         return outcome
     if fetched.not_modified:
         outcome.status = "304 not modified"
@@ -436,7 +573,12 @@ def _crawl_feed(
 
 
 def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemRecord]) -> Counter[str]:
-    """One batched insert that skips duplicates; counts new items per origin."""
+    """Store the run's items once each and make every one of them the task's.
+
+    Returns, per origin, how many are new to the task (see the module's docstring). Batched:
+    one conflict-skipping insert of the items, one look-up of the ids of those stored
+    before, one conflict-skipping insert of the memberships; no query per item.
+    """
     collected = utcnow()
     unique: dict[tuple[str, str], ItemRecord] = {}
     for record in records:
@@ -460,23 +602,64 @@ def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemR
     new: Counter[str] = Counter()
     if not rows:
         return new
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert_fn(Item).on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(Item.origin)
+        insert_fn(Item)
+        .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
+        .returning(Item.id, Item.source, Item.dedup_key)
     )
+    ids: dict[tuple[str, str], int] = {}
     for start in range(0, len(rows), INSERT_CHUNK):
-        for (origin,) in session.execute(statement, rows[start : start + INSERT_CHUNK]):
-            new[origin] += 1
+        for item_id, source, key in session.execute(statement, rows[start : start + INSERT_CHUNK]):
+            ids[(source, key)] = item_id
+    if task_id is None:
+        # The task was deleted during the run: the items are kept, and belong to no task.
+        for source, key in ids:
+            new[unique[(source, key)].origin] += 1
+        return new
+    ids.update(_stored_ids(session, [key for key in unique if key not in ids]))
+    # The origin is this run's (the target that produced the entry), not the stored row's:
+    # the same entry may have been stored first from another feed.
+    origin_of = {item_id: unique[key].origin for key, item_id in ids.items()}
+    memberships = [
+        {"item_id": item_id, "task_id": task_id, "first_seen_at": collected} for item_id in origin_of
+    ]
+    joined = (
+        insert_fn(ItemTask)
+        .on_conflict_do_nothing(index_elements=["item_id", "task_id"])
+        .returning(ItemTask.item_id)
+    )
+    for start in range(0, len(memberships), INSERT_CHUNK):
+        for (item_id,) in session.execute(joined, memberships[start : start + INSERT_CHUNK]):
+            new[origin_of[item_id]] += 1
     return new
 
 
-def _save_states(session: Session, source: str, outcomes: list[TargetOutcome], now: datetime) -> None:
+def _stored_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The ids of items stored before this run, by (source, dedup key), in indexed chunks."""
+    by_source: dict[str, list[str]] = {}
+    for source, key in keys:
+        by_source.setdefault(source, []).append(key)
+    found: dict[tuple[str, str], int] = {}
+    for source, source_keys in by_source.items():
+        for start in range(0, len(source_keys), INSERT_CHUNK):
+            chunk = source_keys[start : start + INSERT_CHUNK]
+            query = select(Item.id, Item.dedup_key).where(Item.source == source, Item.dedup_key.in_(chunk))
+            for item_id, key in session.execute(query):
+                found[(source, key)] = item_id
+    return found
+
+
+def _save_states(
+    session: Session, task_id: int, source: str, outcomes: list[TargetOutcome], now: datetime
+) -> None:
     targets = [o.target for o in outcomes]
     existing = {
         s.target: s
         for s in session.scalars(
-            select(TargetState).where(TargetState.source == source, TargetState.target.in_(targets))
+            select(TargetState).where(
+                TargetState.task_id == task_id, TargetState.source == source, TargetState.target.in_(targets)
+            )
         )
     }
     for outcome in outcomes:
@@ -484,7 +667,7 @@ def _save_states(session: Session, source: str, outcomes: list[TargetOutcome], n
             continue
         state = existing.get(outcome.target)
         if state is None:
-            state = TargetState(source=source, target=outcome.target, error_count=0)
+            state = TargetState(task_id=task_id, source=source, target=outcome.target, error_count=0)
             session.add(state)
         update_ = outcome.state
         state.last_status = outcome.status.split(" ")[0][:64]
@@ -514,6 +697,10 @@ def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[str, str
         return "interrupted", "cancelled before the end of the run"
     if total == 0:
         return "failed", "the task has no targets"
+    attempted = [o for o in outcomes if o.status not in _NOT_ATTEMPTED]
+    if attempted and all(o.offline for o in attempted):
+        # Nothing reached a server and the machine is offline: the run is owed, not failed.
+        return "deferred", OFFLINE_ERROR
     if not failed:
         waiting = [o for o in outcomes if o.still_failing]
         if waiting:
@@ -555,7 +742,8 @@ def _finish(
     with db.write() as session:
         task = session.get(CrawlTask, task_id)
         new = _insert_items(session, task_id if task else None, (r for o in outcomes for r in o.items))
-        _save_states(session, claim.source, outcomes, now)
+        if task is not None:  # a deleted task's states went with it
+            _save_states(session, task_id, claim.source, outcomes, now)
         result.status = status
         result.error = redact(error) if error else None
         result.items_found = sum(len(o.items) for o in outcomes)
@@ -592,7 +780,9 @@ def _update_task_after_run(
     advance_schedule: bool,
     now: datetime,
 ) -> None:
-    task.status = "failed" if result.status in ("failed", "interrupted") else "completed"
+    # The task says what its run's log says (success, partial, failed, interrupted): one
+    # vocabulary, so a run stopped by Quit is never shown as a failure anywhere.
+    task.status = result.status
     task.last_run = result.started_at
     task.updated_at = now
     task.last_items_new = result.items_new

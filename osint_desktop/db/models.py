@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: crawl tasks, their run logs, collected items and per-target state."""
+"""SQLAlchemy 2 models: crawl tasks, their run logs, collected items, their tasks and per-target state."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     DateTime,
     Float,
     ForeignKey,
@@ -16,9 +17,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from osint_desktop.timeutil import as_utc, utcnow
@@ -111,6 +114,8 @@ class Item(Base):
     __tablename__ = "items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The task that found it first (NULL once that task is deleted). Which tasks an item
+    # belongs to is ItemTask's business: every per-task query goes through it.
     task_id: Mapped[int | None] = mapped_column(
         ForeignKey("crawl_tasks.id", ondelete="SET NULL"), index=True
     )
@@ -133,12 +138,53 @@ class Item(Base):
     )
 
 
+class ItemTask(Base):
+    """Membership: an item belongs to every task whose targets produced it."""
+
+    __tablename__ = "item_tasks"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("crawl_tasks.id", ondelete="CASCADE"), primary_key=True)
+    # When this task first found the item: later than items.collected_at when another task
+    # had stored it already. The overview counts a task's items per day by it.
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # A task's items, newest (highest id) first, straight from the index: the items
+        # browser's task filter and its count never sort or touch the items table.
+        Index("ix_item_tasks_task_item", "task_id", "item_id"),
+        Index("ix_item_tasks_task_seen", "task_id", "first_seen_at"),
+        # On SQLite the primary key is the table: one B-tree fewer for a million rows.
+        {"sqlite_with_rowid": False},
+    )
+
+
+@event.listens_for(Item, "after_insert")
+def _first_finder_is_a_member(_mapper: Mapper[Item], connection: Connection, item: Item) -> None:
+    # A run records memberships in batches itself (bulk inserts fire no ORM events). An item
+    # added one at a time through the ORM (tools, imports, tests) would otherwise be stored
+    # with a task_id yet missing from that task's list.
+    if item.task_id is None:
+        return
+    insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(
+        insert_fn(ItemTask)
+        .values(item_id=item.id, task_id=item.task_id, first_seen_at=item.collected_at or utcnow())
+        .on_conflict_do_nothing(index_elements=["item_id", "task_id"])
+    )
+
+
 class TargetState(Base):
-    """What the crawler remembers about one feed URL or search query between runs."""
+    """What one task's crawler remembers about one feed URL or search query between runs.
+
+    Per task, not per URL: a 304 answered to another task's ETag would hide from this task
+    the entries it never received (conditional GET is about what the asker already has).
+    """
 
     __tablename__ = "target_states"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("crawl_tasks.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(Text)
@@ -151,4 +197,4 @@ class TargetState(Base):
     retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     since_id: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (UniqueConstraint("source", "target", name="uq_target_states"),)
+    __table_args__ = (UniqueConstraint("task_id", "source", "target", name="uq_target_states_task"),)

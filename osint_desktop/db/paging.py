@@ -1,4 +1,10 @@
-"""Counting and paging logs and items in SQL for the window's tables: ids first, then the rows."""
+"""Counting and paging logs and items in SQL for the window's tables: ids first, then the rows.
+
+A task filter goes through item_tasks (an item belongs to every task that found it). Newest
+collected first within a task is read as highest id first from the (task_id, item_id)
+index, as the full-text index is read for a search: ids grow with collection time, and the
+index then answers without sorting the task's items or reading the items table.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from osint_desktop.db.engine import Database
-from osint_desktop.db.models import CrawlLog, CrawlTask, Item
+from osint_desktop.db.models import CrawlLog, CrawlTask, Item, ItemTask
 from osint_desktop.db.queries import ItemInfo, LogInfo, _item_info, _log_info, fts_expression, item_query
 
 ITEM_SORT_KEYS: dict[str, Any] = {
@@ -61,6 +67,11 @@ def _fts_only(session: Session, where: ItemFilter, sort: str | None = None) -> s
     return fts_expression(where.search)
 
 
+def _task_only(where: ItemFilter) -> bool:
+    """A task filter alone: its membership index holds every answer."""
+    return where.task_id is not None and where.source is None and not where.search
+
+
 def count_items(db: Database, where: ItemFilter) -> int:
     """How many items match."""
     with db.read() as session:
@@ -68,6 +79,9 @@ def count_items(db: Database, where: ItemFilter) -> int:
         if expression is not None:
             in_index = text("SELECT count(*) FROM items_fts WHERE items_fts MATCH :q")
             return int(session.scalar(in_index.bindparams(q=expression)) or 0)
+        if _task_only(where):
+            in_task = select(func.count()).select_from(ItemTask).where(ItemTask.task_id == where.task_id)
+            return int(session.scalar(in_task) or 0)
         query = item_query(session, where.task_id, where.search, where.source)
         counted = select(func.count()).select_from(query.with_only_columns(Item.id).subquery())
         return int(session.scalar(counted) or 0)
@@ -87,22 +101,25 @@ def page_items(
                 "LIMIT :limit OFFSET :offset"
             ).bindparams(q=expression, limit=limit, offset=offset)
             return _items_by_ids(session, list(session.scalars(paged)))
-        ids_query = (
-            item_query(session, where.task_id, where.search, where.source)
-            .with_only_columns(Item.id)
-            .order_by(*_ordering(key, Item.id, descending))
-            .offset(offset)
-            .limit(limit)
-        )
-        ids = list(session.scalars(ids_query))
-        return _items_by_ids(session, ids)
+        by_task_index = where.task_id is not None and (sort or "collected") == "collected"
+        if by_task_index and _task_only(where):
+            ids_query = select(ItemTask.item_id).where(ItemTask.task_id == where.task_id)
+        else:
+            ids_query = item_query(session, where.task_id, where.search, where.source).with_only_columns(
+                Item.id
+            )
+        order: list[ColumnElement[Any]] = _ordering(key, Item.id, descending)
+        if by_task_index:
+            order = [ItemTask.item_id.desc() if descending else ItemTask.item_id.asc()]
+        ids = list(session.scalars(ids_query.order_by(*order).offset(offset).limit(limit)))
+        return _items_by_ids(session, ids, where.task_id)
 
 
-def _items_by_ids(session: Session, ids: Sequence[int]) -> list[ItemInfo]:
+def _items_by_ids(session: Session, ids: Sequence[int], listed_task: int | None = None) -> list[ItemInfo]:
     if not ids:
         return []
     rows = {row.id: row for row in session.scalars(select(Item).where(Item.id.in_(ids)))}
-    return [_item_info(rows[i]) for i in ids if i in rows]
+    return [_item_info(rows[i], listed_task) for i in ids if i in rows]
 
 
 def _log_conditions(where: LogFilter) -> list[ColumnElement[bool]]:

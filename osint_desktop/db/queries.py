@@ -1,4 +1,8 @@
-"""Read queries over logs and items, returning plain data; paging by keyset, search by FTS5."""
+"""Read queries over logs and items, returning plain data; paging by keyset, search by FTS5.
+
+A task's items are those it belongs to through item_tasks (every task that found an item),
+never items.task_id, which only says which task found it first.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from osint_desktop.db.engine import Database
-from osint_desktop.db.models import CrawlLog, CrawlTask, Item
+from osint_desktop.db.models import CrawlLog, CrawlTask, Item, ItemTask
 from osint_desktop.timeutil import iso
 
 ITEM_FIELDS = (
@@ -63,6 +67,7 @@ class ItemInfo:
     """A collected item as plain data."""
 
     id: int
+    # In a task's list, that task; otherwise the task that found it first (None once deleted).
     task_id: int | None
     source: str
     url: str | None
@@ -89,10 +94,12 @@ def _log_info(row: CrawlLog, task_name: str) -> LogInfo:
     )
 
 
-def _item_info(row: Item) -> ItemInfo:
+def _item_info(row: Item, listed_task: int | None = None) -> ItemInfo:
+    # Listed for a task, an item is that task's, whichever task happened to store it first:
+    # `items --task B` must not print rows that say they are task A's.
     return ItemInfo(
-        row.id, row.task_id, row.source, row.url, row.title, row.summary, row.author,
-        row.published_at, row.collected_at, row.origin,
+        row.id, row.task_id if listed_task is None else listed_task, row.source, row.url, row.title,
+        row.summary, row.author, row.published_at, row.collected_at, row.origin,
     )
 
 
@@ -146,10 +153,12 @@ def item_query(
     search: str | None = None,
     source: str | None = None,
 ) -> Select[Any]:
-    """Items filtered by task, source and full-text search."""
+    """Items filtered by task (membership), source and full-text search."""
     query: Select[Any] = select(Item)
     if task_id is not None:
-        query = query.where(Item.task_id == task_id)
+        # A join, not EXISTS: the planner can then walk the task's (task_id, item_id)
+        # index, whatever the size of the task, instead of probing every item.
+        query = query.join(ItemTask, and_(ItemTask.item_id == Item.id, ItemTask.task_id == task_id))
     if source is not None:
         query = query.where(Item.source == source)
     if search and search.strip():
@@ -176,12 +185,14 @@ def list_items(
     before_id: int | None = None,
 ) -> list[ItemInfo]:
     """Newest collected first (by id, which grows with collection time)."""
+    # With a task, the same ids taken from the membership index, already in order.
+    order = Item.id if task_id is None else ItemTask.item_id
     with db.read() as session:
         query = item_query(session, task_id, search, source)
         if before_id is not None:
-            query = query.where(Item.id < before_id)
-        rows = session.scalars(query.order_by(Item.id.desc()).limit(limit)).all()
-        return [_item_info(row) for row in rows]
+            query = query.where(order < before_id)
+        rows = session.scalars(query.order_by(order.desc()).limit(limit)).all()
+        return [_item_info(row, task_id) for row in rows]
 
 
 def get_item_content(db: Database, item_id: int) -> tuple[ItemInfo, str | None] | None:
@@ -192,9 +203,9 @@ def get_item_content(db: Database, item_id: int) -> tuple[ItemInfo, str | None] 
 
 
 def count_items(db: Database, task_id: int | None = None) -> int:
-    """How many items are stored."""
+    """How many items are stored, or belong to a task (an item found by two tasks counts for each)."""
     with db.read() as session:
         query = select(func.count(Item.id))
         if task_id is not None:
-            query = query.where(Item.task_id == task_id)
+            query = select(func.count()).select_from(ItemTask).where(ItemTask.task_id == task_id)
         return int(session.scalar(query) or 0)

@@ -1,4 +1,9 @@
-"""Aggregates for the overview charts: runs, items and durations per day, computed in SQL."""
+"""Aggregates for the overview charts: runs, items and durations per day, computed in SQL.
+
+A task's items are its memberships (item_tasks), counted on the day the task first found
+each one: an item found by two tasks is in both their series, and once in the period's
+total of items stored.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from sqlalchemy import CTE, Integer, Select, and_, column, exists, func, select,
 from sqlalchemy.orm import Session
 
 from osint_desktop.db.engine import Database
-from osint_desktop.db.models import CrawlLog, CrawlTask, Item, UTCDateTime
+from osint_desktop.db.models import CrawlLog, CrawlTask, Item, ItemTask, UTCDateTime
 from osint_desktop.timeutil import as_utc, utcnow
 
 DEFAULT_DAYS = 30
@@ -150,34 +155,54 @@ def runs_query(span: Period) -> AnySelect:
 
 
 def items_query(span: Period) -> AnySelect:
-    """Items per (task, day) for the tasks that collected anything in the period.
+    """Items per (task, day), by the day each task first found them, for the tasks that found any.
 
-    Each cell is a count over a range of the (task_id, collected_at) index: a million items
-    are counted without sorting them, which a GROUP BY on the day would have to do.
+    Each cell is a count over a range of the (task_id, first_seen_at) index of item_tasks: a
+    million memberships are counted without sorting them, which a GROUP BY on the day would do.
     """
     days = days_table(span)
     busy = (
         select(CrawlTask.id)
-        .where(exists().where(Item.task_id == CrawlTask.id, Item.collected_at >= span.since))
+        .where(exists().where(ItemTask.task_id == CrawlTask.id, ItemTask.first_seen_at >= span.since))
         .cte("busy")
     )
     count = (
         select(func.count())
-        .where(Item.task_id == busy.c.id, Item.collected_at >= days.c.lo, Item.collected_at < days.c.hi)
+        .select_from(ItemTask)
+        .where(
+            ItemTask.task_id == busy.c.id,
+            ItemTask.first_seen_at >= days.c.lo,
+            ItemTask.first_seen_at < days.c.hi,
+        )
         .scalar_subquery()
     )
     return select(busy.c.id, days.c.idx, count).select_from(busy.join(days, true()))
 
 
 def orphan_items_query(span: Period) -> AnySelect:
-    """Items per day whose task was deleted (task_id is NULL)."""
+    """Items per day that belong to no task any more (every task that found them was deleted).
+
+    Only items whose first finder is gone (task_id NULL, a range of the (task_id,
+    collected_at) index) can be such; each is then checked for another member.
+    """
     days = days_table(span)
+    member = select(ItemTask.item_id).where(ItemTask.item_id == Item.id).exists()
     count = (
         select(func.count())
-        .where(Item.task_id.is_(None), Item.collected_at >= days.c.lo, Item.collected_at < days.c.hi)
+        .where(
+            Item.task_id.is_(None),
+            Item.collected_at >= days.c.lo,
+            Item.collected_at < days.c.hi,
+            ~member,
+        )
         .scalar_subquery()
     )
     return select(days.c.idx, count)
+
+
+def stored_items_query(span: Period) -> AnySelect:
+    """Items stored in the period, each once however many tasks found it."""
+    return select(func.count(Item.id)).where(Item.collected_at >= span.since, Item.collected_at < span.until)
 
 
 def busiest_tasks_query(since: dt.datetime, limit: int | None) -> AnySelect:
@@ -256,7 +281,8 @@ def _items(
         other_name = OTHER_TASKS if OTHER_TASKS not in series else f"{OTHER_TASKS} tasks"
         series[other_name] = [sum(counts[name][i] for name in rest) for i in range(len(span.days))]
     filled = {name: list(zip(span.days, per_day, strict=True)) for name, per_day in series.items()}
-    return filled, sum(totals.values())
+    # Not the sum of the series: an item two tasks found is stored, and counted, once.
+    return filled, int(session.scalar(stored_items_query(span)) or 0)
 
 
 def _durations(

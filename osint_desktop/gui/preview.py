@@ -1,4 +1,9 @@
-"""The item preview: sanitized HTML in a browser that loads nothing from the network."""
+"""The item preview: sanitized HTML in a browser that loads nothing from the network.
+
+Every piece of text it shows has its bidi control characters made visible (see
+osint_desktop.bidi): a right-to-left override in a title or an article must not make
+"txt.exe" read as "exe.txt".
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from osint_desktop.bidi import show_bidi_controls
 from osint_desktop.db.queries import ItemInfo
 from osint_desktop.gui.formatting import local_time_full
 
@@ -36,13 +42,18 @@ def preview_html(item: ItemInfo, content_html: str | None) -> str:
     """The document shown for an item: header, then its content with images as placeholders."""
     meta = [item.author or "", local_time_full(item.published_at) or local_time_full(item.collected_at)]
     header = (
-        f"<h2>{html.escape(item.title)}</h2>"
-        f"<p style='color:#6b7280'>{html.escape(' · '.join(m for m in meta if m))}</p>"
+        f"<h2>{_text(item.title)}</h2>"
+        f"<p style='color:#6b7280'>{_text(' · '.join(m for m in meta if m))}</p>"
     )
     if item.url:
-        header += f"<p><a href='{html.escape(item.url, quote=True)}'>{html.escape(item.url)}</a></p>"
-    body = content_html if content_html else f"<p>{html.escape(item.summary)}</p>"
+        header += f"<p><a href='{html.escape(item.url, quote=True)}'>{_text(item.url)}</a></p>"
+    body = content_html if content_html else f"<p>{_text(item.summary)}</p>"
     return header + "<hr>" + inert_html(body)
+
+
+def _text(value: str) -> str:
+    """Collected text as shown in the preview: escaped, its bidi controls visible."""
+    return html.escape(show_bidi_controls(value), quote=False)
 
 
 def inert_html(fragment: str) -> str:
@@ -93,7 +104,7 @@ class _InertHtml(HTMLParser):
             return
         if tag == "img":
             alt = next((value for name, value in attrs if name == "alt" and value), "image")
-            self.parts.append(f"<span style='color:#8a94a6'>[{html.escape(alt)}]</span>")
+            self.parts.append(f"<span style='color:#8a94a6'>[{_text(alt)}]</span>")
             return
         if tag in _ACTIVE_ELEMENTS or not _NAME.fullmatch(tag):
             return
@@ -115,7 +126,7 @@ class _InertHtml(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._code is None:
-            self.parts.append(html.escape(data, quote=False))
+            self.parts.append(_text(data))
 
 
 def _safe_attribute(name: str, value: str) -> bool:

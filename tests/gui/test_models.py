@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 
+from osint_desktop.bidi import BIDI_CONTROLS
 from osint_desktop.context import AppContext
-from osint_desktop.db.models import CrawlLog, Item
+from osint_desktop.db.models import CrawlLog, Item, ItemTask
+from osint_desktop.db.queries import get_item_content
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.models.logs import LogTableModel
 from osint_desktop.gui.models.paged import PAGE_SIZE
 from osint_desktop.gui.models.tasks import TaskTableModel
+from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.tasks import create_task
 from osint_desktop.timeutil import utcnow
 
@@ -92,3 +97,51 @@ def test_item_model_pages_and_searches(qtbot: QtBot, qtmodeltester: ModelTester,
     assert model.rowCount() == 2500
     model.set_filter(None, "social", None)
     assert model.rowCount() == 0
+
+
+def test_item_model_filters_a_task_by_membership(qtmodeltester: ModelTester, gui_ctx: AppContext) -> None:
+    first = _fill(gui_ctx, items=300, logs=1)
+    second = create_task(gui_ctx.db, "Same feed", "news", "hourly", ["https://example.org/feed.xml"])
+    with gui_ctx.db.write() as session:
+        # The second task found the 250 newest items later (stored once, by the first).
+        ids = session.scalars(select(Item.id).order_by(Item.id.desc()).limit(250)).all()
+        session.add_all(ItemTask(item_id=item_id, task_id=second.id) for item_id in ids)
+    model = ItemTableModel(gui_ctx.db)
+    model.set_filter(second.id, None, None)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 250
+    assert [model.row_at(r).id for r in range(3)] == list(ids[:3])  # type: ignore[union-attr]
+    model.set_filter(first, None, None)
+    assert model.rowCount() == 300
+    model.set_filter(second.id, None, "ports")
+    assert model.rowCount() == 125
+
+
+def test_bidi_overrides_are_shown_not_obeyed(qtbot: QtBot, gui_ctx: AppContext) -> None:
+    task = create_task(gui_ctx.db, "Hostile", "news", "hourly", ["https://hostile.example/rss"])
+    title = "report\u202etxt.exe " + "padding " * 10  # long enough for a tooltip
+    with gui_ctx.db.write() as session:
+        session.add(Item(task_id=task.id, source="news", dedup_key="rlo", title=title,
+                         summary="see inv\u2067oice\u2069\u200f", author="\u202bdesk", collected_at=utcnow(),
+                         origin="https://hostile.example/rss"))
+    model = ItemTableModel(gui_ctx.db)
+    model.reload()
+    title_cell = model.index(0, 1)
+    shown = model.data(title_cell, Qt.ItemDataRole.DisplayRole)
+    assert shown.startswith("report\u27e8U+202E\u27e9txt.exe")
+    tooltip = model.data(title_cell, Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(0, 3), Qt.ItemDataRole.DisplayRole) == "\u27e8U+202B\u27e9desk"
+    for text in (shown, tooltip, model.data(model.index(0, 3), Qt.ItemDataRole.DisplayRole)):
+        assert not BIDI_CONTROLS & set(text)
+
+    row = model.row_at(0)
+    assert row is not None and row.title == title  # the data stays as collected
+    found = get_item_content(gui_ctx.db, row.id)
+    assert found is not None
+    preview = ItemPreview()
+    qtbot.addWidget(preview)
+    preview.show_item(*found)
+    text = preview.toPlainText()
+    assert "report\u27e8U+202E\u27e9txt.exe" in text
+    assert "\u27e8U+2067\u27e9oice\u27e8U+2069\u27e9\u27e8U+200F\u27e9" in text
+    assert not BIDI_CONTROLS & set(text)

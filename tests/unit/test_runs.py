@@ -91,7 +91,7 @@ def test_news_run_stores_every_entry_once(ctx: AppContext, server: FeedServer) -
     assert stored.trigger == "manual"
 
     info = get_task(ctx.db, task.id)
-    assert info.status == "completed"
+    assert info.status == "success"  # a task's status is its last run's
     assert info.last_run == result.started_at
     assert info.consecutive_failures == 0
     assert {item.origin for item in list_items(ctx.db, limit=100)} == set(urls)
@@ -148,9 +148,12 @@ def test_same_entry_in_two_tasks_is_stored_once(ctx: AppContext, server: FeedSer
     second = news_task(ctx, [server.url("/world-copy.xml")], name="B")
     assert run(ctx, first).items_new == WORLD_ENTRIES
     again = run(ctx, second)
-    assert (again.items_found, again.items_new) == (WORLD_ENTRIES, 0)
+    # New to B (they just appeared in B's list), though stored once, by A's run.
+    assert (again.items_found, again.items_new) == (WORLD_ENTRIES, WORLD_ENTRIES)
     assert count_items(ctx.db) == WORLD_ENTRIES
     assert count_items(ctx.db, task_id=first.id) == WORLD_ENTRIES
+    assert count_items(ctx.db, task_id=second.id) == WORLD_ENTRIES
+    assert run(ctx, second).items_new == 0
 
 
 def test_redirected_feed_items_belong_to_the_subscribed_url(ctx: AppContext, server: FeedServer) -> None:
@@ -207,7 +210,8 @@ def test_dead_targets_show_in_details_while_others_succeed(ctx: AppContext, serv
     [stored] = list_logs(ctx.db, task_id=task.id)
     assert stored.status == "partial"
     info = get_task(ctx.db, task.id)
-    assert info.status == "completed" and info.consecutive_failures == 0
+    # The task says what its log says: partial, in the same word.
+    assert info.status == "partial" and info.consecutive_failures == 0
 
 
 def test_all_targets_dead_is_a_failed_run(ctx: AppContext, server: FeedServer) -> None:
@@ -318,7 +322,28 @@ def test_cancelled_run_is_interrupted(ctx: AppContext, server: FeedServer) -> No
     result = run(ctx, task, cancel=cancel)
     assert result.status == "interrupted"
     assert server.count("/world.xml") == 0
-    assert get_task(ctx.db, task.id).status != "running"
+    info = get_task(ctx.db, task.id)
+    # A cancelled run (Quit, shutdown) is interrupted in its log and in its task, never failed.
+    assert info.status == "interrupted"
+    assert info.consecutive_failures == 0
+
+
+def test_run_cancelled_mid_fetch_is_interrupted_and_blames_no_feed(
+    ctx: AppContext, server: FeedServer
+) -> None:
+    server.add_hang("/hang.xml")
+    task = news_task(ctx, [server.url("/hang.xml")])
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    result = run(ctx, task, cancel=cancel)
+    assert result.status == "interrupted"
+    assert [d["status"] for d in result.details] == ["cancelled"]
+    info = get_task(ctx.db, task.id)
+    assert (info.status, info.consecutive_failures) == ("interrupted", 0)
+    with ctx.db.read() as session:
+        # Cut by Quit, the feed did nothing wrong: no failure counted, no back-off.
+        states = session.scalars(select(TargetState)).all()
+        assert all(state.error_count == 0 and state.retry_after is None for state in states)
 
 
 def test_progress_is_reported_per_target(ctx: AppContext, server: FeedServer) -> None:
@@ -371,7 +396,7 @@ def test_concurrent_runs_of_one_task_run_it_once(ctx: AppContext, server: FeedSe
     assert server.count("/slow.xml") == 1
     assert count_items(ctx.db) == WORLD_ENTRIES
     assert sorted(entry.status for entry in list_logs(ctx.db)) == statuses
-    assert get_task(ctx.db, task.id).status == "completed"
+    assert get_task(ctx.db, task.id).status == "success"
 
 
 def test_politeness_holds_across_runs_that_overlap(ctx: AppContext) -> None:
@@ -489,7 +514,7 @@ def test_running_log_records_its_owner_and_heartbeat(ctx: AppContext, server: Fe
         assert get_task(ctx.db, task.id).status == "running"
     finally:
         thread.join(timeout=10)
-    assert get_task(ctx.db, task.id).status == "completed"
+    assert get_task(ctx.db, task.id).status == "success"
 
 
 def test_database_file_is_the_data_folders(ctx: AppContext, home: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from osint_desktop.bidi import show_bidi_controls
 from osint_desktop.db.engine import Database
 from osint_desktop.db.paging import ItemFilter, count_items, page_items
 from osint_desktop.db.queries import ItemInfo
@@ -17,16 +18,22 @@ ITEM_COLUMNS: list[Column[ItemInfo]] = [
         "collected",
         tooltip=lambda r: local_time_full(r.collected_at),
     ),
-    Column("Title", lambda r: r.title, tooltip=lambda r: r.title if len(r.title) > 60 else None),
+    # Titles and authors are written by whoever runs the feed: their bidi controls are shown,
+    # not obeyed, so "report\u202etxt.exe" cannot pass for "reportexe.txt".
+    Column(
+        "Title",
+        lambda r: show_bidi_controls(r.title),
+        tooltip=lambda r: show_bidi_controls(r.title) if len(r.title) > 60 else None,
+    ),
     Column("Source", lambda r: "News" if r.source == "news" else "X"),
-    Column("Author", lambda r: r.author or ""),
+    Column("Author", lambda r: show_bidi_controls(r.author or "")),
     Column(
         "Published",
         lambda r: local_time(r.published_at),
         "published",
         tooltip=lambda r: local_time_full(r.published_at),
     ),
-    Column("Origin", lambda r: r.origin, tooltip=lambda r: r.origin),
+    Column("Origin", lambda r: show_bidi_controls(r.origin), tooltip=lambda r: show_bidi_controls(r.origin)),
 ]
 
 
@@ -38,10 +45,12 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
         self._db = db
         self.filter = ItemFilter()
 
-    def set_filter(self, task_id: int | None, source: str | None, search: str | None) -> None:
-        """Apply the browser's filters and search text."""
+    def set_filter(
+        self, task_id: int | None, source: str | None, search: str | None, force: bool = False
+    ) -> None:
+        """Apply the browser's filters and search text; force reads again even if they are the same."""
         new = ItemFilter(task_id, source, (search or "").strip() or None)
-        if new != self.filter:
+        if force or new != self.filter:
             self.filter = new
             self.reload()
 
@@ -51,3 +60,6 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
     def fetch_page(self, offset: int, limit: int) -> list[ItemInfo]:
         sort, descending = self.order_key()
         return page_items(self._db, self.filter, offset, limit, sort, descending)
+
+    def row_key(self, row: ItemInfo) -> int:
+        return row.id

@@ -25,8 +25,8 @@ NEXT_REVISION = '''"""Test-only revision: what the next release's migration woul
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "next"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -83,7 +83,8 @@ def _next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) ->
     """Point the migrations at a copy that has one revision more, as an app update would."""
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_next.py").write_text(NEXT_REVISION.format(body=body), encoding="utf-8")
+    text = NEXT_REVISION.format(body=body, head=head_revision())
+    (scripts / "versions" / "next.py").write_text(text, encoding="utf-8")
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
 
 
@@ -93,17 +94,18 @@ def test_existing_database_is_backed_up_before_migrating(
     ctx = AppContext.open(console_log=None)
     create_task(ctx.db, "World news", "news", "hourly", [FEED])
     ctx.close()
+    head = head_revision()
     _next_release(tmp_path, monkeypatch, 'op.add_column("crawl_tasks", sa.Column("colour", sa.String(16)))')
 
     ctx = AppContext.open(console_log=None)
     try:
         assert [task.name for task in list_tasks(ctx.db)] == ["World news"]
         [backup] = list_backups(ctx.backup_dir)
-        assert "pre-migration-0001" in backup.name
+        assert f"pre-migration-{head}" in backup.name
         # The backup is the database as it was before the migration, data included.
-        assert sqlite_value(backup, "SELECT version_num FROM alembic_version") == "0001"
+        assert sqlite_value(backup, "SELECT version_num FROM alembic_version") == head
         assert sqlite_value(backup, "SELECT name FROM crawl_tasks") == "World news"
-        assert sqlite_value(db_file(home), "SELECT version_num FROM alembic_version") == "0002"
+        assert sqlite_value(db_file(home), "SELECT version_num FROM alembic_version") == "next"
         assert backup.stat().st_mode & 0o777 == 0o600
     finally:
         ctx.close()
@@ -115,6 +117,7 @@ def test_failed_migration_leaves_a_backup_and_a_clear_error(
     ctx = AppContext.open(console_log=None)
     create_task(ctx.db, "World news", "news", "hourly", [FEED])
     ctx.close()
+    head = head_revision()
     _next_release(tmp_path, monkeypatch, 'raise RuntimeError("disk on fire")')
 
     with pytest.raises(DatabaseProblemError) as raised:
@@ -124,7 +127,7 @@ def test_failed_migration_leaves_a_backup_and_a_clear_error(
     [backup] = list_backups(home / "backups")
     assert sqlite_value(backup, "SELECT name FROM crawl_tasks") == "World news"
     # The database itself is untouched by the failed attempt.
-    assert sqlite_value(db_file(home), "SELECT version_num FROM alembic_version") == "0001"
+    assert sqlite_value(db_file(home), "SELECT version_num FROM alembic_version") == head
     assert sqlite_value(db_file(home), "SELECT name FROM crawl_tasks") == "World news"
 
 
