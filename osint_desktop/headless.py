@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 
 from apscheduler.triggers.interval import IntervalTrigger
 
 from osint_desktop.context import AppContext
 from osint_desktop.crawl.parallel_parse import close_shared_parser
 from osint_desktop.maintenance import run_maintenance
+from osint_desktop.network import NetworkMonitor
 from osint_desktop.recovery import recover_dead_runs
 from osint_desktop.runs import RunResult, run_task
 from osint_desktop.scheduling import TaskScheduler
@@ -23,13 +25,17 @@ SHUTDOWN_WAIT_S = 20.0
 class HeadlessRunner:
     """APScheduler hands due tasks to a bounded pool of worker threads."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, network: NetworkMonitor | None = None) -> None:
         self.ctx = ctx
         self.cancel = threading.Event()
         self.pool = ThreadPoolExecutor(
             max_workers=max(1, ctx.settings.max_concurrent_crawls), thread_name_prefix="crawl"
         )
-        self.scheduler = TaskScheduler(ctx.db, self._dispatch, catch_up=ctx.settings.catch_up_missed_runs)
+        # One monitor for the scheduler and the runs: a run that finds the machine offline
+        # holds the scheduler (which logs going offline and coming back, one line each).
+        self.scheduler = TaskScheduler(
+            ctx.db, self._dispatch, catch_up=ctx.settings.catch_up_missed_runs, network=network
+        )
         self.results: list[RunResult] = []
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
@@ -48,7 +54,8 @@ class HeadlessRunner:
         try:
             if self.cancel.is_set():
                 return
-            result = run_task(self.ctx.db, task_id, trigger, self.ctx.run_options(), cancel=self.cancel)
+            options = replace(self.ctx.run_options(), network=self.scheduler.network)
+            result = run_task(self.ctx.db, task_id, trigger, options, cancel=self.cancel)
             with self._lock:
                 self.results.append(result)
         except Exception:

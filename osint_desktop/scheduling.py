@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from osint_desktop.db.engine import Database
+from osint_desktop.network import NetworkMonitor, probe_hosts
 from osint_desktop.recovery import recover_dead_runs
 from osint_desktop.schedule import interval, is_due, next_after
 from osint_desktop.tasks import TaskInfo, list_tasks, update_task
@@ -26,6 +27,9 @@ log = logging.getLogger("osint_desktop.scheduling")
 JOB_PREFIX = "task-"
 CLOCK_JOB = "clock-check"
 CLOCK_CHECK_S = 60
+NETWORK_JOB = "network-check"
+# While offline, how often the hosts are looked up again; online, nothing is probed.
+NETWORK_CHECK_S = 30.0
 # A jump of wall time against the monotonic clock beyond this means sleep or a clock change.
 CLOCK_SLACK_S = 30.0
 MISFIRE_GRACE_S = 6 * 3600
@@ -41,6 +45,7 @@ class SchedulerState:
     paused: bool
     next_run: datetime | None
     jobs: int
+    offline: bool = False
 
 
 class TaskScheduler:
@@ -48,6 +53,10 @@ class TaskScheduler:
 
     dispatch(task_id, trigger) is called on a scheduler thread and must only hand
     the work over (to a thread pool or a Qt signal): it never crawls itself.
+
+    Offline (a run found that no host resolves) due tasks are not handed over; the
+    network is looked up again every network_check_s and, once it is back, the tasks
+    that came due meanwhile run as catch-up.
     """
 
     def __init__(
@@ -56,11 +65,21 @@ class TaskScheduler:
         dispatch: Dispatch,
         catch_up: bool = True,
         on_error: Callable[[str], None] | None = None,
+        *,
+        network: NetworkMonitor | None = None,
+        network_check_s: float = NETWORK_CHECK_S,
+        on_state_change: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
         self._dispatch = dispatch
         self._catch_up = catch_up
         self._on_error = on_error
+        # Share it with the runs this scheduler dispatches: a run that finds the machine
+        # offline is how the scheduler learns it (online, nothing is probed).
+        self.network = network or NetworkMonitor()
+        self.network_check_s = network_check_s
+        self._on_state_change = on_state_change
+        self._offline = False
         self._lock = threading.RLock()
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -129,11 +148,18 @@ class TaskScheduler:
         """Whether jobs are held."""
         return self._paused
 
+    @property
+    def offline(self) -> bool:
+        """Whether scheduled runs wait for the network."""
+        return self._offline
+
     def state(self) -> SchedulerState:
-        """Running, paused, the next planned run and the number of jobs."""
+        """Running, paused, offline, the next planned run and the number of jobs."""
         jobs = self._task_jobs()
         times = [job.next_run_time for job in jobs if job.next_run_time is not None]
-        return SchedulerState(self._scheduler.running, self._paused, min(times, default=None), len(jobs))
+        return SchedulerState(
+            self._scheduler.running, self._paused, min(times, default=None), len(jobs), offline=self._offline
+        )
 
     # mirroring tasks ----------------------------------------------------------
 
@@ -154,6 +180,9 @@ class TaskScheduler:
         """A dispatched run is over (whatever its outcome): re-align the task's job."""
         with self._lock:
             self._in_flight.discard(task_id)
+        if self.network.known_offline():
+            # The run was deferred: without this its still-due job would fire again at once.
+            self._go_offline()
         self.sync_task(task_id)
 
     def sync_task(self, task_id: int) -> None:
@@ -174,6 +203,9 @@ class TaskScheduler:
         fire_at = max(planned, now)
         job_id = f"{JOB_PREFIX}{task.id}"
         existing = self._scheduler.get_job(job_id)
+        if existing is not None and self._offline and planned <= now:
+            # A due task waits for the network; its return re-aligns the job (_network_back).
+            return
         if existing is not None:
             same_kind = existing.args == (task.id, trigger_for_due) and existing.trigger.interval == (
                 interval(task.frequency)
@@ -199,6 +231,10 @@ class TaskScheduler:
         return [job for job in self._scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)]
 
     def _fire(self, task_id: int, trigger: str) -> None:
+        if self._offline or self.network.known_offline():
+            # Not even claimed: an offline machine writes no log row per attempt.
+            self._go_offline()
+            return
         with self._lock:
             if task_id in self._in_flight:
                 return
@@ -209,6 +245,59 @@ class TaskScheduler:
             with self._lock:
                 self._in_flight.discard(task_id)
             raise
+
+    # offline -----------------------------------------------------------------------
+
+    def _go_offline(self) -> None:
+        with self._lock:
+            if self._offline or not self._scheduler.running:
+                return
+            self._offline = True
+            self._scheduler.add_job(
+                self._check_network,
+                IntervalTrigger(seconds=self.network_check_s, timezone=UTC),
+                id=NETWORK_JOB,
+                replace_existing=True,
+            )
+        # Warning, so that the console of a headless collector shows it (and its return).
+        log.warning("offline: no host resolves; scheduled runs wait until the network is back")
+        self._state_changed()
+
+    def _check_network(self) -> None:
+        try:
+            offline = self.network.is_offline(probe_hosts(self._db))
+        except Exception:  # a busy database must not stop the checks
+            log.exception("network check failed")
+            return
+        if not offline:
+            self._network_back()
+
+    def _network_back(self) -> None:
+        with self._lock:
+            if not self._offline:
+                return
+            self._offline = False
+            if self._scheduler.get_job(NETWORK_JOB) is not None:
+                self._scheduler.remove_job(NETWORK_JOB)
+        log.warning("network is back: running the tasks that came due while offline")
+        self._state_changed()
+        now = utcnow()
+        due = [
+            task.id
+            for task in list_tasks(self._db)
+            if task.active and task.status != "running" and is_due(task.next_run, now)
+        ]
+        for task_id in due:
+            # Late for its slot, as after a sleep: the log says catch-up.
+            self._fire(task_id, "catch-up")
+        self.sync()
+
+    def _state_changed(self) -> None:
+        if self._on_state_change is not None:
+            try:
+                self._on_state_change()
+            except Exception:
+                log.exception("scheduler state listener failed")
 
     # missed runs, sleep and clock jumps ---------------------------------------
 

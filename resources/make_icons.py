@@ -30,7 +30,7 @@ SMALL_MAX: int = 32
 
 HICOLOR_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256)
 ICO_SIZES: tuple[int, ...] = (16, 32, 48, 256)
-TRAY_STATES: tuple[str, ...] = ("idle", "running", "failed", "paused")
+TRAY_STATES: tuple[str, ...] = ("idle", "running", "failed", "paused", "offline")
 TRAY_SIZES: tuple[int, ...] = (22, 32, 64)
 
 

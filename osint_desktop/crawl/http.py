@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import errno
 import logging
 import re
 import socket
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError
 
 from osint_desktop import APP_NAME, __version__
 from osint_desktop.crawl.abortable import ConnectionTracker, tracking_adapter
@@ -34,6 +36,9 @@ ACCEPT = (
 
 
 _SSL_REASON = re.compile(r"\[SSL(?:: [A-Z0-9_]+)?\] ([^(\'\"]+)")
+UNKNOWN_HOST = "unknown host: the name does not resolve"
+NO_ROUTE = "no route to the host: the network is unreachable"
+_NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH})
 
 
 class CancelledError(Exception):
@@ -66,6 +71,8 @@ class FetchResult:
     error: str | None = None
     retry_after: datetime | None = None
     elapsed_s: float = 0.0
+    # The request never reached a server (name did not resolve, no route): maybe offline.
+    unreachable: bool = False
 
     @property
     def not_modified(self) -> bool:
@@ -153,12 +160,10 @@ def describe_exception(exc: BaseException, limits: FetchLimits) -> str:
         return f"no answer from the server within {limits.read_timeout_s:g} s"
     if isinstance(exc, requests.exceptions.ConnectionError):
         lowered = text.lower()
-        if "name or service not known" in lowered or "nodename nor servname" in lowered or (
-            "failed to resolve" in lowered or "getaddrinfo failed" in lowered
-            or "temporary failure in name resolution" in lowered
-            or "no address associated" in lowered
-        ):
-            return "unknown host: the name does not resolve"
+        if _caused_by_name_resolution(exc) or _names_unresolved(lowered):
+            return UNKNOWN_HOST
+        if _caused_by_no_route(exc):
+            return NO_ROUTE
         if "refused" in lowered:
             return "connection refused"
         if "reset" in lowered:
@@ -169,6 +174,58 @@ def describe_exception(exc: BaseException, limits: FetchLimits) -> str:
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection broke off during the body"
     return f"{type(exc).__name__}: {_last_reason(text)}"
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a request failed before any server answered: the name did not resolve, or no route.
+
+    On a machine without network every target fails this way; whether it is the machine
+    or the source is for osint_desktop.network to tell.
+    """
+    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(
+        exc, requests.exceptions.SSLError | requests.exceptions.ConnectTimeout
+    ):
+        return False
+    return (
+        _caused_by_name_resolution(exc) or _caused_by_no_route(exc) or _names_unresolved(str(exc).lower())
+    )
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: causes, contexts, urllib3's reasons, args."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        stack.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def _caused_by_name_resolution(exc: BaseException) -> bool:
+    return any(isinstance(e, socket.gaierror | NameResolutionError) for e in _chain(exc))
+
+
+def _caused_by_no_route(exc: BaseException) -> bool:
+    return any(isinstance(e, OSError) and e.errno in _NO_ROUTE_ERRNOS for e in _chain(exc))
+
+
+def _names_unresolved(lowered: str) -> bool:
+    # The words of the platforms' resolvers, for errors that arrive as text only.
+    return any(
+        words in lowered
+        for words in (
+            "name or service not known",
+            "nodename nor servname",
+            "failed to resolve",
+            "getaddrinfo failed",
+            "temporary failure in name resolution",
+            "no address associated",
+        )
+    )
 
 
 def _abort(response: requests.Response) -> None:
@@ -283,6 +340,7 @@ class FeedFetcher:
             return result
         except requests.exceptions.RequestException as exc:
             result.error = describe_exception(exc, self.limits)
+            result.unreachable = is_unreachable(exc)
             return result
         finally:
             result.elapsed_s = time.monotonic() - started

@@ -48,6 +48,9 @@ class TargetOutcome:
     rate_limited_until: datetime | None = None
     # Not fetched this time because it kept failing (back-off): still a failing source.
     still_failing: bool = False
+    # The request reached no server (the name did not resolve, no route). The run keeps
+    # it only once a network check finds the machine offline: then it is not the source's fault.
+    offline: bool = False
 
     def detail(self, new: int) -> dict[str, Any]:
         """The log's per-target detail object."""

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 import tweepy
 
-from osint_desktop.crawl.http import FetchLimits, describe_exception
+from osint_desktop.crawl.http import FetchLimits, describe_exception, is_unreachable
 from osint_desktop.crawl.records import ItemRecord, StateUpdate, TargetOutcome
 
 log = logging.getLogger("osint_desktop.crawl.social")
@@ -195,6 +195,7 @@ def search_query(
     except requests.exceptions.RequestException as exc:
         outcome.status, outcome.failed = "network error", True
         outcome.error = describe_exception(exc, limits or FetchLimits())
+        outcome.offline = is_unreachable(exc)
     outcome.elapsed_s = time.monotonic() - started
     if outcome.failed:
         log.warning("query %r failed: %s", query, outcome.error)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from osint_desktop.context import AppContext
+from osint_desktop.network import NetworkMonitor
 from osint_desktop.runs import RunResult, run_task
 from osint_desktop.secrets import redact
 from osint_desktop.tasks import UnknownTaskError, list_tasks
@@ -36,6 +38,7 @@ class RunWorker(QRunnable):
         cancel: threading.Event,
         signals: RunSignals,
         on_done: Callable[[int], None] | None,
+        network: NetworkMonitor | None = None,
     ) -> None:
         super().__init__()
         self.setAutoDelete(True)
@@ -45,6 +48,7 @@ class RunWorker(QRunnable):
         self._cancel = cancel
         self._signals = signals
         self._on_done = on_done
+        self._network = network
 
     def run(self) -> None:
         task_id = self._task_id
@@ -53,11 +57,14 @@ class RunWorker(QRunnable):
                 self._signals.failed.emit(task_id, "cancelled before it started")
                 return
             self._signals.started.emit(task_id, self._trigger)
+            options = self._ctx.run_options()
+            if self._network is not None:
+                options = replace(options, network=self._network)
             result = run_task(
                 self._ctx.db,
                 task_id,
                 self._trigger,
-                self._ctx.run_options(),
+                options,
                 progress=self._report_progress,
                 cancel=self._cancel,
             )
@@ -101,6 +108,8 @@ class CrawlController(QObject):
         self._queued: set[int] = set()
         self._started: set[int] = set()
         self.after_run: Callable[[int], None] | None = None
+        # The scheduler's, so that a run finding the machine offline holds scheduled runs.
+        self.network: NetworkMonitor | None = None
 
     @property
     def running(self) -> frozenset[int]:
@@ -125,7 +134,9 @@ class CrawlController(QObject):
                 self.after_run(task_id)
             return False
         self._queued.add(task_id)
-        worker = RunWorker(self._ctx, task_id, trigger, self._cancel, self._signals, self.after_run)
+        worker = RunWorker(
+            self._ctx, task_id, trigger, self._cancel, self._signals, self.after_run, self.network
+        )
         self._pool.start(worker)
         self.busy_changed.emit(len(self._queued))
         return True

@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon
 
 from osint_desktop.assets import resource_path
 
-TRAY_STATES = ("idle", "running", "failed", "paused")
+TRAY_STATES = ("idle", "running", "failed", "paused", "offline")
 APP_ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
 
 
@@ -25,7 +25,7 @@ def app_icon() -> QIcon:
 
 @cache
 def tray_icon(state: str) -> QIcon:
-    """The tray icon for idle, running, failed or paused."""
+    """The tray icon for idle, running, failed, paused or offline."""
     icon = QIcon()
     for size in (22, 32, 64):
         path = resource_path("icons", "tray", f"tray-{state}-{size}.png")

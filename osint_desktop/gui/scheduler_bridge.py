@@ -8,9 +8,14 @@ from PySide6.QtCore import QObject, Signal
 
 from osint_desktop.context import AppContext
 from osint_desktop.gui.crawls import CrawlController
+from osint_desktop.network import NetworkMonitor
 from osint_desktop.scheduling import SchedulerState, TaskScheduler
 
 log = logging.getLogger("osint_desktop.gui.scheduler")
+
+# The status bar and the tray say the same words.
+PAUSED_TEXT = "Paused — no task runs until you resume"
+OFFLINE_TEXT = "Offline — collection resumes when the network is back"
 
 
 class SchedulerBridge(QObject):
@@ -18,17 +23,31 @@ class SchedulerBridge(QObject):
 
     due = Signal(int, str)  # task id, trigger: emitted on a scheduler thread
     job_error = Signal(str)
-    state_changed = Signal()
+    state_changed = Signal()  # also emitted on scheduler and worker threads (offline, back)
 
-    def __init__(self, ctx: AppContext, controller: CrawlController, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        controller: CrawlController,
+        parent: QObject | None = None,
+        network: NetworkMonitor | None = None,
+    ) -> None:
         super().__init__(parent)
         self._controller = controller
+        self.network = network or NetworkMonitor()
         self.scheduler = TaskScheduler(
-            ctx.db, self._dispatch, catch_up=ctx.settings.catch_up_missed_runs, on_error=self.job_error.emit
+            ctx.db,
+            self._dispatch,
+            catch_up=ctx.settings.catch_up_missed_runs,
+            on_error=self.job_error.emit,
+            network=self.network,
+            on_state_change=self.state_changed.emit,
         )
         # A signal emitted from another thread to a QObject of the GUI thread is queued.
         self.due.connect(controller.start_run)
         controller.after_run = self.scheduler.task_finished
+        # The runs the window starts, by hand or by schedule, tell this scheduler when offline.
+        controller.network = self.network
 
     def _dispatch(self, task_id: int, trigger: str) -> None:
         self.due.emit(task_id, trigger)

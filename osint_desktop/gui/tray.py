@@ -1,4 +1,4 @@
-"""The tray icon: its look tells idle, running, failed or paused; its menu is built when opened."""
+"""The tray icon: its look tells idle, running, failed, paused or offline; its menu is built when opened."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from osint_desktop.db.engine import Database
 from osint_desktop.db.queries import list_logs
 from osint_desktop.gui.formatting import local_time
 from osint_desktop.gui.icons import tray_icon
+from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT
 
 LATEST_FAILURES = 5
 
@@ -24,6 +25,7 @@ class TrayStatus:
     running: int = 0
     paused: bool = False
     failing_tasks: int = 0
+    offline: bool = False
 
 
 class Tray(QObject):
@@ -57,19 +59,22 @@ class Tray(QObject):
         """Remove the icon."""
         self.icon.hide()
 
-    def update_status(self, running: int, paused: bool, failing_tasks: int) -> None:
-        """Choose the icon: running beats failed beats paused beats idle."""
-        self.status = TrayStatus(running, paused, failing_tasks)
+    def update_status(self, running: int, paused: bool, failing_tasks: int, offline: bool = False) -> None:
+        """Choose the icon: running beats paused beats offline beats failed beats idle."""
+        self.status = TrayStatus(running, paused, failing_tasks, offline)
         self._apply()
 
     def _apply(self) -> None:
         status = self.status
+        # Paused and offline say why nothing is collected; an old failure must not hide that.
         if status.running:
             state = "running"
-        elif status.failing_tasks:
-            state = "failed"
         elif status.paused:
             state = "paused"
+        elif status.offline:
+            state = "offline"
+        elif status.failing_tasks:
+            state = "failed"
         else:
             state = "idle"
         self.state = state
@@ -80,13 +85,25 @@ class Tray(QObject):
         if status.failing_tasks:
             count = status.failing_tasks
             lines.append(f"{count} task{'s' * (count != 1)} with failing sources")
-        lines.append("scheduler paused" if status.paused else "scheduler running")
+        lines.extend(self.notices() or ["Scheduler running"])
         self.icon.setToolTip("\n".join(lines))
+
+    def notices(self) -> list[str]:
+        """Why scheduled runs do not happen now: paused, offline, both or neither."""
+        status = self.status
+        return [text for text, on in ((PAUSED_TEXT, status.paused), (OFFLINE_TEXT, status.offline)) if on]
 
     @Slot()
     def _rebuild_menu(self) -> None:
         # Rebuilt on every opening so the failures and the pause label are current.
         self.menu.clear()
+        notices = self.notices()
+        for text in notices:
+            notice = QAction(text, self.menu)
+            notice.setEnabled(False)
+            self.menu.addAction(notice)
+        if notices:
+            self.menu.addSeparator()
         self.menu.addAction("Show / Hide window", self.show_hide_requested.emit)
         self.menu.addAction("Run all active tasks", self.run_all_requested.emit)
         pause_label = "Resume scheduler" if self._paused() else "Pause scheduler"
