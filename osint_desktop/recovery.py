@@ -127,7 +127,8 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
         for task in stuck:
             if task.id in live_tasks:
                 continue
-            task.status = "failed"
+            # Its run's word: a run cut by a crash or a shutdown is not a failed run.
+            task.status = "interrupted"
             task.last_error = "the last run was interrupted before it finished"
             task.updated_at = now
     for log_id in recovered:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import unicodedata
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -15,6 +16,8 @@ MAX_URL_LENGTH = 2048
 # X API v2 recent search accepts queries of up to 512 characters on the basic levels.
 MAX_QUERY_LENGTH = 512
 MAX_TARGETS = 1000
+# scheme://… or www.…: a web address, not words to search for.
+_WEB_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S", re.IGNORECASE)
 
 
 class ValidationError(ValueError):
@@ -125,6 +128,18 @@ def validate_query(query: str) -> str:
         raise ValidationError(
             f"the search query is {len(cleaned)} characters long; X allows at most "
             f"{MAX_QUERY_LENGTH}",
+            "targets",
+        )
+    return cleaned
+
+
+def validate_x_query(query: str) -> str:
+    """An X search query that is not a web address (a feed URL left over from a news task)."""
+    cleaned = validate_query(query)
+    if _WEB_ADDRESS.match(cleaned):
+        raise ValidationError(
+            f"{_short(cleaned)} is a web address, not an X search query: X searches for words, "
+            "#hashtags and operators (url:example.org finds posts that link to a site)",
             "targets",
         )
     return cleaned

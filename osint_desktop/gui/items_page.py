@@ -26,6 +26,7 @@ from osint_desktop.export import export_items, iter_filtered_items
 from osint_desktop.gui.background import BackgroundCall, Report
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
+from osint_desktop.gui.selection import SelectionKeeper
 from osint_desktop.gui.widgets import data_table, refill_task_filter
 from osint_desktop.tasks import TaskInfo
 
@@ -61,6 +62,11 @@ class ItemsPage(QWidget):
         self._search_timer.setInterval(SEARCH_DELAY_MS)
         self._export: BackgroundCall | None = None
         self._progress: QProgressDialog | None = None
+        # The item in the preview: the selected one's id, or None when not exactly one is.
+        self.previewed_id: int | None = None
+        # After a reset (a restored database may reuse an id) the preview is drawn again.
+        self._preview_stale = True
+        self._keeper = SelectionKeeper(self.table, self.model, self)
 
         top = QHBoxLayout()
         top.addWidget(self.search_edit, 3)
@@ -90,11 +96,15 @@ class ItemsPage(QWidget):
         self.task_filter.currentIndexChanged.connect(self.apply_filters)
         self.source_filter.currentIndexChanged.connect(self.apply_filters)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        # After a search, a filter or new items: the same items selected if still listed,
+        # else an empty preview and no action on an item that is not there.
+        self._keeper.restored.connect(self.show_selected)
         self.table.doubleClicked.connect(self.open_selected)
         self.open_button.clicked.connect(self.open_selected)
         self.export_csv_button.clicked.connect(self.export_csv)
         self.export_json_button.clicked.connect(self.export_json)
         self.model.modelReset.connect(self._update_count)
+        self.model.modelReset.connect(self._mark_preview_stale)
         self.model.rowsInserted.connect(self._update_count)
 
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
@@ -104,11 +114,23 @@ class ItemsPage(QWidget):
 
     @Slot()
     def apply_filters(self) -> None:
-        """Re-query with the search text and filters."""
+        """Re-query with the search text and filters, when they changed."""
+        self._apply_filters(force=False)
+
+    def reload(self) -> None:
+        """Read everything again (start-up, a restored database)."""
+        self._apply_filters(force=True)
+
+    def _apply_filters(self, force: bool) -> None:
         self._search_timer.stop()
         self.model.set_filter(
-            self.task_filter.currentData(), self.source_filter.currentData(), self.search_edit.text()
+            self.task_filter.currentData(), self.source_filter.currentData(), self.search_edit.text(), force
         )
+
+    @Slot()
+    def refresh(self) -> None:
+        """New items arrived: insert them, keeping the selected items selected."""
+        self.model.refresh()
 
     @Slot()
     def _update_count(self) -> None:
@@ -120,11 +142,25 @@ class ItemsPage(QWidget):
         rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
         return [item for item in (self.model.row_at(row) for row in rows) if item is not None]
 
+    @Slot()
+    def _mark_preview_stale(self) -> None:
+        self._preview_stale = True
+
     @Slot(QItemSelection, QItemSelection)
     def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self.show_selected()
+
+    @Slot()
+    def show_selected(self) -> None:
+        """Preview the selected item and enable what applies to it; nothing when none is selected."""
         items = self.selected_items()
         current = items[0] if len(items) == 1 else None
         self.open_button.setEnabled(bool(current and current.url))
+        wanted = current.id if current is not None else None
+        if wanted == self.previewed_id and not self._preview_stale:
+            return  # items do not change once stored: keep the preview where it is scrolled to
+        self.previewed_id = wanted
+        self._preview_stale = False
         if current is None:
             self.preview.show_item(None, None)
             return

@@ -19,6 +19,7 @@ from osint_desktop.db.engine import Database
 from osint_desktop.db.queries import LogInfo, get_log
 from osint_desktop.gui.formatting import duration, local_time_full
 from osint_desktop.gui.models.logs import LogTableModel
+from osint_desktop.gui.selection import SelectionKeeper
 from osint_desktop.gui.widgets import data_table, refill_task_filter
 from osint_desktop.tasks import TaskInfo
 from osint_desktop.vocabulary import LOG_STATUSES
@@ -82,6 +83,9 @@ class LogsPage(QWidget):
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.setPlaceholderText("Select a run to see each target's result and the full error text.")
+        # The run the detail pane shows: always the selected row's, found by id after refreshes.
+        self.shown: LogInfo | None = None
+        self._keeper = SelectionKeeper(self.table, self.model, self)
 
         filters = QHBoxLayout()
         filters.addWidget(QLabel("Task"))
@@ -101,6 +105,7 @@ class LogsPage(QWidget):
         self.task_filter.currentIndexChanged.connect(self.apply_filters)
         self.status_filter.currentIndexChanged.connect(self.apply_filters)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self._keeper.restored.connect(self.show_selected)
         self.model.modelReset.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
 
@@ -118,8 +123,13 @@ class LogsPage(QWidget):
     def apply_filters(self) -> None:
         """Re-query with the chosen task and status."""
         statuses = self.status_filter.currentData() or ()
+        # The selected run stays selected if the new filter keeps it; else the details clear.
         self.model.set_filter(self.task_filter.currentData(), tuple(statuses))
-        self.details.clear()
+
+    @Slot()
+    def refresh(self) -> None:
+        """New runs, finished runs: update the rows in place, keeping the selected run selected."""
+        self.model.refresh()
 
     @Slot()
     def _update_count(self) -> None:
@@ -130,22 +140,32 @@ class LogsPage(QWidget):
         """Show one run (from the tray's latest failures)."""
         self.task_filter.setCurrentIndex(0)
         self.status_filter.setCurrentIndex(0)
-        for row in range(min(self.model.rowCount(), 1000)):
-            entry = self.model.row_at(row)
-            if entry is not None and entry.id == log_id:
-                self.table.selectRow(row)
-                self.table.scrollTo(self.model.index(row, 0))
-                return
+        row = self.model.find_row(log_id)
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+            return
+        # Too far down to be found cheaply: shown once, until the next selection or refresh.
+        self.table.clearSelection()
         entry = get_log(self._db, log_id)
         if entry is not None:
+            self.shown = entry
             self.details.setHtml(details_html(entry))
 
     @Slot(QItemSelection, QItemSelection)
-    def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self.show_selected()
+
+    @Slot()
+    def show_selected(self) -> None:
+        """Show the selected row's run, as stored now; nothing when no row is selected."""
         rows = self.table.selectionModel().selectedRows()
-        entry = self.model.row_at(rows[0].row()) if rows else None
-        if entry is None:
+        entry = self.model.row_at(rows[0].row()) if len(rows) == 1 else None
+        fresh = (get_log(self._db, entry.id) or entry) if entry is not None else None
+        if fresh == self.shown:
+            return  # unchanged: keep the pane (and where it is scrolled to) as it is
+        self.shown = fresh
+        if fresh is None:
             self.details.clear()
-            return
-        fresh = get_log(self._db, entry.id) or entry
-        self.details.setHtml(details_html(fresh))
+        else:
+            self.details.setHtml(details_html(fresh))

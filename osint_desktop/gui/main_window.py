@@ -21,15 +21,17 @@ from PySide6.QtWidgets import (
 
 from osint_desktop import APP_NAME, __version__
 from osint_desktop.context import AppContext
+from osint_desktop.db.changes import Changes
 from osint_desktop.gui.crawls import CrawlController
+from osint_desktop.gui.db_watch import DatabaseWatcher
 from osint_desktop.gui.formatting import local_time, relative
 from osint_desktop.gui.icons import app_icon
 from osint_desktop.gui.items_page import ItemsPage
 from osint_desktop.gui.logs_page import LogsPage
-from osint_desktop.gui.models.tasks import TaskTableModel
+from osint_desktop.gui.models.tasks import TaskTableModel, has_failing_source
 from osint_desktop.gui.notifications import Notifier
 from osint_desktop.gui.overview import OverviewWidget
-from osint_desktop.gui.scheduler_bridge import SchedulerBridge
+from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT, SchedulerBridge
 from osint_desktop.gui.task_dialog import TaskDialog
 from osint_desktop.gui.tray import Tray
 from osint_desktop.maintenance import clear_task_logs, prune_logs
@@ -91,6 +93,11 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
         self._refresh_timer.timeout.connect(self.periodic_refresh)
         self._refresh_timer.start()
+        # Runs of the command line or a headless collector, tasks changed elsewhere: within a
+        # second or two on every page, at the cost of a PRAGMA when nothing changed.
+        self.db_watch = DatabaseWatcher(ctx.db, self)
+        self.db_watch.changed.connect(self.on_database_changed)
+        self.db_watch.start()
         self.reload_all()
         self._restore_ui_state()
 
@@ -256,25 +263,55 @@ class MainWindow(QMainWindow):
         self.logs_page.set_tasks(tasks)
         self.items_page.set_tasks(tasks)
         self.logs_page.apply_filters()
-        self.items_page.apply_filters()
+        # Forced: the filters are unchanged at start-up, and the table must still be read.
+        self.items_page.reload()
         self._update_actions()
         self.update_status()
 
     @Slot()
     def periodic_refresh(self) -> None:
-        """Keep relative times and changes made from the command line current."""
+        """Keep relative times ("in 5 min") current."""
+        self._reload_tasks()
+        self.update_status()
+
+    def _reload_tasks(self) -> None:
+        """Read the tasks again, keeping the selected task selected (by id)."""
+        selected = self.selected_task()
         self.task_model.reload()
         tasks = self.task_model.tasks
         self.logs_page.set_tasks(tasks)
         self.items_page.set_tasks(tasks)
-        self.update_status()
+        if selected is not None and not self.tasks_table.selectionModel().selectedRows():
+            self.select_task(selected.id)
+        self._update_actions()
+
+    @Slot(object)
+    def on_database_changed(self, changes: Changes) -> None:
+        """Another process (or another part of this one) committed: refresh what it touched."""
+        if changes.tasks:
+            self._reload_tasks()
+        if changes.logs:
+            self.logs_page.refresh()
+        if changes.items:
+            self.items_page.refresh()
+        if changes.runs and self.tabs.currentIndex() == TAB_OVERVIEW:
+            self.overview.refresh()
+        if changes.tasks or changes.runs:
+            self.update_status()
+
+    def stop_watching(self) -> None:
+        """Stop polling the database (before it is closed)."""
+        self.db_watch.stop()
+        self._refresh_timer.stop()
 
     @Slot()
     def update_status(self) -> None:
         """Scheduler state, crawls running, the next run; and the tray's look."""
         state = self.bridge.state()
-        paused = state.paused
-        self.scheduler_label.setText("Scheduler: paused" if paused else "Scheduler: running")
+        paused, offline = state.paused, state.offline
+        self.scheduler_label.setText(
+            "Scheduler: paused" if paused else "Scheduler: offline" if offline else "Scheduler: running"
+        )
         self.pause_action.setChecked(paused)
         self.pause_action.setText("Resume scheduler" if paused else "Pause scheduler")
         running = len(self.controller.running)
@@ -284,15 +321,18 @@ class MainWindow(QMainWindow):
             key=lambda t: t.next_run or 0,
             default=None,
         )
-        if next_task is not None and next_task.next_run is not None:
+        if paused or offline:
+            # A "Next run … in 5 min" that will not happen would mislead: say why instead.
+            self.next_run_label.setText(PAUSED_TEXT if paused else OFFLINE_TEXT)
+        elif next_task is not None and next_task.next_run is not None:
             when = f"{local_time(next_task.next_run)} ({relative(next_task.next_run)})"
             self.next_run_label.setText(f"Next run: {next_task.name} at {when}")
         else:
             self.next_run_label.setText("Next run: none scheduled")
         # A task whose last run was partial has a failing source too: the tray says so.
-        failing = sum(1 for t in self.task_model.tasks if t.active and (t.status == "failed" or t.last_error))
+        failing = sum(1 for t in self.task_model.tasks if t.active and has_failing_source(t))
         if self.tray is not None:
-            self.tray.update_status(running, paused, failing)
+            self.tray.update_status(running, paused, failing, offline=offline)
 
     # run signals ------------------------------------------------------------------
 

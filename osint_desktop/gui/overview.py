@@ -335,6 +335,10 @@ class OverviewWidget(QWidget):
 
         self.runs_card = _StatCard("Runs")
         self.success_card = _StatCard("Success rate")
+        self.success_card.setToolTip(
+            "Share of finished runs that collected: successful runs and partial ones "
+            "(some targets failed, the others worked)"
+        )
         self.items_card = _StatCard("Items collected")
         self.duration_card = _StatCard("Mean duration")
         cards = QHBoxLayout()
@@ -510,7 +514,10 @@ class OverviewWidget(QWidget):
         s = stats.summary
         number = self._locale.toString
         self.runs_card.show_value(number(s.runs), f"in the last {stats.days} days")
-        rate = s.success_rate
+        # A partial run collected (some targets failed, the others worked): counting it as a
+        # failure showed "0.0 %" for a task with one dead feed while its items arrived. The
+        # partial runs are counted in, and named in the detail line.
+        rate = (s.success + s.partial) / s.finished if s.finished else None
         if rate is None:
             self.success_card.show_value("—", "no finished runs")
         else:
@@ -694,7 +701,7 @@ class OverviewWidget(QWidget):
             if self._run_counts[key][index]
         ]
         total = sum(self._run_counts[key][index] for key in OUTCOME_COLOURS)
-        day = self._locale.toString(QDate(self._run_days[index]), QLocale.FormatType.LongFormat)
+        day = self._locale.toString(_qdate(self._run_days[index]), QLocale.FormatType.LongFormat)
         QToolTip.showText(QCursor.pos(), f"<b>{day}</b><br>{total} runs: {', '.join(parts) or 'none'}")
 
     @Slot(QPointF, bool)
@@ -705,7 +712,7 @@ class OverviewWidget(QWidget):
             QToolTip.hideText()
             return
         count = int(series.at(index).y()) if index < series.count() else 0
-        day = self._locale.toString(QDate(self._item_days[index]), QLocale.FormatType.ShortFormat)
+        day = self._locale.toString(_qdate(self._item_days[index]), QLocale.FormatType.ShortFormat)
         QToolTip.showText(QCursor.pos(), f"<b>{series.name()}</b><br>{day}: {count} items")
 
     @Slot(QPointF, bool)
@@ -719,6 +726,11 @@ class OverviewWidget(QWidget):
         QToolTip.showText(
             QCursor.pos(), f"<b>{series.name()}</b><br>started {when}<br>took {duration(point.y())}"
         )
+
+
+def _qdate(day: date) -> QDate:
+    # Spelled out: PySide6 accepts a date, but its type stubs do not say so.
+    return QDate(day.year, day.month, day.day)
 
 
 def _display_locale() -> QLocale:

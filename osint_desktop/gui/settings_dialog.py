@@ -36,11 +36,10 @@ from PySide6.QtWidgets import (
 from osint_desktop import autostart
 from osint_desktop.config import Settings
 from osint_desktop.context import AppContext
-from osint_desktop.db.backup import backup_sqlite, list_backups, restore_sqlite
-from osint_desktop.db.engine import Database, sqlite_path
-from osint_desktop.db.migrate import upgrade_to_head
+from osint_desktop.db.backup import list_backups
+from osint_desktop.db.engine import sqlite_path
 from osint_desktop.maintenance import backup_now
-from osint_desktop.recovery import recover_dead_runs
+from osint_desktop.restore import RestoreResult, restore_backup
 from osint_desktop.secrets import (
     TOKEN_ENV,
     TOKEN_FILE,
@@ -97,18 +96,6 @@ def _save_token_job(token: str, home: Path, storage: str) -> tuple[str, TokenSta
 def _clear_token_job(home: Path) -> TokenStatus:
     clear_token(home)
     return read_token_status(home)
-
-
-def _restore_job(db: Database, backup_dir: Path, keep: int, backup_file: Path, db_file: Path) -> Path:
-    # Keep every existing backup through this one: pruning to `keep` could delete the very
-    # backup being restored; the next regular backup prunes back to the setting.
-    safety_keep = max(keep, len(list_backups(backup_dir))) + 1
-    safety = backup_sqlite(db_file, backup_dir, "pre-restore", keep=safety_keep)
-    restore_sqlite(backup_file, db_file)
-    # A backup from an older version has an older schema; runs it caught half-way are dead now.
-    upgrade_to_head(db, backup_dir, keep=safety_keep)
-    recover_dead_runs(db)
-    return safety
 
 
 def _copy_settings(source: Settings, target: Settings) -> None:
@@ -718,19 +705,15 @@ class SettingsDialog(QDialog):
         """Replace the database's content with backup_file's, on a pool thread, without asking."""
         if self._db_file is None or self._restoring or self._backup_busy:
             return
-        if backup_file.resolve() == self._db_file.resolve():
-            self._report_restore_error("that file is the database in use, not a backup")
-            return
         self._restoring = True
         self._update_maintenance_widgets()
         self.backup_message_label.setText(f"Restoring {backup_file.name}…")
         self.restore_started.emit()
         ctx = self._ctx
+        # The same restore as the command line's: checks, refusals and the pre-restore backup.
         self._run_job(
             "restore",
-            functools.partial(
-                _restore_job, ctx.db, ctx.backup_dir, ctx.settings.backup_keep, backup_file, self._db_file
-            ),
+            functools.partial(restore_backup, backup_file, ctx.db, ctx.backup_dir, ctx.settings.backup_keep),
             self._on_restore_done,
             self._on_restore_error,
         )
@@ -747,10 +730,11 @@ class SettingsDialog(QDialog):
         self._update_maintenance_widgets()
         self.backup_failed.emit(message)
 
-    def _on_restore_done(self, safety: object) -> None:
+    def _on_restore_done(self, result: object) -> None:
         self._restoring = False
+        previous = result.previous if isinstance(result, RestoreResult) else None
         self.backup_message_label.setText(
-            f"Restored. The data as it was before is kept in {Path(str(safety)).name}."
+            f"Restored. The data as it was before is kept in {previous.name}." if previous else "Restored."
         )
         self._update_maintenance_widgets()
         self.restored.emit()
@@ -781,7 +765,15 @@ class SettingsDialog(QDialog):
         # and the tab widget would squeeze them into one clipped line.
         if not self.isVisible():
             return
-        wanted = self.sizeHint().height()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        # The height the wrapped text takes at this width: sizeHint() wraps at a width of its
+        # own choosing, too short a guess with larger fonts (the token-file warning was cut).
+        wanted = max(self.sizeHint().height(), self.heightForWidth(self.width()))
+        screen = self.screen()
+        if screen is not None:
+            wanted = min(wanted, screen.availableGeometry().height())
         if wanted > self.height():
             self.resize(self.width(), wanted)
 

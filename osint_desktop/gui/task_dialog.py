@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -26,18 +27,24 @@ from PySide6.QtWidgets import (
 from osint_desktop.context import AppContext
 from osint_desktop.gui.background import BackgroundCall, Report
 from osint_desktop.probe import ProbeResult, probe_targets
-from osint_desktop.tasks import TaskInfo, create_task, list_tasks, update_task
+from osint_desktop.secrets import TOKEN_ENV
+from osint_desktop.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
 from osint_desktop.validation import (
     MAX_QUERY_LENGTH,
     ValidationError,
     validate_feed_url,
     validate_name,
-    validate_query,
+    validate_x_query,
 )
 
 SOURCES = (("news", "News (RSS/Atom feed URLs)"), ("social", "Social (X search queries)"))
 FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
 ERROR_STYLE = "color: #d93f3f;"
+NOTICE_STYLE = "color: #b06f00;"
+NO_TOKEN_NOTICE = (
+    "No X bearer token is set: this task will fail until you add one in Settings "
+    f"(or set {TOKEN_ENV})."
+)
 
 
 class TaskDialog(QDialog):
@@ -50,6 +57,10 @@ class TaskDialog(QDialog):
         self.saved_task_id: int | None = None
         self._probe: BackgroundCall | None = None
         self._probe_cancel = threading.Event()
+        # Whether an X token is set, looked up off the GUI thread (the keyring may be slow):
+        # None until known.
+        self.token_present: bool | None = None
+        self._token_lookup: BackgroundCall | None = None
         self.setWindowTitle("Edit task" if task else "New task")
         self.setMinimumWidth(560)
 
@@ -75,6 +86,9 @@ class TaskDialog(QDialog):
         self.targets_error = self._error_label()
         self.targets_hint = QLabel()
         self.targets_hint.setStyleSheet("color: #6b7280;")
+        self.targets_hint.setWordWrap(True)
+        self.token_notice = self._error_label()
+        self.token_notice.setStyleSheet(NOTICE_STYLE)
 
         self.test_button = QPushButton("Test targets")
         self.test_button.setToolTip("Fetch each target once, without storing anything")
@@ -92,6 +106,7 @@ class TaskDialog(QDialog):
         form.addRow("", self.targets_hint)
         form.addRow("", self.targets_error)
         form.addRow("", self.active_check)
+        form.addRow("", self.token_notice)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -105,10 +120,13 @@ class TaskDialog(QDialog):
         layout.addWidget(self.test_results)
         layout.addWidget(self.buttons)
 
-        self.source_combo.currentIndexChanged.connect(self._update_hint)
+        self.source_combo.currentIndexChanged.connect(self._on_source_changed)
+        self.active_check.toggled.connect(self._update_token_notice)
         self.name_edit.textChanged.connect(lambda _text: self.name_error.setVisible(False))
         self.targets_edit.textChanged.connect(self._clear_targets_error)
         self._update_hint()
+        if self.source() == "social":
+            self._look_up_token()
 
     @staticmethod
     def _error_label() -> QLabel:
@@ -121,6 +139,61 @@ class TaskDialog(QDialog):
     @Slot()
     def _clear_targets_error(self) -> None:
         self.targets_error.setVisible(False)
+
+    @Slot()
+    def _on_source_changed(self) -> None:
+        """Say at once what the targets are worth for the new source, and whether it can run."""
+        self._update_hint()
+        problems = self._target_problems(require_one=False)
+        if problems:
+            self._show_error(self.targets_error, _summary(problems))
+        else:
+            self.targets_error.setVisible(False)
+        if self.source() == "social":
+            self._look_up_token()
+        self._update_token_notice()
+
+    def _look_up_token(self) -> None:
+        if self._token_lookup is not None and not self._token_lookup.finished:
+            return
+        ctx = self._ctx
+
+        def work(_report: Report) -> bool:
+            return bool(ctx.x_token())
+
+        call = BackgroundCall(work, self)
+        call.result.connect(self._on_token_known)
+        self._token_lookup = call
+        call.start()
+
+    @Slot(object)
+    def _on_token_known(self, present: object) -> None:
+        self.token_present = bool(present)
+        self._update_token_notice()
+
+    @Slot()
+    def _update_token_notice(self) -> None:
+        needed = self.source() == "social" and self.active_check.isChecked()
+        if needed and self.token_present is False:
+            self._show_error(self.token_notice, NO_TOKEN_NOTICE)
+        else:
+            self.token_notice.setVisible(False)
+
+    def ask_without_token(self) -> str:
+        """An active social task and no token: "inactive", "active" (anyway) or "cancel"."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "No X bearer token",
+            f"{NO_TOKEN_NOTICE}\n\nSave the task inactive? You can activate it once the token is set.",
+            parent=self,
+        )
+        inactive = box.addButton("Save inactive", QMessageBox.ButtonRole.AcceptRole)
+        active = box.addButton("Save active anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(inactive)
+        box.exec()
+        clicked = box.clickedButton()
+        return "inactive" if clicked is inactive else "active" if clicked is active else "cancel"
 
     @Slot()
     def _update_hint(self) -> None:
@@ -142,6 +215,22 @@ class TaskDialog(QDialog):
     def _show_error(self, label: QLabel, message: str) -> None:
         label.setText(message)
         label.setVisible(True)
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        # A word-wrapped label shown after the dialog opened needs the height its text takes
+        # at the dialog's width; a window is never given that by itself, so it was clipped.
+        if not self.isVisible():
+            return
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        wanted = self.heightForWidth(self.width()) if self.hasHeightForWidth() else self.sizeHint().height()
+        screen = self.screen()
+        if screen is not None:
+            wanted = min(wanted, screen.availableGeometry().height())
+        if wanted > self.height():
+            self.resize(self.width(), wanted)
 
     def validate(self) -> bool:
         """Check every field; show the reason next to the field that is wrong."""
@@ -158,27 +247,41 @@ class TaskDialog(QDialog):
         except ValidationError as exc:
             self._show_error(self.name_error, str(exc).capitalize())
             ok = False
+        problems = self._target_problems(require_one=True)
+        if problems:
+            self._show_error(self.targets_error, _summary(problems))
+            ok = False
+        return ok
+
+    def _target_problems(self, require_one: bool) -> list[str]:
+        """What is wrong with each line for the chosen source (a feed URL is no X query)."""
         lines = self.target_lines()
-        check: Callable[[str], str] = validate_feed_url if self.source() == "news" else validate_query
+        check: Callable[[str], str] = validate_feed_url if self.source() == "news" else validate_x_query
         problems = []
         for number, line in enumerate(lines, start=1):
             try:
                 check(line)
             except ValidationError as exc:
                 problems.append(f"line {number}: {exc}")
-        if not lines:
+        if not lines and require_one:
             problems.append("Add at least one target")
-        if problems:
-            shown = problems[:5] + ([f"… and {len(problems) - 5} more"] if len(problems) > 5 else [])
-            self._show_error(self.targets_error, "\n".join(shown))
-            ok = False
-        return ok
+        return problems
 
     @Slot()
     def save(self) -> None:
         """Validate, then create or update; stays open with reasons when something is wrong."""
         if not self.validate():
             return
+        active = self.active_check.isChecked()
+        note = None
+        # Asked now, not from the background look-up: the token may have been set meanwhile.
+        if active and self.source() == "social" and not self._ctx.x_token():
+            choice = self.ask_without_token()
+            if choice == "cancel":
+                return
+            if choice == "inactive":
+                active, note = False, NO_TOKEN_NOTE
+                self.active_check.setChecked(False)
         frequency = str(self.frequency_combo.currentData())
         try:
             if self._task is None:
@@ -188,7 +291,9 @@ class TaskDialog(QDialog):
                     self.source(),
                     frequency,
                     self.target_lines(),
-                    active=self.active_check.isChecked(),
+                    active=active,
+                    # The window offers to activate such tasks once a token is saved.
+                    note=note,
                 )
             else:
                 task = update_task(
@@ -198,7 +303,7 @@ class TaskDialog(QDialog):
                     source=self.source(),
                     frequency=frequency,
                     targets=self.target_lines(),
-                    active=self.active_check.isChecked(),
+                    active=active,
                 )
         except ValidationError as exc:
             label = self.name_error if exc.field == "name" else self.targets_error
@@ -258,3 +363,9 @@ class TaskDialog(QDialog):
         """Closing stops a test still running."""
         self._probe_cancel.set()
         super().done(result)
+
+
+def _summary(problems: list[str]) -> str:
+    """The first problems, one a line, and how many more there are."""
+    shown = problems[:5] + ([f"… and {len(problems) - 5} more"] if len(problems) > 5 else [])
+    return "\n".join(shown)

@@ -79,7 +79,7 @@ def test_killed_run_is_interrupted_at_the_next_start(cli: Cli, cli_home: Path, s
     listed = cli("list-tasks")  # the next start of any entry point
     assert listed.code == 0
     [task] = listed.json["tasks"]
-    assert task["status"] != "running"
+    assert task["status"] == "interrupted"  # its run died: not a failed run
     assert query_db(cli_home, "SELECT count(*) FROM crawl_logs WHERE status = 'running'") == [(0,)]
     [entry] = cli("logs").json["logs"]
     assert entry["status"] == "interrupted"

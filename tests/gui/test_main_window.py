@@ -131,7 +131,7 @@ def test_run_now_shows_log_row_and_items(qtbot: QtBot, desktop: DesktopApp, feed
     assert window.items_page.model.rowCount() == 20
     row = window.task_model.row_of(task.id)
     assert row is not None
-    assert window.task_model.index(row, COL_STATUS).data() == "completed"
+    assert window.task_model.index(row, COL_STATUS).data() == "success"  # the run's own word
     assert "20 new items" in window.task_model.index(row, 7).data()
 
 

@@ -167,7 +167,10 @@ def test_the_charts_show_runs_items_and_durations(
 
     runs = finished
     assert widget.runs_card.value.text() == f"{runs:,}"
-    assert widget.success_card.value.text() == f"{counts['success'] / runs * 100:.1f} %"
+    # Partial runs collected too: they count toward the rate and are named beside it.
+    collected = counts["success"] + counts["partial"]
+    assert widget.success_card.value.text() == f"{collected / runs * 100:.1f} %"
+    assert widget.success_card.detail.text() == f"{counts['partial']} partial · {counts['failed']} failed"
     assert widget.items_card.value.text() == f"{counts['items']:,}"
     assert widget.duration_card.value.text() == "3.0 s"
     assert "World&nbsp;news" in widget.task_legend.text()

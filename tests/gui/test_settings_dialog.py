@@ -15,16 +15,20 @@ from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
+from sqlalchemy import update
 
 from osint_desktop import autostart
 from osint_desktop import secrets as secrets_module
 from osint_desktop.config import SETTINGS_FILE, Settings
 from osint_desktop.context import AppContext
 from osint_desktop.db.backup import list_backups
+from osint_desktop.db.models import CrawlLog, CrawlTask
 from osint_desktop.gui.settings_dialog import SettingsDialog
 from osint_desktop.maintenance import backup_now
+from osint_desktop.recovery import current_owner, register_active, unregister_active
 from osint_desktop.secrets import KEYRING_SERVICE, KEYRING_USER, TOKEN_ENV, TOKEN_FILE, mask, save_token
 from osint_desktop.tasks import create_task, delete_task, ensure_default_tasks, list_tasks
+from osint_desktop.timeutil import utcnow
 
 # Qt's offscreen platform (used where there is no display) cannot pass size hints of a shown
 # dialog to a window system; that limitation is not a fault of the dialog.
@@ -554,6 +558,60 @@ def test_restore_of_a_damaged_file_reports_the_error_and_keeps_the_data(
         dialog.restore_from(junk)
     assert "restore failed" in dialog.backup_message_label.text()
     assert [task.name for task in list_tasks(ctx.db)] == names
+    assert dialog.restore_button.isEnabled()
+
+
+def test_restore_with_fewer_backups_kept_keeps_the_chosen_backup_untouched(
+    qtbot: QtBot, ctx: AppContext, open_dialog: Callable[[], SettingsDialog]
+) -> None:
+    backups = []
+    for n in range(4):
+        create_task(ctx.db, f"Batch {n}", "news", "daily", [f"https://example.org/{n}.xml"])
+        backups.append(backup_now(ctx.db, ctx.backup_dir, keep=7))
+    chosen = backups[0]
+    before = chosen.read_bytes(), chosen.stat().st_mtime_ns
+    create_task(ctx.db, "Later", "news", "daily", ["https://example.org/later.xml"])
+    ctx.settings.backup_keep = 2  # lowered and saved earlier
+    dialog = open_dialog()
+    with qtbot.waitSignal(dialog.restored, timeout=WAIT_MS):
+        dialog.restore_from(chosen)
+    assert [task.name for task in list_tasks(ctx.db)] == ["Batch 0"]
+    assert chosen.is_file(), "the backup being restored was deleted"
+    assert (chosen.read_bytes(), chosen.stat().st_mtime_ns) == before
+    assert [p.name for p in ctx.backup_dir.iterdir() if p.name.endswith(("-wal", "-shm"))] == []
+    safety = [p for p in list_backups(ctx.backup_dir) if "pre-restore" in p.name]
+    assert len(safety) == 1 and safety[0].name in dialog.backup_message_label.text()
+
+
+def test_restore_is_refused_while_a_crawl_is_running(
+    qtbot: QtBot, ctx: AppContext, open_dialog: Callable[[], SettingsDialog]
+) -> None:
+    task = create_task(ctx.db, "Busy", "news", "daily", ["https://example.org/busy.xml"])
+    backup = backup_now(ctx.db, ctx.backup_dir, keep=7)
+    create_task(ctx.db, "Later", "news", "daily", ["https://example.org/later.xml"])
+    owner = current_owner()
+    now = utcnow()
+    # A run of this very process, as the window's crawl records it when it starts.
+    with ctx.db.write() as session:
+        session.execute(update(CrawlTask).where(CrawlTask.id == task.id).values(status="running"))
+        run = CrawlLog(
+            task_id=task.id, started_at=now, status="running", trigger="manual", items_found=0,
+            items_new=0, details=[], targets_total=1, targets_done=0, owner_host=owner.host,
+            owner_pid=owner.pid, owner_started=owner.started, heartbeat_at=now,
+        )
+        session.add(run)
+        session.flush()
+        register_active(run.id)
+    try:
+        dialog = open_dialog()
+        with qtbot.waitSignal(dialog.restore_failed, timeout=WAIT_MS) as failed:
+            dialog.restore_from(backup)
+    finally:
+        unregister_active(run.id)
+    assert "crawl is running ('Busy')" in failed.args[0]
+    assert "crawl is running" in dialog.backup_message_label.text()
+    assert [t.name for t in list_tasks(ctx.db)] == ["Busy", "Later"]
+    assert list_backups(ctx.backup_dir) == [backup]
     assert dialog.restore_button.isEnabled()
 
 

@@ -156,4 +156,4 @@ def test_task_rows_are_not_left_running_after_recovery(ctx: AppContext) -> None:
         assert row is not None
         row.status = "running"
     recover_dead_runs(ctx.db)
-    assert next(t for t in list_tasks(ctx.db) if t.id == task.id).status == "failed"
+    assert next(t for t in list_tasks(ctx.db) if t.id == task.id).status == "interrupted"

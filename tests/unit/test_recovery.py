@@ -73,7 +73,7 @@ def test_run_of_a_dead_process_is_interrupted_and_its_task_freed(ctx: AppContext
     assert row.finished_at is not None and row.duration_s is not None and row.duration_s >= 0
     assert row.error is not None and f"pid {pid}" in row.error
     info = get_task(ctx.db, task.id)
-    assert info.status == "failed"
+    assert info.status == "interrupted"  # the run's word, not "failed"
     assert info.last_error == "the last run was interrupted before it finished"
     assert recover_dead_runs(ctx.db) == []  # done once
 
@@ -116,7 +116,7 @@ def test_other_hosts_runs_are_judged_by_heartbeat(ctx: AppContext) -> None:
     assert stale_row.status == "interrupted"
     assert stale_row.finished_at == stale_beat  # the last sign of life
     assert get_task(ctx.db, fresh_task.id).status == "running"
-    assert get_task(ctx.db, stale_task.id).status == "failed"
+    assert get_task(ctx.db, stale_task.id).status == "interrupted"
 
 
 def test_shutdown_recovery_takes_this_process_runs(ctx: AppContext) -> None:
@@ -132,7 +132,7 @@ def test_shutdown_recovery_takes_this_process_runs(ctx: AppContext) -> None:
 def test_task_stuck_running_without_a_live_log_is_freed(ctx: AppContext) -> None:
     task = make_task(ctx)
     recover_dead_runs(ctx.db)
-    assert get_task(ctx.db, task.id).status == "failed"
+    assert get_task(ctx.db, task.id).status == "interrupted"
 
 
 def test_every_start_of_the_app_recovers(ctx: AppContext) -> None:
@@ -143,7 +143,7 @@ def test_every_start_of_the_app_recovers(ctx: AppContext) -> None:
     reopened = AppContext.open(console_log=None)
     try:
         assert log_row(reopened, log_id).status == "interrupted"
-        assert get_task(reopened.db, task.id).status == "failed"
+        assert get_task(reopened.db, task.id).status == "interrupted"
     finally:
         reopened.close()
 

@@ -15,6 +15,7 @@ from osint_desktop.validation import (
     validate_query,
     validate_source,
     validate_targets,
+    validate_x_query,
 )
 
 
@@ -101,3 +102,15 @@ def test_datetimes() -> None:
     with pytest.raises(ValidationError, match="is not an ISO 8601 time") as raised:
         validate_datetime("next tuesday")
     assert raised.value.field == "next_run"
+
+
+@pytest.mark.parametrize("address", ["https://example.org/feed.xml", "HTTP://EXAMPLE.ORG", "www.example.org"])
+def test_a_web_address_is_not_an_x_query(address: str) -> None:
+    validate_query(address)  # a valid query for the API, but not a sensible one: the editor refuses it
+    with pytest.raises(ValidationError, match="is a web address, not an X search query"):
+        validate_x_query(address)
+
+
+def test_x_queries_with_operators_are_fine() -> None:
+    for query in ("#osint lang:en", "url:example.org -is:retweet", "ransomware leak"):
+        assert validate_x_query(query) == query

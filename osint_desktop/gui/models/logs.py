@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Qt
 from osint_desktop.db.engine import Database
 from osint_desktop.db.paging import LogFilter, count_logs, page_logs
 from osint_desktop.db.queries import LogInfo
-from osint_desktop.gui.formatting import duration, local_time, local_time_full, status_colour
+from osint_desktop.gui.formatting import duration, local_time, local_time_full, status_colour, status_icon
 from osint_desktop.gui.models.paged import Column, PagedTableModel
 
 COL_STATUS = 4
@@ -60,9 +60,12 @@ class LogTableModel(PagedTableModel[LogInfo]):
         sort, descending = self.order_key()
         return page_logs(self._db, self.filter, offset, limit, sort, descending)
 
+    def row_key(self, row: LogInfo) -> int:
+        return row.id
+
     def cell_role(self, row: LogInfo, column: int, role: int) -> Any:
         if column == COL_STATUS and role == Qt.ItemDataRole.DecorationRole:
-            return status_colour(row.status)
+            return status_icon(row.status)
         if (
             role == Qt.ItemDataRole.ForegroundRole
             and row.status == "failed"

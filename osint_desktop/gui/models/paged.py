@@ -13,12 +13,16 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 
 Row = TypeVar("Row")
 Index = QModelIndex | QPersistentModelIndex
 PAGE_SIZE = 200
 CACHED_PAGES = 40
+# How far find_row looks from the top for a record that is not near its old row: a selection
+# further down than this, after a reset, is let go rather than paid for with a long scan.
+FIND_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class Column(Generic[Row]):
 
 class PagedTableModel(QAbstractTableModel, Generic[Row]):
     """Rows come in pages of PAGE_SIZE from fetch_page; only visited pages are kept."""
+
+    # After every reload() and refresh(): rows may now stand at other positions, so views
+    # put their selection back on the same records (by row_key), not on the same row numbers.
+    refreshed = Signal()
 
     def __init__(self, columns: Sequence[Column[Row]], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +65,10 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         """Extra roles (colours, icons, check states) for subclasses."""
         return None
 
+    def row_key(self, row: Row) -> int:
+        """The id of the record a row shows."""
+        raise NotImplementedError
+
     # the model ------------------------------------------------------------------
 
     def reload(self) -> None:
@@ -65,6 +77,7 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         self._pages.clear()
         self._count = self.fetch_count()
         self.endResetModel()
+        self.refreshed.emit()
 
     def refresh(self) -> None:
         """New rows may have arrived at the top and visible rows may have changed.
@@ -86,6 +99,7 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
             self._pages.clear()
         if self._count:
             self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(self.columns) - 1))
+        self.refreshed.emit()
 
     def _newest_first(self) -> bool:
         return self.sort_column is None or (self.sort_column == 0 and self.sort_descending)
@@ -95,6 +109,34 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         if row < 0 or row >= self._count:
             return None
         page_number = row // PAGE_SIZE
+        page = self._page(page_number)
+        offset = row - page_number * PAGE_SIZE
+        return page[offset] if offset < len(page) else None
+
+    def find_row(self, key: int, hint: int | None = None) -> int | None:
+        """The row now showing the record with id key: near hint first, then from the top.
+
+        Reads pages it does not hold (a row number alone means nothing after new rows came in
+        or a filter changed); gives up after FIND_PAGES pages.
+        """
+        pages: list[int] = []
+        if hint is not None and 0 <= hint < self._count:
+            near = hint // PAGE_SIZE
+            pages += [near, near - 1, near + 1]
+        pages += range(FIND_PAGES)
+        last_page = (self._count - 1) // PAGE_SIZE
+        seen: set[int] = set()
+        for number in pages:
+            if number in seen or not 0 <= number <= last_page:
+                continue
+            seen.add(number)
+            start = number * PAGE_SIZE
+            for offset, row in enumerate(self._page(number)):
+                if start + offset < self._count and self.row_key(row) == key:
+                    return start + offset
+        return None
+
+    def _page(self, page_number: int) -> list[Row]:
         page = self._pages.get(page_number)
         if page is None:
             page = self.fetch_page(page_number * PAGE_SIZE, PAGE_SIZE)
@@ -103,8 +145,7 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
                 self._pages.popitem(last=False)
         else:
             self._pages.move_to_end(page_number)
-        offset = row - page_number * PAGE_SIZE
-        return page[offset] if offset < len(page) else None
+        return page
 
     @property
     def loaded_rows(self) -> int:

@@ -7,13 +7,26 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from osint_desktop.db.engine import Database
-from osint_desktop.gui.formatting import local_time, local_time_full, relative, status_colour
+from osint_desktop.gui.formatting import local_time, local_time_full, relative, status_colour, status_icon
 from osint_desktop.tasks import TaskInfo, get_task, list_tasks
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Source", "Frequency", "Status", "Last run", "Next run", "Active", "Last result")
 COL_NAME, COL_SOURCE, COL_FREQUENCY, COL_STATUS, COL_LAST, COL_NEXT, COL_ACTIVE, COL_RESULT = range(8)
 TASK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+# Statuses whose "Last result" is written in the status's colour.
+COLOURED_RESULTS = ("failed", "partial", "interrupted")
+
+
+def has_failing_source(task: TaskInfo) -> bool:
+    """Whether the task's last run says a source is failing (what turns the tray red).
+
+    An interrupted run (Quit, a crash) says nothing about the sources, so it does not count.
+    """
+    if task.status in ("failed", "partial"):
+        return True
+    # A successful run still names a source that is backing off after failures.
+    return task.status == "success" and bool(task.last_error)
 
 
 class TaskTableModel(QAbstractTableModel):
@@ -134,6 +147,9 @@ class TaskTableModel(QAbstractTableModel):
             return f"failed: {task.last_error}"
         new = task.last_items_new or 0
         text = f"{new} new item{'s' if new != 1 else ''}"
+        if task.status == "interrupted":
+            why = f" ({task.last_error})" if task.last_error else ""
+            return f"interrupted{why}; {text}"
         if task.last_error:
             text += f" — {task.last_error}"
         return text
@@ -153,10 +169,11 @@ class TaskTableModel(QAbstractTableModel):
             return Qt.CheckState.Checked if task.active else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.DecorationRole and column == COL_STATUS:
             if self._is_running(task):
-                return status_colour("running")
-            return status_colour(task.status if task.active else "inactive")
-        if role == Qt.ItemDataRole.ForegroundRole and column == COL_RESULT and task.status == "failed":
-            return status_colour("failed")
+                return status_icon("running")
+            return status_icon(task.status if task.active else "inactive")
+        coloured = column == COL_RESULT and task.status in COLOURED_RESULTS
+        if role == Qt.ItemDataRole.ForegroundRole and coloured:
+            return status_colour(task.status)
         if role == TASK_ID_ROLE:
             return task.id
         return None

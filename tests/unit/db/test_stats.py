@@ -33,7 +33,7 @@ def _task(ctx: AppContext, name: str, source: str = "news") -> int:
             frequency="hourly",
             targets=["https://feeds.example.org/rss"],
             active=True,
-            status="completed",
+            status="success",
             consecutive_failures=0,
         )
         session.add(task)
