@@ -71,13 +71,19 @@ class Soak(QObject):
         app.controller.run_finished.connect(self.on_run_finished)
         app.controller.run_failed.connect(self.on_run_failed)
 
-    def measure(self) -> dict[str, int]:
+    def measure(self) -> dict[str, Any]:
         """Resident memory, threads and open files of this process, after a full collection."""
         gc.collect()
         _trim_heap()
         return {
             "rss": int(self.process.memory_info().rss),
             "threads": threading.active_count(),
+            # Threads Python started (not Qt's pool threads that ran Python code).
+            "python_threads": sorted(
+                thread.name
+                for thread in threading.enumerate()
+                if not isinstance(thread, threading._DummyThread)  # type: ignore[attr-defined]
+            ),
             "os_threads": self.process.num_threads(),
             "fds": self.process.num_fds(),
         }
