@@ -28,13 +28,13 @@ from sqlalchemy import func, select
 from benchmarks.feeds import ENTRIES_PER_FEED, FEED_COUNT, Feed, make_feeds
 from benchmarks.loopback import ServerProcess
 from benchmarks.naive import naive_crawl
-from osint_desktop.config import HOME_ENV, Settings
-from osint_desktop.context import AppContext
-from osint_desktop.crawl.news import parse_feed
-from osint_desktop.crawl.parallel_parse import ProcessPoolParser, usable_cpus
-from osint_desktop.db.models import Item
-from osint_desktop.runs import FeedParser, RunOptions, RunResult, run_task
-from osint_desktop.tasks import create_task
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.runs import FeedParser, RunOptions, RunResult, run_task
+from osint_desktop.app.tasks import create_task
+from osint_desktop.core.config import HOME_ENV, Settings
+from osint_desktop.core.crawl.news import parse_feed
+from osint_desktop.core.crawl.parallel_parse import ProcessPoolParser, usable_cpus
+from osint_desktop.core.db.models import Item
 
 TARGET_SPEEDUP_OVER_NAIVE = 3.0
 TARGET_OVER_FLOOR = 1.2
@@ -301,8 +301,8 @@ def _check_worker_code(pool: ProcessPoolParser) -> None:
     executor = pool._get_pool()
     if executor is None:
         return
-    ours = str(Path(sys.modules["osint_desktop.crawl.news"].__file__ or "").resolve())
-    probe = "__import__('osint_desktop.crawl.news', fromlist=['news']).__file__"
+    ours = str(Path(sys.modules["osint_desktop.core.crawl.news"].__file__ or "").resolve())
+    probe = "__import__('osint_desktop.core.crawl.news', fromlist=['news']).__file__"
     theirs = str(Path(executor.submit(eval, probe).result()).resolve())
     if theirs != ours:
         raise SystemExit(

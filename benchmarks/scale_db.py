@@ -168,7 +168,7 @@ def _chunks(rows: Iterator[tuple[object, ...]], size: int) -> Iterator[list[tupl
 def _migrate(path: Path, home: Path) -> None:
     """Create the schema exactly as the app does (Alembic migrations)."""
     os.environ["OSINT_DESKTOP_HOME"] = str(home)
-    from osint_desktop.context import AppContext
+    from osint_desktop.app.context import AppContext
 
     ctx = AppContext.open(str(path), console_log=None, allow_new_database=True)
     ctx.close()

@@ -216,7 +216,7 @@ def _run_child(db: Path, home: Path, empty: bool) -> dict[str, Any]:
 
 def _empty_db(home: Path) -> Path:
     os.environ["OSINT_DESKTOP_HOME"] = str(home)
-    from osint_desktop.context import AppContext
+    from osint_desktop.app.context import AppContext
 
     path = home / "empty.sqlite3"
     AppContext.open(str(path), console_log=None, allow_new_database=True).close()
@@ -291,10 +291,10 @@ def _search_sql_comparison(db: Path) -> dict[str, tuple[float, float]]:
     """
     from sqlalchemy import select, text
 
-    from osint_desktop.db.engine import Database
-    from osint_desktop.db.models import Item
-    from osint_desktop.db.paging import ItemFilter, count_items, page_items
-    from osint_desktop.db.queries import _item_info, fts_expression
+    from osint_desktop.core.db.engine import Database
+    from osint_desktop.core.db.models import Item
+    from osint_desktop.core.db.paging import ItemFilter, count_items, page_items
+    from osint_desktop.core.db.queries import _item_info, fts_expression
 
     database = Database(f"sqlite:///{db}")
     count_sql = text("SELECT count(*) FROM items_fts WHERE items_fts MATCH :q")

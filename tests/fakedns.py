@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from osint_desktop.network import needs_no_lookup
+from osint_desktop.core.network import needs_no_lookup
 
 REAL_GETADDRINFO = socket.getaddrinfo
 

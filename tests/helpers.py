@@ -12,8 +12,8 @@ from typing import Any
 
 import responses
 
-from osint_desktop.crawl.http import FetchLimits
-from osint_desktop.runs import RunOptions
+from osint_desktop.app.runs import RunOptions
+from osint_desktop.core.crawl.http import FetchLimits
 from tests.conftest import FEEDS, X_API
 
 __all__ = ["FEEDS", "X_API"]

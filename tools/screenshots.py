@@ -17,12 +17,12 @@ os.environ["OSINT_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="osint-shots-")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from osint_desktop.context import AppContext  # noqa: E402
-from osint_desktop.db.models import CrawlLog, CrawlTask, Item  # noqa: E402
+from osint_desktop.app.context import AppContext  # noqa: E402
+from osint_desktop.app.runs import run_task  # noqa: E402
+from osint_desktop.app.tasks import create_task, update_task  # noqa: E402
+from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item  # noqa: E402
+from osint_desktop.core.timeutil import utcnow  # noqa: E402
 from osint_desktop.gui.application import DesktopApp  # noqa: E402
-from osint_desktop.runs import run_task  # noqa: E402
-from osint_desktop.tasks import create_task, update_task  # noqa: E402
-from osint_desktop.timeutil import utcnow  # noqa: E402
 from tests.feedserver import FeedServer  # noqa: E402
 
 FEEDS = REPO / "tests" / "data" / "feeds"

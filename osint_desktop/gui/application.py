@@ -14,11 +14,16 @@ from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTrayIcon
 
 from osint_desktop import APP_ID, APP_NAME, __version__
-from osint_desktop.config import Settings, data_dir, database_url
-from osint_desktop.context import AppContext, DatabaseProblemError
-from osint_desktop.crawl.parallel_parse import close_shared_parser
-from osint_desktop.db.backup import list_backups
-from osint_desktop.db.engine import Database, sqlite_path
+from osint_desktop.app.context import AppContext, DatabaseProblemError
+from osint_desktop.app.maintenance import run_maintenance
+from osint_desktop.app.recovery import recover_dead_runs
+from osint_desktop.app.restore import RestoreError, restore_backup
+from osint_desktop.app.tasks import ensure_default_tasks, list_tasks
+from osint_desktop.core.config import Settings, data_dir, database_url
+from osint_desktop.core.crawl.parallel_parse import close_shared_parser
+from osint_desktop.core.db.backup import list_backups
+from osint_desktop.core.db.engine import Database, sqlite_path
+from osint_desktop.core.secrets import redact
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.garbage import GuiThreadCollector
 from osint_desktop.gui.icons import app_icon
@@ -27,11 +32,6 @@ from osint_desktop.gui.notifications import Notifier
 from osint_desktop.gui.scheduler_bridge import SchedulerBridge
 from osint_desktop.gui.single_instance import InstanceServer, ask_running_instance_to_show, server_name
 from osint_desktop.gui.tray import Tray
-from osint_desktop.maintenance import run_maintenance
-from osint_desktop.recovery import recover_dead_runs
-from osint_desktop.restore import RestoreError, restore_backup
-from osint_desktop.secrets import redact
-from osint_desktop.tasks import ensure_default_tasks, list_tasks
 
 log = logging.getLogger("osint_desktop.gui.app")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from osint_desktop.secrets import redact
+from osint_desktop.core.secrets import redact
 
 log = logging.getLogger("osint_desktop.gui.background")
 

@@ -9,11 +9,11 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from osint_desktop.context import AppContext
-from osint_desktop.network import NetworkMonitor
-from osint_desktop.runs import RunResult, run_task
-from osint_desktop.secrets import redact
-from osint_desktop.tasks import UnknownTaskError, list_tasks
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.runs import RunResult, run_task
+from osint_desktop.app.tasks import UnknownTaskError, list_tasks
+from osint_desktop.core.network import NetworkMonitor
+from osint_desktop.core.secrets import redact
 
 log = logging.getLogger("osint_desktop.gui.crawls")
 

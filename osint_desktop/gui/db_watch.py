@@ -6,8 +6,8 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from osint_desktop.db.changes import ChangeProbe, Changes
-from osint_desktop.db.engine import Database
+from osint_desktop.core.db.changes import ChangeProbe, Changes
+from osint_desktop.core.db.engine import Database
 from osint_desktop.gui.background import BackgroundCall, Report
 
 log = logging.getLogger("osint_desktop.gui.db_watch")

@@ -7,7 +7,7 @@ from functools import cache
 
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
-from osint_desktop.timeutil import utcnow
+from osint_desktop.core.timeutil import utcnow
 
 STATUS_COLOURS = {
     "pending": "#8a94a6",

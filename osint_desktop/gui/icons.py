@@ -6,7 +6,7 @@ from functools import cache
 
 from PySide6.QtGui import QIcon
 
-from osint_desktop.assets import resource_path
+from osint_desktop.core.assets import resource_path
 
 TRAY_STATES = ("idle", "running", "failed", "paused", "offline")
 APP_ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)

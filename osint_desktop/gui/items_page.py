@@ -20,15 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from osint_desktop.db.engine import Database
-from osint_desktop.db.queries import ItemInfo, get_item_content
-from osint_desktop.export import export_items, iter_filtered_items
+from osint_desktop.app.export import export_items, iter_filtered_items
+from osint_desktop.app.tasks import TaskInfo
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.queries import ItemInfo, get_item_content
 from osint_desktop.gui.background import BackgroundCall, Report
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.gui.selection import SelectionKeeper
 from osint_desktop.gui.widgets import data_table, refill_task_filter
-from osint_desktop.tasks import TaskInfo
 
 SEARCH_DELAY_MS = 250
 

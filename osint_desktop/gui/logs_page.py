@@ -15,14 +15,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from osint_desktop.db.engine import Database
-from osint_desktop.db.queries import LogInfo, get_log
+from osint_desktop.app.tasks import TaskInfo
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.queries import LogInfo, get_log
+from osint_desktop.core.vocabulary import LOG_STATUSES
 from osint_desktop.gui.formatting import duration, local_time_full
 from osint_desktop.gui.models.logs import LogTableModel
 from osint_desktop.gui.selection import SelectionKeeper
 from osint_desktop.gui.widgets import data_table, refill_task_filter
-from osint_desktop.tasks import TaskInfo
-from osint_desktop.vocabulary import LOG_STATUSES
 
 STATUS_FILTERS = (
     ("All statuses", ()),

@@ -20,8 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from osint_desktop import APP_NAME, __version__
-from osint_desktop.context import AppContext
-from osint_desktop.db.changes import Changes
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.maintenance import clear_task_logs, prune_logs
+from osint_desktop.app.runs import RunResult
+from osint_desktop.app.tasks import TaskInfo, delete_task, update_task
+from osint_desktop.core.db.changes import Changes
+from osint_desktop.core.validation import ValidationError
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.db_watch import DatabaseWatcher
 from osint_desktop.gui.formatting import local_time, relative
@@ -34,10 +38,6 @@ from osint_desktop.gui.overview import OverviewWidget
 from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT, SchedulerBridge
 from osint_desktop.gui.task_dialog import TaskDialog
 from osint_desktop.gui.tray import Tray
-from osint_desktop.maintenance import clear_task_logs, prune_logs
-from osint_desktop.runs import RunResult
-from osint_desktop.tasks import TaskInfo, delete_task, update_task
-from osint_desktop.validation import ValidationError
 
 log = logging.getLogger("osint_desktop.gui.window")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from osint_desktop.config import Settings
-from osint_desktop.runs import RunResult
+from osint_desktop.app.runs import RunResult
+from osint_desktop.core.config import Settings
 
 log = logging.getLogger("osint_desktop.gui.notifications")
 

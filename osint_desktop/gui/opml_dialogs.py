@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from osint_desktop.db.engine import Database
-from osint_desktop.opml import (
+from osint_desktop.app.opml import (
     OpmlError,
     OpmlFeed,
     OpmlImport,
@@ -36,8 +35,9 @@ from osint_desktop.opml import (
     read_opml_file,
     write_opml,
 )
-from osint_desktop.tasks import TaskInfo, list_tasks
-from osint_desktop.validation import MAX_NAME_LENGTH, ValidationError
+from osint_desktop.app.tasks import TaskInfo, list_tasks
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.validation import MAX_NAME_LENGTH, ValidationError
 
 __all__ = ["OpmlImportDialog", "apply_opml_import", "export_opml", "import_opml", "unique_task_name"]
 

@@ -50,16 +50,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from osint_desktop.db.engine import Database
-from osint_desktop.db.stats import (
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.stats import (
     DEFAULT_DAYS,
     MAX_DURATION_POINTS,
     OTHER_TASKS,
     OverviewStats,
     load_overview,
 )
+from osint_desktop.core.secrets import redact
 from osint_desktop.gui.formatting import duration
-from osint_desktop.secrets import redact
 
 log = logging.getLogger("osint_desktop.gui.overview")
 

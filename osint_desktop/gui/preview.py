@@ -1,7 +1,7 @@
 """The item preview: sanitized HTML in a browser that loads nothing from the network.
 
 Every piece of text it shows has its bidi control characters made visible (see
-osint_desktop.bidi): a right-to-left override in a title or an article must not make
+osint_desktop.core.bidi): a right-to-left override in a title or an article must not make
 "txt.exe" read as "exe.txt".
 """
 
@@ -16,8 +16,8 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from osint_desktop.bidi import show_bidi_controls
-from osint_desktop.db.queries import ItemInfo
+from osint_desktop.core.bidi import show_bidi_controls
+from osint_desktop.core.db.queries import ItemInfo
 from osint_desktop.gui.formatting import local_time_full
 
 # Elements whose content is code, not text: dropped with everything inside them.

@@ -6,10 +6,10 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
-from osint_desktop.context import AppContext
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.scheduling import SchedulerState, TaskScheduler
+from osint_desktop.core.network import NetworkMonitor
 from osint_desktop.gui.crawls import CrawlController
-from osint_desktop.network import NetworkMonitor
-from osint_desktop.scheduling import SchedulerState, TaskScheduler
 
 log = logging.getLogger("osint_desktop.gui.scheduler")
 

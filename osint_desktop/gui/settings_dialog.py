@@ -33,14 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from osint_desktop import autostart
-from osint_desktop.config import Settings
-from osint_desktop.context import AppContext
-from osint_desktop.db.backup import list_backups
-from osint_desktop.db.engine import sqlite_path
-from osint_desktop.maintenance import backup_now
-from osint_desktop.restore import RestoreResult, restore_backup
-from osint_desktop.secrets import (
+from osint_desktop.app import autostart
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.maintenance import backup_now
+from osint_desktop.app.restore import RestoreResult, restore_backup
+from osint_desktop.core.config import Settings
+from osint_desktop.core.db.backup import list_backups
+from osint_desktop.core.db.engine import sqlite_path
+from osint_desktop.core.secrets import (
     TOKEN_ENV,
     TOKEN_FILE,
     clear_token,

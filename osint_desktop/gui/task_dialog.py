@@ -24,18 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from osint_desktop.context import AppContext
-from osint_desktop.gui.background import BackgroundCall, Report
-from osint_desktop.probe import ProbeResult, probe_targets
-from osint_desktop.secrets import TOKEN_ENV
-from osint_desktop.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
-from osint_desktop.validation import (
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.probe import ProbeResult, probe_targets
+from osint_desktop.app.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
+from osint_desktop.core.secrets import TOKEN_ENV
+from osint_desktop.core.validation import (
     MAX_QUERY_LENGTH,
     ValidationError,
     validate_feed_url,
     validate_name,
     validate_x_query,
 )
+from osint_desktop.gui.background import BackgroundCall, Report
 
 SOURCES = (("news", "News (RSS/Atom feed URLs)"), ("social", "Social (X search queries)"))
 FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))

@@ -9,8 +9,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from osint_desktop.db.engine import Database
-from osint_desktop.db.queries import list_logs
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.queries import list_logs
 from osint_desktop.gui.formatting import local_time
 from osint_desktop.gui.icons import tray_icon
 from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView
 
-from osint_desktop.tasks import TaskInfo
+from osint_desktop.app.tasks import TaskInfo
 
 
 def refill_task_filter(combo: QComboBox, tasks: list[TaskInfo]) -> bool:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from osint_desktop.db.queries import ITEM_FIELDS
-from osint_desktop.timeutil import parse_iso
+from osint_desktop.core.db.queries import ITEM_FIELDS
+from osint_desktop.core.timeutil import parse_iso
 from tests.conftest import REPO
 from tests.e2e.conftest import Cli, cli_env, command
 from tests.feedserver import FeedServer

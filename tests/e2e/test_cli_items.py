@@ -7,10 +7,10 @@ import io
 import subprocess
 from pathlib import Path
 
-from osint_desktop.db.engine import Database
-from osint_desktop.db.models import Item
-from osint_desktop.tasks import delete_task
-from osint_desktop.timeutil import utcnow
+from osint_desktop.app.tasks import delete_task
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.models import Item
+from osint_desktop.core.timeutil import utcnow
 from tests.conftest import REPO
 from tests.e2e.conftest import CLI_TIMEOUT_S, Cli, cli_env, command
 from tests.feedserver import FeedServer

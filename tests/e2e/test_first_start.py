@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from osint_desktop.db.migrate import head_revision
+from osint_desktop.core.db.migrate import head_revision
 from tests.conftest import REPO
 from tests.e2e.conftest import CLI_TIMEOUT_S, CliResult, cli_env, command
 from tests.helpers import query_db

@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-from osint_desktop.recovery import current_owner
+from osint_desktop.app.recovery import current_owner
 from tests.e2e.conftest import Cli
 from tests.helpers import db_file, query_db
 

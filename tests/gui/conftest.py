@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from osint_desktop.context import AppContext
+from osint_desktop.app.context import AppContext
 from osint_desktop.gui.application import DesktopApp
 from tests.conftest import MemoryKeyring
 from tests.feedserver import FeedServer

@@ -10,13 +10,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from osint_desktop.db.queries import list_logs
+from osint_desktop.app.runs import RunResult
+from osint_desktop.app.tasks import create_task, ensure_default_tasks, get_task, list_tasks, update_task
+from osint_desktop.core.db.queries import list_logs
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.application import DesktopApp
 from osint_desktop.gui.models.tasks import COL_ACTIVE, COL_NEXT, COL_STATUS
 from osint_desktop.gui.task_dialog import TaskDialog
-from osint_desktop.runs import RunResult
-from osint_desktop.tasks import create_task, ensure_default_tasks, get_task, list_tasks, update_task
-from osint_desktop.timeutil import utcnow
 from tests.conftest import FEEDS
 from tests.feedserver import FeedServer
 
@@ -168,7 +168,7 @@ def test_frequency_change_moves_next_run(qtbot: QtBot, desktop: DesktopApp) -> N
     db = desktop.ctx.db
     task = create_task(db, "Weekly", "news", "weekly", ["https://example.org/feed.xml"])
     last = utcnow() - timedelta(minutes=10)
-    from osint_desktop.db.models import CrawlTask
+    from osint_desktop.core.db.models import CrawlTask
 
     with db.write() as session:
         row = session.get(CrawlTask, task.id)

@@ -9,17 +9,17 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from osint_desktop.bidi import BIDI_CONTROLS
-from osint_desktop.context import AppContext
-from osint_desktop.db.models import CrawlLog, Item, ItemTask
-from osint_desktop.db.queries import get_item_content
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.tasks import create_task
+from osint_desktop.core.bidi import BIDI_CONTROLS
+from osint_desktop.core.db.models import CrawlLog, Item, ItemTask
+from osint_desktop.core.db.queries import get_item_content
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.models.logs import LogTableModel
 from osint_desktop.gui.models.paged import PAGE_SIZE
 from osint_desktop.gui.models.tasks import TaskTableModel
 from osint_desktop.gui.preview import ItemPreview
-from osint_desktop.tasks import create_task
-from osint_desktop.timeutil import utcnow
 
 
 def _fill(ctx: AppContext, items: int, logs: int) -> int:

@@ -12,7 +12,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from osint_desktop.context import AppContext
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.opml import OpmlFeed, parse_opml
+from osint_desktop.app.tasks import create_task, get_task, list_tasks
+from osint_desktop.core.validation import ValidationError
 from osint_desktop.gui import opml_dialogs
 from osint_desktop.gui.opml_dialogs import (
     EXPORT_FILE_NAME,
@@ -22,9 +25,6 @@ from osint_desktop.gui.opml_dialogs import (
     import_opml,
     unique_task_name,
 )
-from osint_desktop.opml import OpmlFeed, parse_opml
-from osint_desktop.tasks import create_task, get_task, list_tasks
-from osint_desktop.validation import ValidationError
 from tests.conftest import FEEDS
 
 SAMPLE = FEEDS / "opml_sample.opml"

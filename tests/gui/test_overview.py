@@ -15,12 +15,12 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QPainter
 from pytestqt.qtbot import QtBot
 
-from osint_desktop.context import AppContext
-from osint_desktop.db import stats as stats_module
-from osint_desktop.db.models import CrawlLog, CrawlTask, Item
+from osint_desktop.app.context import AppContext
+from osint_desktop.core.db import stats as stats_module
+from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui import overview as overview_module
 from osint_desktop.gui.overview import OverviewWidget
-from osint_desktop.timeutil import utcnow
 
 LOAD_TIMEOUT_MS = 10_000
 

@@ -15,12 +15,12 @@ from html.parser import HTMLParser
 import pytest
 from pytestqt.qtbot import QtBot
 
-from osint_desktop.context import AppContext
-from osint_desktop.db.queries import ItemInfo, get_item_content, list_items
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.runs import run_task
+from osint_desktop.app.tasks import create_task
+from osint_desktop.core.db.queries import ItemInfo, get_item_content, list_items
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.preview import ItemPreview, preview_html
-from osint_desktop.runs import run_task
-from osint_desktop.tasks import create_task
-from osint_desktop.timeutil import utcnow
 from tests.data.hostile import make_corpus as corpus
 from tests.feedserver import FeedServer
 from tests.helpers import fast_options

@@ -9,12 +9,12 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 
-from osint_desktop.db.models import CrawlTask
-from osint_desktop.db.queries import list_logs
+from osint_desktop.app.tasks import create_task, get_task
+from osint_desktop.core.db.models import CrawlTask
+from osint_desktop.core.db.queries import list_logs
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.application import DesktopApp
 from osint_desktop.gui.tray import Tray
-from osint_desktop.tasks import create_task, get_task
-from osint_desktop.timeutil import utcnow
 from tests.conftest import FEEDS
 from tests.fakedns import FakeDns
 from tests.feedserver import FeedServer

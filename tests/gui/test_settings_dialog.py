@@ -17,18 +17,18 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QL
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 
-from osint_desktop import autostart
-from osint_desktop import secrets as secrets_module
-from osint_desktop.config import SETTINGS_FILE, Settings
-from osint_desktop.context import AppContext
-from osint_desktop.db.backup import list_backups
-from osint_desktop.db.models import CrawlLog, CrawlTask
+from osint_desktop.app import autostart
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.maintenance import backup_now
+from osint_desktop.app.recovery import current_owner, register_active, unregister_active
+from osint_desktop.app.tasks import create_task, delete_task, ensure_default_tasks, list_tasks
+from osint_desktop.core import secrets as secrets_module
+from osint_desktop.core.config import SETTINGS_FILE, Settings
+from osint_desktop.core.db.backup import list_backups
+from osint_desktop.core.db.models import CrawlLog, CrawlTask
+from osint_desktop.core.secrets import KEYRING_SERVICE, KEYRING_USER, TOKEN_ENV, TOKEN_FILE, mask, save_token
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.settings_dialog import SettingsDialog
-from osint_desktop.maintenance import backup_now
-from osint_desktop.recovery import current_owner, register_active, unregister_active
-from osint_desktop.secrets import KEYRING_SERVICE, KEYRING_USER, TOKEN_ENV, TOKEN_FILE, mask, save_token
-from osint_desktop.tasks import create_task, delete_task, ensure_default_tasks, list_tasks
-from osint_desktop.timeutil import utcnow
 
 # Qt's offscreen platform (used where there is no display) cannot pass size hints of a shown
 # dialog to a window system; that limitation is not a fault of the dialog.

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from osint_desktop.config import Settings
-from osint_desktop.context import AppContext
-from osint_desktop.db.backup import list_backups
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.maintenance import backup_now
+from osint_desktop.app.tasks import create_task, list_tasks
+from osint_desktop.core.config import Settings
+from osint_desktop.core.db.backup import list_backups
 from osint_desktop.gui import application
-from osint_desktop.maintenance import backup_now
-from osint_desktop.tasks import create_task, list_tasks
 from tests.conftest import MemoryKeyring
 
 DAMAGED = b"SQLite format 3\x00" + b"\x41" * 8000

@@ -16,18 +16,18 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from osint_desktop.db.engine import Database
-from osint_desktop.db.models import CrawlLog, Item
-from osint_desktop.db.queries import list_logs
+from osint_desktop.app.runs import RunResult, run_task
+from osint_desktop.app.tasks import TaskInfo, create_task, get_task
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.models import CrawlLog, Item
+from osint_desktop.core.db.queries import list_logs
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.application import DesktopApp
 from osint_desktop.gui.formatting import status_colour
 from osint_desktop.gui.logs_page import LogsPage
 from osint_desktop.gui.main_window import MainWindow
 from osint_desktop.gui.models.tasks import COL_RESULT, COL_STATUS
 from osint_desktop.gui.task_dialog import TaskDialog
-from osint_desktop.runs import RunResult, run_task
-from osint_desktop.tasks import TaskInfo, create_task, get_task
-from osint_desktop.timeutil import utcnow
 from tests.conftest import FEEDS
 from tests.feedserver import FeedServer
 from tests.helpers import FAKE_TOKEN, fast_options

@@ -30,12 +30,12 @@ import psutil
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
-from osint_desktop.context import AppContext
+from osint_desktop.app.context import AppContext
+from osint_desktop.app.runs import RunResult
+from osint_desktop.app.tasks import create_task, update_task
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.application import DesktopApp
 from osint_desktop.gui.garbage import GuiThreadCollector
-from osint_desktop.runs import RunResult
-from osint_desktop.tasks import create_task, update_task
-from osint_desktop.timeutil import utcnow
 
 IDLE_SETTLE_S = 0.5
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import responses
 
-from osint_desktop.context import AppContext
-from osint_desktop.secrets import clear_token
+from osint_desktop.app.context import AppContext
+from osint_desktop.core.secrets import clear_token
 from tests.conftest import MemoryKeyring
 from tests.data.hostile import make_corpus as corpus
 from tests.feedserver import FeedServer

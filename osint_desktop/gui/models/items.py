@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from osint_desktop.bidi import show_bidi_controls
-from osint_desktop.db.engine import Database
-from osint_desktop.db.paging import ItemFilter, count_items, page_items
-from osint_desktop.db.queries import ItemInfo
+from osint_desktop.core.bidi import show_bidi_controls
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.paging import ItemFilter, count_items, page_items
+from osint_desktop.core.db.queries import ItemInfo
 from osint_desktop.gui.formatting import local_time, local_time_full
 from osint_desktop.gui.models.paged import Column, PagedTableModel
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 
-from osint_desktop.db.engine import Database
-from osint_desktop.db.paging import LogFilter, count_logs, page_logs
-from osint_desktop.db.queries import LogInfo
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.paging import LogFilter, count_logs, page_logs
+from osint_desktop.core.db.queries import LogInfo
 from osint_desktop.gui.formatting import duration, local_time, local_time_full, status_colour, status_icon
 from osint_desktop.gui.models.paged import Column, PagedTableModel
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from osint_desktop.db.engine import Database
+from osint_desktop.app.tasks import TaskInfo, get_task, list_tasks
+from osint_desktop.core.db.engine import Database
 from osint_desktop.gui.formatting import local_time, local_time_full, relative, status_colour, status_icon
-from osint_desktop.tasks import TaskInfo, get_task, list_tasks
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Source", "Frequency", "Status", "Last run", "Next run", "Active", "Last result")

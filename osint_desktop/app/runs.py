@@ -1,0 +1,839 @@
+"""The execution flow of one run: claim, open log, crawl, store, close log, reschedule. Qt-free.
+
+An item is stored once (unique on source and dedup key) and belongs to every task whose
+targets produced it (item_tasks). A run's "new" items are those new TO ITS TASK: an entry
+another task stored yesterday, found by this task for the first time today, is new in this
+run's log and counts, because it has just appeared in this task's item list, though no row
+was added to items. Crawl state (ETag, Last-Modified, since_id, back-off) is per task for
+the same reason: another task's 304 must never keep entries from this one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from osint_desktop.app.recovery import (
+    HEARTBEAT_INTERVAL_S,
+    current_owner,
+    register_active,
+    unregister_active,
+)
+from osint_desktop.app.tasks import UnknownTaskError
+from osint_desktop.core.backoff import backoff_delay
+from osint_desktop.core.crawl.http import FeedFetcher, FetchLimits
+from osint_desktop.core.crawl.news import ParsedFeed, parse_feed
+from osint_desktop.core.crawl.records import ItemRecord, TargetOutcome
+from osint_desktop.core.crawl.social import QueryState, crawl_queries
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask, TargetState
+from osint_desktop.core.intervals import next_after
+from osint_desktop.core.network import OFFLINE_ERROR, NetworkMonitor, host_of, probe_hosts
+from osint_desktop.core.secrets import redact
+from osint_desktop.core.timeutil import iso, utcnow
+
+log = logging.getLogger("osint_desktop.app.runs")
+
+FeedParser = Callable[[bytes, str, str | None], ParsedFeed]
+ProgressCallback = Callable[[int, int], None]
+INSERT_CHUNK = 500
+# Ask again a little after the announced reset, so clocks that differ slightly do not matter.
+SAFETY_AFTER_RESET = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run needs besides the database, as plain data."""
+
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    max_parallel_fetches: int = 8
+    x_max_results: int = 100
+    x_token: str | None = field(default=None, repr=False)
+    parser: FeedParser = parse_feed
+    x_client_factory: Callable[[str, FetchLimits], Any] | None = None
+    # Shared with the scheduler that dispatches the run, so that both agree on "offline";
+    # None: a monitor of this run's own.
+    network: NetworkMonitor | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class RunResult:
+    """What a run did, for the command line, the GUI and notifications."""
+
+    task_id: int
+    task_name: str
+    log_id: int | None
+    status: str
+    trigger: str
+    items_found: int = 0
+    items_new: int = 0
+    error: str | None = None
+    details: list[dict[str, Any]] = field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float = 0.0
+    next_run: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """A run that at least partly worked."""
+        return self.status in ("success", "partial")
+
+    @property
+    def message(self) -> str:
+        """One sentence for people."""
+        if self.status == "skipped":
+            return f"{self.task_name!r} is already running; this run was skipped"
+        if self.status == "deferred":
+            return f"{self.task_name!r} did not run: {self.error}"
+        head = f"{self.task_name!r}: {self.items_new} new of {self.items_found} found"
+        if self.status == "success":
+            return head
+        if self.status == "partial":
+            return f"{head}; {self.error}"
+        if self.status == "interrupted":
+            return f"{head}; interrupted before the end"
+        return f"{self.task_name!r} failed: {self.error}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The command line's representation."""
+        return {
+            "task_id": self.task_id,
+            "log_id": self.log_id,
+            "run_status": self.status,
+            "items_found": self.items_found,
+            "items_new": self.items_new,
+            "error": self.error,
+            "details": self.details,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "duration_s": round(self.duration_s, 3),
+            "next_run": iso(self.next_run),
+        }
+
+
+@dataclass(frozen=True)
+class _Claim:
+    log_id: int
+    name: str
+    source: str
+    frequency: str
+    targets: list[str]
+    planned: datetime | None
+    active: bool
+    states: dict[str, TargetState]
+
+
+class _Heartbeat:
+    """Keeps the log's heartbeat and progress fresh from a side thread, in short writes."""
+
+    def __init__(self, db: Database, log_id: int, total: int) -> None:
+        self._db = db
+        self._log_id = log_id
+        self._total = total
+        self._done = 0
+        self._written = -1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{log_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def progress(self, done: int) -> None:
+        self._done = done
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        last_beat = time.monotonic()
+        while not self._stop.wait(1.0):
+            due = time.monotonic() - last_beat >= HEARTBEAT_INTERVAL_S
+            if self._done == self._written and not due:
+                continue
+            try:
+                with self._db.write() as session:
+                    session.execute(
+                        update(CrawlLog)
+                        .where(CrawlLog.id == self._log_id, CrawlLog.status == "running")
+                        .values(heartbeat_at=utcnow(), targets_done=self._done)
+                    )
+                self._written = self._done
+                last_beat = time.monotonic()
+            except Exception as exc:  # a busy database must not kill the run
+                log.warning("heartbeat of run %d not written: %s", self._log_id, exc)
+
+
+def run_task(
+    db: Database,
+    task_id: int,
+    trigger: str,
+    options: RunOptions,
+    *,
+    advance_schedule: bool | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Run one task now, synchronously, and return what happened.
+
+    Raises UnknownTaskError for a missing task; every other problem ends up in the result.
+    A run that finds the machine offline ends "deferred": nothing is counted against the
+    task or its sources and its slot stays due.
+    """
+    if advance_schedule is None:
+        advance_schedule = trigger in ("scheduled", "catch-up")
+    started = utcnow()
+    clock = time.monotonic()
+    network = options.network or NetworkMonitor()
+    before = _task_before_run(db, task_id)
+    if before is not None and trigger in ("scheduled", "catch-up") and network.known_offline():
+        # Another run found the machine offline moments ago: no claim, no log row per attempt.
+        return RunResult(
+            task_id, before.name, None, "deferred", trigger, error=OFFLINE_ERROR,
+            started_at=started, finished_at=started, next_run=before.next_run,
+        )
+    claim = _claim(db, task_id, trigger, started)
+    if isinstance(claim, RunResult):
+        return claim
+    result = RunResult(task_id, claim.name, claim.log_id, "running", trigger, started_at=started)
+    heartbeat = _Heartbeat(db, claim.log_id, len(claim.targets))
+    heartbeat.start()
+    outcomes: list[TargetOutcome] = []
+    try:
+        done = 0
+
+        def on_done(outcome: TargetOutcome) -> None:
+            nonlocal done
+            done += 1
+            outcomes.append(outcome)
+            heartbeat.progress(done)
+            if progress is not None:
+                progress(done, len(claim.targets))
+
+        if claim.source == "news":
+            _crawl_news(claim, options, cancel, on_done, respect_backoff=advance_schedule)
+        else:
+            # Only a rate limit holds a query back: after a 401 or a server error the user
+            # fixes the token or waits, then "Run now" must really ask again.
+            states = {
+                target: QueryState(state.since_id, state.retry_after if state.last_status == "429" else None)
+                for target, state in claim.states.items()
+            }
+            kwargs: dict[str, Any] = {}
+            if options.x_client_factory is not None:
+                kwargs["client_factory"] = options.x_client_factory
+            crawl_queries(
+                claim.targets,
+                options.x_token,
+                states,
+                options.limits,
+                options.x_max_results,
+                cancel,
+                on_done,
+                **kwargs,
+            )
+        cancelled = cancel is not None and cancel.is_set()
+        if not cancelled:
+            _confirm_offline(db, claim, outcomes, network)
+        if _summarise(outcomes, cancelled)[0] == "deferred":
+            _defer_offline(db, task_id, claim, result, outcomes, clock, before)
+        else:
+            _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
+    except Exception as exc:
+        log.exception("run %d of task %d crashed", claim.log_id, task_id)
+        result.error = redact(_crash_reason(exc))[:1000]
+        _fail_run(db, task_id, claim, result, clock, advance_schedule)
+    finally:
+        heartbeat.stop()
+        unregister_active(claim.log_id)
+    log.info("run %d of task %d: %s", claim.log_id, task_id, redact(result.message))
+    return result
+
+
+# Targets of a run that sent no request: held back (back-off, rate limit), cancelled, or not sent.
+_NOT_ATTEMPTED = ("deferred", "cancelled", "not sent")
+
+
+@dataclass(frozen=True)
+class _TaskBefore:
+    """The task as it was before this run claimed it: what a deferred run puts back."""
+
+    name: str
+    status: str
+    next_run: datetime | None
+
+
+def _task_before_run(db: Database, task_id: int) -> _TaskBefore | None:
+    with db.read() as session:
+        row = session.execute(
+            select(CrawlTask.name, CrawlTask.status, CrawlTask.next_run).where(CrawlTask.id == task_id)
+        ).first()
+    return _TaskBefore(row.name, row.status, row.next_run) if row is not None else None
+
+
+def _confirm_offline(
+    db: Database, claim: _Claim, outcomes: list[TargetOutcome], network: NetworkMonitor
+) -> None:
+    """Keep the targets' "offline" only when nothing reached a server and the machine is offline.
+
+    A run where some targets answered is partial, as before; one where the user's own
+    hosts still resolve failed because its hosts are gone, not because of the network.
+    """
+    unreachable = [o for o in outcomes if o.offline]
+    if not unreachable:
+        return
+    attempted = [o for o in outcomes if o.status not in _NOT_ATTEMPTED]
+    failing = [host_of(claim.source, o.target) for o in unreachable]
+    if len(unreachable) == len(attempted) and network.is_offline(
+        probe_hosts(db, [host for host in failing if host])
+    ):
+        for outcome in unreachable:
+            outcome.status = "offline"
+        log.info("run %d: the machine is offline (%d target(s) unreachable)", claim.log_id, len(unreachable))
+    else:
+        for outcome in unreachable:
+            outcome.offline = False
+
+
+def _defer_offline(
+    db: Database,
+    task_id: int,
+    claim: _Claim,
+    result: RunResult,
+    outcomes: list[TargetOutcome],
+    clock: float,
+    before: _TaskBefore | None,
+) -> None:
+    """Close an offline run as deferred: task status, failure count, schedule and target states stay."""
+    order = {target: index for index, target in enumerate(claim.targets)}
+    outcomes.sort(key=lambda o: order.get(o.target, len(order)))
+    now = utcnow()
+    result.status = "deferred"
+    result.error = OFFLINE_ERROR
+    result.details = [o.detail(0) for o in outcomes]
+    result.finished_at = now
+    result.duration_s = time.monotonic() - clock
+    with db.write() as session:
+        run = session.get(CrawlLog, claim.log_id)
+        if run is not None:
+            run.status = "deferred"
+            run.finished_at = now
+            run.duration_s = result.duration_s
+            run.error = result.error
+            run.details = result.details
+            run.targets_done = len(outcomes)
+            run.heartbeat_at = now
+        task = session.get(CrawlTask, task_id)
+        if task is not None:
+            if task.status == "running":
+                task.status = _status_to_restore(session, task_id, claim.log_id, before)
+            task.updated_at = now
+            # next_run is left alone: the slot was not used, so the task stays due.
+            result.next_run = task.next_run
+
+
+def _status_to_restore(session: Session, task_id: int, log_id: int, before: _TaskBefore | None) -> str:
+    if before is not None and before.status != "running":
+        return before.status
+    # Read while another run of the task was finishing: its log tells how that run ended.
+    last = session.scalar(
+        select(CrawlLog.status)
+        .where(
+            CrawlLog.task_id == task_id,
+            CrawlLog.id != log_id,
+            CrawlLog.status.not_in(("running", "skipped", "deferred")),
+        )
+        .order_by(CrawlLog.started_at.desc(), CrawlLog.id.desc())
+        .limit(1)
+    )
+    return last or "pending"
+
+
+def _crash_reason(exc: Exception) -> str:
+    """Why a run could not be completed, in words a user can act on."""
+    text = str(exc).lower()
+    if isinstance(exc, OperationalError):
+        if "disk is full" in text or "database or disk is full" in text:
+            return "the disk is full: this run's items could not be saved (earlier data is intact)"
+        if "readonly" in text:
+            return "the database has become read-only: this run's items could not be saved"
+        if "locked" in text:
+            return "the database stayed locked by another program: this run's items could not be saved"
+        if "disk i/o error" in text:
+            return "disk I/O error while saving this run's items"
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Claim | RunResult:
+    owner = current_owner()
+    with db.write() as session:
+        # The conditional UPDATE is the lock: only one caller can move a task to running.
+        outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(CrawlTask)
+            .where(CrawlTask.id == task_id, CrawlTask.status != "running")
+            .values(status="running", updated_at=started)
+        )
+        claimed = outcome.rowcount
+        task = session.get(CrawlTask, task_id)
+        if task is None:
+            raise UnknownTaskError(task_id)
+        run = CrawlLog(
+            task_id=task_id,
+            started_at=started,
+            status="running" if claimed else "skipped",
+            trigger=trigger,
+            items_found=0,
+            items_new=0,
+            details=[],
+            targets_total=len(task.targets or []),
+            targets_done=0,
+            owner_host=owner.host,
+            owner_pid=owner.pid,
+            owner_started=owner.started,
+            heartbeat_at=started,
+        )
+        if not claimed:
+            run.finished_at = started
+            run.duration_s = 0.0
+            run.error = "skipped: the task was already running"
+        session.add(run)
+        session.flush()
+        if claimed:
+            # Before the commit: recovery in another thread must never see this run
+            # running and unclaimed by a live thread.
+            register_active(run.id)
+        if not claimed:
+            return RunResult(
+                task_id,
+                task.name,
+                run.id,
+                "skipped",
+                trigger,
+                error=run.error,
+                started_at=started,
+                finished_at=started,
+                next_run=task.next_run,
+            )
+        targets = list(task.targets or [])
+        states = {
+            state.target: state
+            for state in session.scalars(
+                select(TargetState).where(
+                    TargetState.task_id == task_id,
+                    TargetState.source == task.source,
+                    TargetState.target.in_(targets),
+                )
+            )
+        }
+        for state in states.values():
+            session.expunge(state)
+        return _Claim(
+            run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, states
+        )
+
+
+def _crawl_news(
+    claim: _Claim,
+    options: RunOptions,
+    cancel: threading.Event | None,
+    on_done: Callable[[TargetOutcome], None],
+    respect_backoff: bool,
+) -> None:
+    if not claim.targets:
+        return
+    fetcher = FeedFetcher(options.limits)
+    workers = max(1, min(options.max_parallel_fetches, len(claim.targets)))
+    finished = threading.Event()
+    if cancel is not None:
+        threading.Thread(
+            target=_abort_on_cancel, args=(cancel, finished, fetcher), name="cancel-watch", daemon=True
+        ).start()
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+            futures = [
+                pool.submit(
+                    _crawl_feed_isolated,
+                    fetcher,
+                    url,
+                    claim.states.get(url),
+                    options.parser,
+                    cancel,
+                    respect_backoff,
+                )
+                for url in claim.targets
+            ]
+            for future in as_completed(futures):
+                on_done(future.result())
+    finally:
+        finished.set()
+        fetcher.close()
+
+
+def _abort_on_cancel(cancel: threading.Event, finished: threading.Event, fetcher: FeedFetcher) -> None:
+    # A blocking read cannot see the cancel flag; cutting its socket ends it at once.
+    while not finished.wait(0.2):
+        if cancel.is_set():
+            fetcher.abort()
+            return
+
+
+def _crawl_feed_isolated(
+    fetcher: FeedFetcher,
+    url: str,
+    state: TargetState | None,
+    parser: FeedParser,
+    cancel: threading.Event | None,
+    respect_backoff: bool,
+) -> TargetOutcome:
+    """_crawl_feed, with a surprise in one feed (a parser bug, odd bytes) kept to that feed."""
+    try:
+        return _crawl_feed(fetcher, url, state, parser, cancel, respect_backoff)
+    except Exception as exc:
+        log.exception("feed %s could not be crawled", url)
+        return TargetOutcome(
+            url, "error", error=redact(f"internal error: {type(exc).__name__}: {exc}")[:300], failed=True
+        )
+
+
+def _crawl_feed(
+    fetcher: FeedFetcher,
+    url: str,
+    state: TargetState | None,
+    parser: FeedParser,
+    cancel: threading.Event | None,
+    respect_backoff: bool,
+) -> TargetOutcome:
+    now = utcnow()
+    if (
+        state is not None
+        and state.retry_after is not None
+        and state.retry_after > now
+        and (respect_backoff or state.last_status in ("429", "503"))
+    ):
+        # The server asked us to wait (Retry-After), or the feed keeps failing: do not
+        # hammer it; the wait is visible in the details and the feed is retried later.
+        return TargetOutcome(
+            url,
+            "deferred",
+            warning=f"not fetched before {state.retry_after:%Y-%m-%d %H:%M:%S} UTC "
+            f"({state.last_error or 'server asked to wait'})",
+            still_failing=bool(state.error_count),
+        )
+    if cancel is not None and cancel.is_set():
+        return TargetOutcome(url, "cancelled", error="cancelled", failed=True)
+    fetched = fetcher.fetch(
+        url,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+        cancel=cancel,
+    )
+    outcome = TargetOutcome(url, str(fetched.status) if fetched.status else "error")
+    outcome.elapsed_s = fetched.elapsed_s
+    if fetched.retry_after is not None:
+        outcome.state.retry_after = fetched.retry_after
+    if fetched.error and cancel is not None and cancel.is_set():
+        # Cut by a cancel (Quit): the feed did nothing wrong, so it gets no failure and no
+        # back-off ("cancelled" targets keep their state) and the run ends interrupted.
+        return TargetOutcome(url, "cancelled", error="cancelled", failed=True, elapsed_s=fetched.elapsed_s)
+    if fetched.error:
+        outcome.error, outcome.failed = fetched.error, True
+        outcome.offline = fetched.unreachable
+        return outcome
+    if fetched.not_modified:
+        outcome.status = "304 not modified"
+        outcome.state.clear_retry_after = True
+        return outcome
+    assert fetched.body is not None
+    parsed = parser(fetched.body, fetched.final_url, fetched.content_type)
+    if parsed.error:
+        outcome.error, outcome.failed = parsed.error, True
+        return outcome
+    # Items belong to the feed the user subscribed to, wherever it redirects today: the
+    # details count them under that URL and the item list shows it as their origin.
+    outcome.items = [replace(item, origin=url) for item in parsed.items]
+    outcome.warning = parsed.warning
+    outcome.state.etag = fetched.etag
+    outcome.state.last_modified = fetched.last_modified
+    outcome.state.clear_retry_after = True
+    return outcome
+
+
+def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemRecord]) -> Counter[str]:
+    """Store the run's items once each and make every one of them the task's.
+
+    Returns, per origin, how many are new to the task (see the module's docstring). Batched:
+    one conflict-skipping insert of the items, one look-up of the ids of those stored
+    before, one conflict-skipping insert of the memberships; no query per item.
+    """
+    collected = utcnow()
+    unique: dict[tuple[str, str], ItemRecord] = {}
+    for record in records:
+        unique.setdefault((record.source, record.dedup_key), record)
+    rows = [
+        {
+            "task_id": task_id,
+            "source": r.source,
+            "dedup_key": r.dedup_key,
+            "url": r.url,
+            "title": r.title,
+            "summary": r.summary,
+            "content_html": r.content_html,
+            "author": r.author,
+            "published_at": r.published_at,
+            "collected_at": collected,
+            "origin": r.origin,
+        }
+        for r in unique.values()
+    ]
+    new: Counter[str] = Counter()
+    if not rows:
+        return new
+    insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert_fn(Item)
+        .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
+        .returning(Item.id, Item.source, Item.dedup_key)
+    )
+    ids: dict[tuple[str, str], int] = {}
+    for start in range(0, len(rows), INSERT_CHUNK):
+        for item_id, source, key in session.execute(statement, rows[start : start + INSERT_CHUNK]):
+            ids[(source, key)] = item_id
+    if task_id is None:
+        # The task was deleted during the run: the items are kept, and belong to no task.
+        for source, key in ids:
+            new[unique[(source, key)].origin] += 1
+        return new
+    ids.update(_stored_ids(session, [key for key in unique if key not in ids]))
+    # The origin is this run's (the target that produced the entry), not the stored row's:
+    # the same entry may have been stored first from another feed.
+    origin_of = {item_id: unique[key].origin for key, item_id in ids.items()}
+    memberships = [
+        {"item_id": item_id, "task_id": task_id, "first_seen_at": collected} for item_id in origin_of
+    ]
+    joined = (
+        insert_fn(ItemTask)
+        .on_conflict_do_nothing(index_elements=["item_id", "task_id"])
+        .returning(ItemTask.item_id)
+    )
+    for start in range(0, len(memberships), INSERT_CHUNK):
+        for (item_id,) in session.execute(joined, memberships[start : start + INSERT_CHUNK]):
+            new[origin_of[item_id]] += 1
+    return new
+
+
+def _stored_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The ids of items stored before this run, by (source, dedup key), in indexed chunks."""
+    by_source: dict[str, list[str]] = {}
+    for source, key in keys:
+        by_source.setdefault(source, []).append(key)
+    found: dict[tuple[str, str], int] = {}
+    for source, source_keys in by_source.items():
+        for start in range(0, len(source_keys), INSERT_CHUNK):
+            chunk = source_keys[start : start + INSERT_CHUNK]
+            query = select(Item.id, Item.dedup_key).where(Item.source == source, Item.dedup_key.in_(chunk))
+            for item_id, key in session.execute(query):
+                found[(source, key)] = item_id
+    return found
+
+
+def _save_states(
+    session: Session, task_id: int, source: str, outcomes: list[TargetOutcome], now: datetime
+) -> None:
+    targets = [o.target for o in outcomes]
+    existing = {
+        s.target: s
+        for s in session.scalars(
+            select(TargetState).where(
+                TargetState.task_id == task_id, TargetState.source == source, TargetState.target.in_(targets)
+            )
+        )
+    }
+    for outcome in outcomes:
+        if outcome.status in ("deferred", "cancelled", "not sent"):
+            continue
+        state = existing.get(outcome.target)
+        if state is None:
+            state = TargetState(task_id=task_id, source=source, target=outcome.target, error_count=0)
+            session.add(state)
+        update_ = outcome.state
+        state.last_status = outcome.status.split(" ")[0][:64]
+        state.last_fetch_at = now
+        if outcome.failed:
+            state.error_count = (state.error_count or 0) + 1
+            state.last_error = outcome.error
+            state.retry_after = update_.retry_after or now + backoff_delay(state.error_count)
+        else:
+            state.error_count = 0
+            state.last_error = None
+            state.last_success_at = now
+            if update_.clear_retry_after:
+                state.retry_after = None
+            if update_.etag is not None or update_.last_modified is not None:
+                state.etag, state.last_modified = update_.etag, update_.last_modified
+            if update_.since_id:
+                state.since_id = update_.since_id
+        if update_.retry_after is not None:
+            state.retry_after = update_.retry_after
+
+
+def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[str, str | None]:
+    failed = [o for o in outcomes if o.failed and o.status != "cancelled"]
+    total = len(outcomes)
+    if cancelled:
+        return "interrupted", "cancelled before the end of the run"
+    if total == 0:
+        return "failed", "the task has no targets"
+    attempted = [o for o in outcomes if o.status not in _NOT_ATTEMPTED]
+    if attempted and all(o.offline for o in attempted):
+        # Nothing reached a server and the machine is offline: the run is owed, not failed.
+        return "deferred", OFFLINE_ERROR
+    if not failed:
+        waiting = [o for o in outcomes if o.still_failing]
+        if waiting:
+            # The run worked, but the task must go on saying which source is down.
+            count = len(waiting)
+            plural = "s" if count != 1 else ""
+            return (
+                "success",
+                f"{count} source{plural} still failing, waiting to retry: {waiting[0].target}: "
+                + (waiting[0].warning or ""),
+            )
+        return "success", None
+    first = failed[0]
+    if len(failed) == total:
+        if total == 1:
+            return "failed", first.error
+        same = all(o.error == first.error for o in failed)
+        reason = first.error if same else f"{first.target}: {first.error}"
+        return "failed", f"all {total} targets failed: {reason}"
+    return "partial", f"{len(failed)} of {total} targets failed: {first.target}: {first.error}"
+
+
+def _finish(
+    db: Database,
+    task_id: int,
+    claim: _Claim,
+    result: RunResult,
+    outcomes: list[TargetOutcome],
+    clock: float,
+    advance_schedule: bool,
+    cancelled: bool,
+) -> None:
+    order = {target: index for index, target in enumerate(claim.targets)}
+    outcomes.sort(key=lambda o: order.get(o.target, len(order)))
+    status, error = _summarise(outcomes, cancelled)
+    if status == "failed" and any(o.items for o in outcomes):
+        status = "partial"
+    now = utcnow()
+    with db.write() as session:
+        task = session.get(CrawlTask, task_id)
+        new = _insert_items(session, task_id if task else None, (r for o in outcomes for r in o.items))
+        if task is not None:  # a deleted task's states went with it
+            _save_states(session, task_id, claim.source, outcomes, now)
+        result.status = status
+        result.error = redact(error) if error else None
+        result.items_found = sum(len(o.items) for o in outcomes)
+        result.items_new = sum(new.values())
+        result.details = [o.detail(_new_for(o, new)) for o in outcomes]
+        result.finished_at = now
+        result.duration_s = time.monotonic() - clock
+        run = session.get(CrawlLog, claim.log_id)
+        if run is not None:
+            run.status = status
+            run.finished_at = now
+            run.duration_s = result.duration_s
+            run.items_found = result.items_found
+            run.items_new = result.items_new
+            run.error = result.error
+            run.details = result.details
+            run.targets_done = len(outcomes)
+            run.heartbeat_at = now
+        if task is not None:
+            _update_task_after_run(task, result, outcomes, claim, advance_schedule, now)
+            result.next_run = task.next_run
+
+
+def _new_for(outcome: TargetOutcome, new: Counter[str]) -> int:
+    # Items are counted by origin; a query or feed appears once per task.
+    return new.get(outcome.target, 0) if outcome.items else 0
+
+
+def _update_task_after_run(
+    task: CrawlTask,
+    result: RunResult,
+    outcomes: list[TargetOutcome],
+    claim: _Claim,
+    advance_schedule: bool,
+    now: datetime,
+) -> None:
+    # The task says what its run's log says (success, partial, failed, interrupted): one
+    # vocabulary, so a run stopped by Quit is never shown as a failure anywhere.
+    task.status = result.status
+    task.last_run = result.started_at
+    task.updated_at = now
+    task.last_items_new = result.items_new
+    if result.status == "failed":
+        task.consecutive_failures = (task.consecutive_failures or 0) + 1
+    elif result.status in ("success", "partial"):
+        task.consecutive_failures = 0
+    task.last_error = result.error
+    if not task.active:
+        task.next_run = None
+        return
+    if advance_schedule:
+        planned = task.next_run or claim.planned or now
+        task.next_run = next_after(planned, task.frequency, now)
+    elif task.next_run is None:
+        task.next_run = next_after(now, task.frequency, now)
+    limited = [o.rate_limited_until for o in outcomes if o.rate_limited_until is not None]
+    if limited:
+        # Never sleep on a rate limit: move the schedule past the reset instead.
+        reset = max(limited)
+        if task.next_run is None or task.next_run <= reset:
+            task.next_run = reset + SAFETY_AFTER_RESET
+
+
+def _fail_run(
+    db: Database, task_id: int, claim: _Claim, result: RunResult, clock: float, advance_schedule: bool
+) -> None:
+    now = utcnow()
+    result.status = "failed"
+    result.finished_at = now
+    result.duration_s = time.monotonic() - clock
+    try:
+        with db.write() as session:
+            run = session.get(CrawlLog, claim.log_id)
+            if run is not None:
+                run.status = "failed"
+                run.finished_at = now
+                run.duration_s = result.duration_s
+                run.error = result.error
+            task = session.get(CrawlTask, task_id)
+            if task is not None:
+                task.status = "failed"
+                task.last_error = result.error
+                task.last_run = result.started_at
+                task.consecutive_failures = (task.consecutive_failures or 0) + 1
+                task.updated_at = now
+                if task.active and advance_schedule:
+                    # Without this a crashing scheduled run would be due again at once, forever.
+                    task.next_run = next_after(task.next_run or now, task.frequency, now)
+                result.next_run = task.next_run
+    except Exception:
+        # The database itself is failing (disk full, file gone). Recovery at the next
+        # start marks this run interrupted; nothing more can be written now.
+        log.exception("could not record the failure of run %d", claim.log_id)

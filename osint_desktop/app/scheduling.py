@@ -1,0 +1,343 @@
+"""The APScheduler wrapper: one job per active task, mirrored from the database; it only hands work over."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from osint_desktop.app.recovery import recover_dead_runs
+from osint_desktop.app.tasks import TaskInfo, list_tasks, update_task
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.intervals import interval, is_due, next_after
+from osint_desktop.core.network import NetworkMonitor, probe_hosts
+from osint_desktop.core.timeutil import utcnow
+
+log = logging.getLogger("osint_desktop.app.scheduling")
+
+JOB_PREFIX = "task-"
+CLOCK_JOB = "clock-check"
+CLOCK_CHECK_S = 60
+NETWORK_JOB = "network-check"
+# While offline, how often the hosts are looked up again; online, nothing is probed.
+NETWORK_CHECK_S = 30.0
+# A jump of wall time against the monotonic clock beyond this means sleep or a clock change.
+CLOCK_SLACK_S = 30.0
+MISFIRE_GRACE_S = 6 * 3600
+
+Dispatch = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class SchedulerState:
+    """What the status bar shows."""
+
+    running: bool
+    paused: bool
+    next_run: datetime | None
+    jobs: int
+    offline: bool = False
+
+
+class TaskScheduler:
+    """Keeps APScheduler jobs in step with the active tasks and dispatches due ones.
+
+    dispatch(task_id, trigger) is called on a scheduler thread and must only hand
+    the work over (to a thread pool or a Qt signal): it never crawls itself.
+
+    Offline (a run found that no host resolves) due tasks are not handed over; the
+    network is looked up again every network_check_s and, once it is back, the tasks
+    that came due meanwhile run as catch-up.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        dispatch: Dispatch,
+        catch_up: bool = True,
+        on_error: Callable[[str], None] | None = None,
+        *,
+        network: NetworkMonitor | None = None,
+        network_check_s: float = NETWORK_CHECK_S,
+        on_state_change: Callable[[], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._dispatch = dispatch
+        self._catch_up = catch_up
+        self._on_error = on_error
+        # Share it with the runs this scheduler dispatches: a run that finds the machine
+        # offline is how the scheduler learns it (online, nothing is probed).
+        self.network = network or NetworkMonitor()
+        self.network_check_s = network_check_s
+        self._on_state_change = on_state_change
+        self._offline = False
+        self._lock = threading.RLock()
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": JobExecutor(max_workers=2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
+        )
+        self._scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        self._last_wall = time.time()
+        self._last_mono = time.monotonic()
+        self._paused = False
+        # Tasks handed to dispatch whose run has not reported back: their jobs are left
+        # alone, or a sync during a long run would fire them again.
+        self._in_flight: set[int] = set()
+
+    # life cycle ---------------------------------------------------------------
+
+    def start(self) -> list[int]:
+        """Start; returns the tasks whose runs were missed while the app was closed."""
+        missed = self._handle_missed_runs()
+        self._scheduler.start()
+        self._scheduler.add_job(
+            self._check_clock,
+            IntervalTrigger(seconds=CLOCK_CHECK_S, timezone=UTC),
+            id=CLOCK_JOB,
+            replace_existing=True,
+        )
+        self.sync()
+        for task_id in missed:
+            self._fire(task_id, "catch-up")
+        log.info("scheduler started with %d task jobs", len(self._task_jobs()))
+        return missed
+
+    def add_periodic_job(self, job_id: str, func: Callable[[], None], trigger: IntervalTrigger) -> None:
+        """Housekeeping that runs on the scheduler's own threads (backups, retention)."""
+        self._scheduler.add_job(func, trigger, id=job_id, replace_existing=True)
+
+    def shutdown(self) -> None:
+        """Stop firing jobs; running crawls are the caller's to cancel."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        log.info("scheduler stopped")
+
+    def pause(self) -> None:
+        """Stop firing until resumed."""
+        with self._lock:
+            if self._scheduler.running and not self._paused:
+                self._scheduler.pause()
+                self._paused = True
+                log.info("scheduler paused")
+
+    def resume(self) -> None:
+        """Fire again; runs missed while paused fire at once (coalesced to one)."""
+        with self._lock:
+            if self._scheduler.running and self._paused:
+                self._scheduler.resume()
+                self._paused = False
+                log.info("scheduler resumed")
+                self.sync()
+
+    def set_catch_up(self, catch_up: bool) -> None:
+        """Whether the next start runs tasks missed while the app was closed."""
+        self._catch_up = catch_up
+
+    @property
+    def paused(self) -> bool:
+        """Whether jobs are held."""
+        return self._paused
+
+    @property
+    def offline(self) -> bool:
+        """Whether scheduled runs wait for the network."""
+        return self._offline
+
+    def state(self) -> SchedulerState:
+        """Running, paused, offline, the next planned run and the number of jobs."""
+        jobs = self._task_jobs()
+        times = [job.next_run_time for job in jobs if job.next_run_time is not None]
+        return SchedulerState(
+            self._scheduler.running, self._paused, min(times, default=None), len(jobs), offline=self._offline
+        )
+
+    # mirroring tasks ----------------------------------------------------------
+
+    def sync(self, trigger_for_due: str = "scheduled") -> None:
+        """Make the jobs match the database: one per active task at its next run."""
+        with self._lock:
+            tasks = {task.id: task for task in list_tasks(self._db)}
+            for job in self._task_jobs():
+                task_id = int(job.id.removeprefix(JOB_PREFIX))
+                task = tasks.get(task_id)
+                if task is None or not task.active:
+                    job.remove()
+            for task in tasks.values():
+                if task.active and task.status != "running" and task.id not in self._in_flight:
+                    self._put_job(task, trigger_for_due)
+
+    def task_finished(self, task_id: int) -> None:
+        """A dispatched run is over (whatever its outcome): re-align the task's job."""
+        with self._lock:
+            self._in_flight.discard(task_id)
+        if self.network.known_offline():
+            # The run was deferred: without this its still-due job would fire again at once.
+            self._go_offline()
+        self.sync_task(task_id)
+
+    def sync_task(self, task_id: int) -> None:
+        """Refresh one task's job after it was created, edited or run."""
+        with self._lock:
+            task = next((t for t in list_tasks(self._db) if t.id == task_id), None)
+            job_id = f"{JOB_PREFIX}{task_id}"
+            if task is None or not task.active:
+                if self._scheduler.get_job(job_id):
+                    self._scheduler.remove_job(job_id)
+                return
+            if task.status != "running" and task_id not in self._in_flight:
+                self._put_job(task, "scheduled")
+
+    def _put_job(self, task: TaskInfo, trigger_for_due: str) -> None:
+        now = utcnow()
+        planned = task.next_run or now
+        fire_at = max(planned, now)
+        job_id = f"{JOB_PREFIX}{task.id}"
+        existing = self._scheduler.get_job(job_id)
+        if existing is not None and self._offline and planned <= now:
+            # A due task waits for the network; its return re-aligns the job (_network_back).
+            return
+        if existing is not None:
+            same_kind = existing.args == (task.id, trigger_for_due) and existing.trigger.interval == (
+                interval(task.frequency)
+            )
+            current = existing.next_run_time
+            if same_kind and current is not None and abs((current - fire_at).total_seconds()) < 1:
+                return
+        self._scheduler.add_job(
+            self._fire,
+            # The interval keeps the job alive between runs; each run's next_run in the
+            # database stays the source of truth and re-aligns the job afterwards.
+            IntervalTrigger(
+                seconds=int(interval(task.frequency).total_seconds()), start_date=planned, timezone=UTC
+            ),
+            args=(task.id, trigger_for_due),
+            id=job_id,
+            name=task.name,
+            replace_existing=True,
+            next_run_time=fire_at,
+        )
+
+    def _task_jobs(self) -> list[Any]:
+        return [job for job in self._scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)]
+
+    def _fire(self, task_id: int, trigger: str) -> None:
+        if self._offline or self.network.known_offline():
+            # Not even claimed: an offline machine writes no log row per attempt.
+            self._go_offline()
+            return
+        with self._lock:
+            if task_id in self._in_flight:
+                return
+            self._in_flight.add(task_id)
+        try:
+            self._dispatch(task_id, trigger)
+        except Exception:
+            with self._lock:
+                self._in_flight.discard(task_id)
+            raise
+
+    # offline -----------------------------------------------------------------------
+
+    def _go_offline(self) -> None:
+        with self._lock:
+            if self._offline or not self._scheduler.running:
+                return
+            self._offline = True
+            self._scheduler.add_job(
+                self._check_network,
+                IntervalTrigger(seconds=self.network_check_s, timezone=UTC),
+                id=NETWORK_JOB,
+                replace_existing=True,
+            )
+        # Warning, so that the console of a headless collector shows it (and its return).
+        log.warning("offline: no host resolves; scheduled runs wait until the network is back")
+        self._state_changed()
+
+    def _check_network(self) -> None:
+        try:
+            offline = self.network.is_offline(probe_hosts(self._db))
+        except Exception:  # a busy database must not stop the checks
+            log.exception("network check failed")
+            return
+        if not offline:
+            self._network_back()
+
+    def _network_back(self) -> None:
+        with self._lock:
+            if not self._offline:
+                return
+            self._offline = False
+            if self._scheduler.get_job(NETWORK_JOB) is not None:
+                self._scheduler.remove_job(NETWORK_JOB)
+        log.warning("network is back: running the tasks that came due while offline")
+        self._state_changed()
+        now = utcnow()
+        due = [
+            task.id
+            for task in list_tasks(self._db)
+            if task.active and task.status != "running" and is_due(task.next_run, now)
+        ]
+        for task_id in due:
+            # Late for its slot, as after a sleep: the log says catch-up.
+            self._fire(task_id, "catch-up")
+        self.sync()
+
+    def _state_changed(self) -> None:
+        if self._on_state_change is not None:
+            try:
+                self._on_state_change()
+            except Exception:
+                log.exception("scheduler state listener failed")
+
+    # missed runs, sleep and clock jumps ---------------------------------------
+
+    def _handle_missed_runs(self) -> list[int]:
+        now = utcnow()
+        overdue = [
+            task for task in list_tasks(self._db)
+            if task.active and is_due(task.next_run, now) and task.status != "running"
+            # a task created moments ago is simply due, not missed
+            and task.next_run is not None and task.next_run < now - timedelta(seconds=60)
+        ]
+        if self._catch_up:
+            return [task.id for task in overdue]
+        for task in overdue:
+            assert task.next_run is not None
+            update_task(self._db, task.id, next_run=next_after(task.next_run, task.frequency, now))
+            log.info("missed run of task %d skipped (catch-up is off)", task.id)
+        return []
+
+    def _check_clock(self) -> None:
+        try:
+            # Frees tasks whose runs died: another process killed, or our own final write lost.
+            recover_dead_runs(self._db)
+        except Exception:  # a busy or failing database must not stop the clock check
+            log.exception("recovery of dead runs failed")
+        wall, mono = time.time(), time.monotonic()
+        drift = (wall - self._last_wall) - (mono - self._last_mono)
+        self._last_wall, self._last_mono = wall, mono
+        if abs(drift) > CLOCK_SLACK_S:
+            log.warning("wall clock moved %.0f s against the monotonic clock: rescheduling", drift)
+            self.sync(trigger_for_due="catch-up")
+        else:
+            # Tasks changed by another process (the command line) are picked up here.
+            self.sync()
+
+    def _on_job_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its time %s", event.job_id, event.scheduled_run_time)
+            return
+        message = f"scheduler job {event.job_id} failed: {event.exception!r}"
+        log.error(message, exc_info=event.exception)
+        if self._on_error is not None:
+            self._on_error(message)

@@ -1,0 +1,313 @@
+"""Task management: create, change, delete and list crawl tasks, and the three defaults."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.models import CrawlTask
+from osint_desktop.core.intervals import interval
+from osint_desktop.core.timeutil import iso, utcnow
+from osint_desktop.core.validation import (
+    ValidationError,
+    validate_frequency,
+    validate_name,
+    validate_source,
+    validate_targets,
+)
+
+log = logging.getLogger("osint_desktop.app.tasks")
+
+NO_TOKEN_NOTE = (
+    "Inactive until an X bearer token is configured: add one in Settings (or set "
+    "OSINT_DESKTOP_X_BEARER_TOKEN), then activate this task."
+)
+
+
+class UnknownTaskError(LookupError):
+    """No task has that id."""
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__(f"no task with id {task_id}")
+        self.task_id = task_id
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A task as plain data, safe to hand to another thread."""
+
+    id: int
+    name: str
+    source: str
+    frequency: str
+    status: str
+    active: bool
+    last_run: datetime | None
+    next_run: datetime | None
+    targets: tuple[str, ...]
+    consecutive_failures: int
+    last_error: str | None
+    last_items_new: int | None
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: CrawlTask) -> TaskInfo:
+        """Copy an ORM row into plain data."""
+        return cls(
+            id=row.id,
+            name=row.name,
+            source=row.source,
+            frequency=row.frequency,
+            status=row.status,
+            active=row.active,
+            last_run=row.last_run,
+            next_run=row.next_run,
+            targets=tuple(row.targets or ()),
+            consecutive_failures=row.consecutive_failures,
+            last_error=row.last_error,
+            last_items_new=row.last_items_new,
+            note=row.note,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The command line's representation."""
+        data = asdict(self)
+        data["targets"] = list(self.targets)
+        for key in ("last_run", "next_run", "created_at", "updated_at"):
+            data[key] = iso(data[key])
+        return data
+
+
+@dataclass(frozen=True)
+class DefaultTask:
+    """One of the tasks every new installation starts with."""
+
+    name: str
+    source: str
+    frequency: str
+    targets: tuple[str, ...]
+
+
+DEFAULT_TASKS = (
+    DefaultTask(
+        "Hourly News Crawl",
+        "news",
+        "hourly",
+        (
+            "https://feeds.bbci.co.uk/news/world/rss.xml",
+            "https://www.theguardian.com/world/rss",
+            "https://rss.nytimes.com/services/xml/rss/nyt/World.xml",
+            "https://www.aljazeera.com/xml/rss/all.xml",
+            "https://feeds.npr.org/1004/rss.xml",
+            "https://rss.dw.com/rdf/rss-en-world",
+        ),
+    ),
+    DefaultTask(
+        "Daily Social Media Crawl",
+        "social",
+        "daily",
+        (
+            "#OSINT -is:retweet lang:en",
+            '(CVE OR "zero-day") exploited -is:retweet lang:en',
+            "ransomware (attack OR breach) -is:retweet lang:en",
+            "#threatintel -is:retweet",
+        ),
+    ),
+    DefaultTask(
+        "Weekly Security News Crawl",
+        "news",
+        "weekly",
+        (
+            "https://krebsonsecurity.com/feed/",
+            "https://www.schneier.com/feed/atom/",
+            "https://www.bleepingcomputer.com/feed/",
+            "https://feeds.feedburner.com/TheHackersNews",
+            "https://www.cisa.gov/cybersecurity-advisories/all.xml",
+            "https://www.ncsc.gov.uk/api/1/services/v1/report-rss-feed.xml",
+            "https://isc.sans.edu/rssfeed_full.xml",
+        ),
+    ),
+)
+
+
+def _get(session: Session, task_id: int) -> CrawlTask:
+    task = session.get(CrawlTask, task_id)
+    if task is None:
+        raise UnknownTaskError(task_id)
+    return task
+
+
+def _check_unique_name(session: Session, name: str, task_id: int | None = None) -> None:
+    existing = session.scalar(select(CrawlTask.id).where(CrawlTask.name == name))
+    if existing is not None and existing != task_id:
+        raise ValidationError(f"a task named {name!r} exists already", "name")
+
+
+def get_task(db: Database, task_id: int) -> TaskInfo:
+    """One task, or UnknownTaskError."""
+    with db.read() as session:
+        return TaskInfo.from_row(_get(session, task_id))
+
+
+def list_tasks(db: Database) -> list[TaskInfo]:
+    """Every task, by id."""
+    with db.read() as session:
+        rows = session.scalars(select(CrawlTask).order_by(CrawlTask.id)).all()
+        return [TaskInfo.from_row(row) for row in rows]
+
+
+def create_task(
+    db: Database,
+    name: str,
+    source: str,
+    frequency: str,
+    targets: list[str],
+    active: bool = True,
+    note: str | None = None,
+) -> TaskInfo:
+    """Validate and store a new task; an active one is due at once."""
+    name = validate_name(name)
+    validate_source(source)
+    validate_frequency(frequency)
+    cleaned_targets = validate_targets(source, targets)
+    now = utcnow()
+    with db.write() as session:
+        _check_unique_name(session, name)
+        task = CrawlTask(
+            name=name,
+            source=source,
+            frequency=frequency,
+            targets=cleaned_targets,
+            active=active,
+            status="pending",
+            # Like a feed reader fetching a feed the moment it is added.
+            next_run=now if active else None,
+            created_at=now,
+            updated_at=now,
+            consecutive_failures=0,
+            note=note,
+        )
+        session.add(task)
+        session.flush()
+        info = TaskInfo.from_row(task)
+    log.info("task %d %r created (%s, %s)", info.id, info.name, source, frequency)
+    return info
+
+
+def recomputed_next_run(last_run: datetime | None, frequency: str, now: datetime) -> datetime:
+    """Next run after a frequency change or re-activation: last run + interval, or now if passed."""
+    if last_run is None:
+        return now
+    return max(last_run + interval(frequency), now)
+
+
+def update_task(
+    db: Database,
+    task_id: int,
+    *,
+    name: str | None = None,
+    source: str | None = None,
+    frequency: str | None = None,
+    targets: list[str] | None = None,
+    active: bool | None = None,
+    next_run: datetime | None = None,
+) -> TaskInfo:
+    """Change a task; frequency or activation changes recompute its next run."""
+    if name is not None:
+        name = validate_name(name)
+    if source is not None:
+        validate_source(source)
+    if frequency is not None:
+        validate_frequency(frequency)
+    if active is False and next_run is not None:
+        raise ValidationError("an inactive task has no next run", "next_run")
+    now = utcnow()
+    with db.write() as session:
+        task = _get(session, task_id)
+        if name is not None and name != task.name:
+            _check_unique_name(session, name, task_id)
+            task.name = name
+        new_source = source or task.source
+        if targets is not None or (source is not None and source != task.source):
+            task.targets = validate_targets(new_source, list(targets or task.targets))
+        task.source = new_source
+        schedule_changed = False
+        if frequency is not None and frequency != task.frequency:
+            task.frequency = frequency
+            schedule_changed = True
+        if active is not None and active != task.active:
+            task.active = active
+            schedule_changed = True
+            if active:
+                task.note = None
+        if not task.active:
+            if next_run is not None:
+                raise ValidationError(
+                    "the task is inactive, so it has no next run: activate it too", "next_run"
+                )
+            task.next_run = None
+        elif next_run is not None:
+            task.next_run = next_run
+        elif schedule_changed or task.next_run is None:
+            task.next_run = recomputed_next_run(task.last_run, task.frequency, now)
+        task.updated_at = now
+        session.flush()
+        info = TaskInfo.from_row(task)
+    log.info("task %d updated", task_id)
+    return info
+
+
+def delete_task(db: Database, task_id: int) -> TaskInfo:
+    """Delete a task and its logs; its items stay (their task becomes unknown)."""
+    with db.write() as session:
+        task = _get(session, task_id)
+        if task.status == "running":
+            raise ValidationError("the task is running: wait for it to finish", "status")
+        info = TaskInfo.from_row(task)
+        session.delete(task)
+    log.info("task %d %r deleted", task_id, info.name)
+    return info
+
+
+def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:
+    """Create the default tasks that are missing (by name); returns those created."""
+    existing = {task.name for task in list_tasks(db)}
+    created = []
+    for default in DEFAULT_TASKS:
+        if default.name in existing:
+            continue
+        needs_token = default.source == "social" and not have_x_token
+        try:
+            task = create_task(
+                db,
+                default.name,
+                default.source,
+                default.frequency,
+                list(default.targets),
+                active=not needs_token,
+                note=NO_TOKEN_NOTE if needs_token else None,
+            )
+        except (ValidationError, IntegrityError):
+            # Another process (several first starts at once) created it since `existing`
+            # was read: the unique name refused this copy. Anything else is a real error.
+            if not _name_exists(db, default.name):
+                raise
+            continue
+        created.append(task)
+    return created
+
+
+def _name_exists(db: Database, name: str) -> bool:
+    with db.read() as session:
+        return session.scalar(select(CrawlTask.id).where(CrawlTask.name == name)) is not None

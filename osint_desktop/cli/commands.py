@@ -1,0 +1,274 @@
+"""The subcommands of the command line: one function each, printing one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from osint_desktop import APP_ID
+from osint_desktop.app.context import AppContext, DatabaseProblemError, explain_database_error
+from osint_desktop.app.export import ItemCsvWriter
+from osint_desktop.app.maintenance import backup_now
+from osint_desktop.app.restore import RestoreError, restore_backup
+from osint_desktop.app.runs import RunResult, run_task
+from osint_desktop.app.tasks import (
+    UnknownTaskError,
+    create_task,
+    ensure_default_tasks,
+    list_tasks,
+    update_task,
+)
+from osint_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from osint_desktop.core.db.backup import list_backups
+from osint_desktop.core.db.queries import list_items, list_logs
+from osint_desktop.core.intervals import is_due
+from osint_desktop.core.secrets import redact
+from osint_desktop.core.timeutil import utcnow
+from osint_desktop.core.validation import ValidationError
+
+log = logging.getLogger("osint_desktop.cli")
+
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    sys.stdout.write(redact(json.dumps(payload, ensure_ascii=False)) + "\n")
+    sys.stdout.flush()
+
+
+def _success(message: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "success", "message": message, **extra}
+
+
+def _error(message: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "error", "message": message, **extra}
+
+
+def cmd_init_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Create the default tasks that are missing."""
+    created = ensure_default_tasks(ctx.db, have_x_token=bool(ctx.x_token()))
+    total = len(list_tasks(ctx.db))
+    names = ", ".join(task.name for task in created) or "none"
+    _emit(
+        _success(
+            f"created {len(created)} default task(s): {names}; {total} task(s) in all",
+            created=[task.to_json() for task in created],
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_list_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Every task."""
+    tasks = list_tasks(ctx.db)
+    _emit(_success(f"{len(tasks)} task(s)", tasks=[task.to_json() for task in tasks]))
+    return EXIT_OK
+
+
+def cmd_add_task(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Create a task."""
+    task = create_task(ctx.db, args.name, args.source, args.frequency, args.target, active=not args.inactive)
+    _emit(_success(f"task {task.id} {task.name!r} created", task_id=task.id, task=task.to_json()))
+    return EXIT_OK
+
+
+def _run_payload(result: RunResult) -> dict[str, Any]:
+    payload = _success if result.ok else _error
+    return payload(result.message, **result.to_json())
+
+
+def cmd_run_task(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run one task now in this process."""
+    result = run_task(ctx.db, args.task_id, "cli", ctx.run_options())
+    _emit(_run_payload(result))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run the due active tasks (or all active tasks), a few at a time."""
+    now = utcnow()
+    tasks = [t for t in list_tasks(ctx.db) if t.active and (args.all or is_due(t.next_run, now))]
+    options = ctx.run_options()
+
+    def run(task_id: int, due: bool) -> RunResult:
+        return run_task(ctx.db, task_id, "cli", options, advance_schedule=due)
+
+    with ThreadPoolExecutor(max_workers=max(1, ctx.settings.max_concurrent_crawls)) as pool:
+        futures = [pool.submit(run, t.id, is_due(t.next_run, now)) for t in tasks]
+        results = [future.result() for future in futures]
+    # A task skipped because another process is running it is not a failure of this command.
+    failed = [r for r in results if not r.ok and r.status != "skipped"]
+    runs = [{"task_id": r.task_id, "message": r.message, **r.to_json()} for r in results]
+    summary = (
+        f"ran {len(results)} task(s): {len(results) - len(failed)} worked, {len(failed)} failed"
+        if results
+        else "no active task is due"
+    )
+    payload = _error if failed else _success
+    _emit(
+        payload(
+            summary,
+            runs=runs,
+            items_found=sum(r.items_found for r in results),
+            items_new=sum(r.items_new for r in results),
+        )
+    )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_update_schedule(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Change frequency, next run or the active flag."""
+    task = update_task(
+        ctx.db, args.task_id, frequency=args.frequency, next_run=args.next_run, active=args.active
+    )
+    _emit(_success(f"task {task.id} {task.name!r} updated", task_id=task.id, task=task.to_json()))
+    return EXIT_OK
+
+
+def cmd_logs(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run logs, newest first."""
+    if args.task is not None:
+        _require_task(ctx, args.task)
+    logs = list_logs(ctx.db, task_id=args.task, limit=args.limit)
+    extra = {"task_id": args.task} if args.task is not None else {}
+    _emit(_success(f"{len(logs)} log(s)", logs=[entry.to_json() for entry in logs], **extra))
+    return EXIT_OK
+
+
+def cmd_items(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Collected items, as JSON or CSV."""
+    if args.task is not None:
+        _require_task(ctx, args.task)
+    items = list_items(ctx.db, task_id=args.task, search=args.search, limit=args.limit)
+    if args.format == "csv":
+        # The window's export writer: the same columns, line ends and formula-safe cells.
+        buffer = io.StringIO()
+        writer = ItemCsvWriter(buffer)
+        for item in items:
+            writer.write(item)
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            # The writer ends its lines itself: Windows' text mode must not add a second "\r".
+            sys.stdout.reconfigure(newline="")
+        sys.stdout.write(buffer.getvalue())
+        sys.stdout.flush()
+        return EXIT_OK
+    rows = [item.to_json() for item in items]
+    _emit(_success(f"{len(rows)} item(s)", items=rows))
+    return EXIT_OK
+
+
+def cmd_headless(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Run the scheduler until SIGINT or SIGTERM."""
+    from osint_desktop.app.headless import HeadlessRunner
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d received: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    runner = HeadlessRunner(ctx)
+    sys.stderr.write(
+        f"{APP_ID}: headless scheduler running (database {ctx.db.url}); stop with Ctrl+C or SIGTERM\n"
+    )
+    sys.stderr.flush()
+    runner.serve(stop)
+    results = runner.results
+    _emit(
+        _success(
+            f"headless scheduler stopped after {len(results)} run(s)",
+            runs=[{"task_id": r.task_id, **r.to_json()} for r in results],
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
+    """An on-demand backup, kept with the scheduled ones."""
+    path = backup_now(ctx.db, ctx.backup_dir, ctx.settings.backup_keep)
+    _emit(_success(f"database backed up to {path}", path=str(path)))
+    return EXIT_OK
+
+
+def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Replace the database's content with a backup (the current state is backed up first)."""
+    backups = list_backups(ctx.backup_dir)
+    chosen = Path(args.backup_file).expanduser() if args.backup_file else (backups[0] if backups else None)
+    if chosen is None:
+        _emit(_error(f"there is no backup in {ctx.backup_dir}"))
+        return EXIT_FAILED
+    try:
+        result = restore_backup(chosen, ctx.db, ctx.backup_dir, ctx.settings.backup_keep)
+    except RestoreError as exc:
+        _emit(_error(str(exc), path=str(chosen)))
+        return EXIT_FAILED
+    previous = result.previous
+    saved = f"; the previous state was saved as {previous.name}" if previous else ""
+    _emit(
+        _success(
+            f"restored {chosen.name}{saved}",
+            path=str(chosen),
+            previous=str(previous) if previous else None,
+        )
+    )
+    return EXIT_OK
+
+
+def _require_task(ctx: AppContext, task_id: int) -> None:
+    if not any(task.id == task_id for task in list_tasks(ctx.db)):
+        raise UnknownTaskError(task_id)
+
+
+COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {
+    "init-tasks": cmd_init_tasks,
+    "list-tasks": cmd_list_tasks,
+    "add-task": cmd_add_task,
+    "run-task": cmd_run_task,
+    "run-scheduled": cmd_run_scheduled,
+    "update-schedule": cmd_update_schedule,
+    "logs": cmd_logs,
+    "items": cmd_items,
+    "headless": cmd_headless,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+}
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Open the context and run one subcommand with uniform error handling."""
+    try:
+        ctx = AppContext.open(args.db, allow_new_database=args.new_database)
+    except DatabaseProblemError as exc:
+        _emit(_error(str(exc)))
+        return EXIT_FAILED
+    try:
+        return COMMANDS[args.command](ctx, args)
+    except UnknownTaskError as exc:
+        _emit(_error(str(exc), task_id=exc.task_id))
+        return EXIT_FAILED
+    except ValidationError as exc:
+        _emit(_error(str(exc)))
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EXIT_USAGE
+    except DBAPIError as exc:
+        log.exception("command %s failed", args.command)
+        _emit(_error(explain_database_error(ctx.db.url, exc)[0]))
+        return EXIT_FAILED
+    except Exception as exc:
+        log.exception("command %s failed", args.command)
+        _emit(_error(redact(f"{type(exc).__name__}: {exc}")))
+        return EXIT_FAILED
+    finally:
+        ctx.close()

@@ -1,0 +1,166 @@
+"""The command line: argument parsing and validation, then one subcommand (or the window)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from osint_desktop import APP_ID, __version__
+
+# Heavy modules (SQLAlchemy, Alembic, feedparser, tweepy) load only once a command runs,
+# so --help, --version and refused arguments answer at once.
+from osint_desktop.cli.exit_codes import EXIT_USAGE
+from osint_desktop.core.validation import (
+    ValidationError,
+    validate_datetime,
+    validate_feed_url,
+    validate_name,
+    validate_query,
+)
+from osint_desktop.core.vocabulary import FREQUENCIES, SOURCES
+
+MAX_LIMIT = 100_000
+
+
+class UsageError(Exception):
+    """Invalid arguments: exit 2 with a one-line reason."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be greater than zero")
+    return value
+
+
+def _limit(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is above the maximum of {MAX_LIMIT}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument grammar of every subcommand."""
+    parser = _Parser(
+        prog=APP_ID,
+        description="Scheduled OSINT collection. Without a subcommand, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--db", metavar="PATH_OR_URL", help="database file or SQLAlchemy URL")
+    parser.add_argument("--smoke-test", action="store_true", help="check this installation and exit")
+    parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="start an empty database where a used one has gone missing",
+    )
+    parser.add_argument("--minimized", action="store_true", help="start the window hidden in the tray")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    commands.add_parser("init-tasks", help="create the default tasks that are missing")
+    commands.add_parser("list-tasks", help="list every task")
+
+    add = commands.add_parser("add-task", help="create a task")
+    add.add_argument("--name", required=True)
+    add.add_argument("--source", required=True, help="news or social")
+    add.add_argument("--frequency", required=True, help="hourly, daily or weekly")
+    add.add_argument("--target", action="append", required=True, help="feed URL or search query")
+    add.add_argument("--inactive", action="store_true", help="create it switched off")
+
+    run = commands.add_parser("run-task", help="run one task now and wait")
+    run.add_argument("task_id", type=_positive_int, metavar="ID")
+
+    scheduled = commands.add_parser("run-scheduled", help="run the active tasks that are due")
+    scheduled.add_argument("--all", action="store_true", help="run every active task")
+
+    upd = commands.add_parser("update-schedule", help="change a task's schedule")
+    upd.add_argument("task_id", type=_positive_int, metavar="ID")
+    upd.add_argument("--frequency")
+    upd.add_argument("--next-run", metavar="ISO8601")
+    active = upd.add_mutually_exclusive_group()
+    active.add_argument("--active", dest="active", action="store_const", const=True)
+    active.add_argument("--inactive", dest="active", action="store_const", const=False)
+
+    logs = commands.add_parser("logs", help="show run logs, newest first")
+    logs.add_argument("--task", type=_positive_int, metavar="ID")
+    logs.add_argument("--limit", type=_limit, default=50)
+
+    items = commands.add_parser("items", help="show collected items, newest first")
+    items.add_argument("--task", type=_positive_int, metavar="ID")
+    items.add_argument("--search", metavar="TEXT")
+    items.add_argument("--limit", type=_limit, default=50)
+    items.add_argument("--format", choices=("json", "csv"), default="json")
+
+    commands.add_parser("headless", help="run the scheduler without a window until stopped")
+
+    commands.add_parser("backup", help="back up the database now (SQLite online backup)")
+    restore = commands.add_parser("restore", help="replace the database with a backup")
+    restore.add_argument(
+        "backup_file", nargs="?", metavar="BACKUP", help="a backup file (default: the newest)"
+    )
+    return parser
+
+
+def _validate_args(args: argparse.Namespace) -> None:
+    """Check every argument before the database is opened, so a refusal writes nothing."""
+    if args.command == "add-task":
+        args.name = validate_name(args.name)
+        if args.source not in SOURCES:
+            raise UsageError(f"unknown source {args.source!r}: choose one of {', '.join(SOURCES)}")
+        if args.frequency not in FREQUENCIES:
+            raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
+        check = validate_feed_url if args.source == "news" else validate_query
+        args.target = [check(target) for target in args.target]
+    elif args.command == "update-schedule":
+        if args.frequency is not None and args.frequency not in FREQUENCIES:
+            raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
+        if args.next_run is not None:
+            args.next_run = validate_datetime(args.next_run)
+            if args.active is False:
+                raise UsageError("--next-run and --inactive contradict: an inactive task has no next run")
+        if args.frequency is None and args.next_run is None and args.active is None:
+            raise UsageError("nothing to change: give --frequency, --next-run, --active or --inactive")
+    elif args.command == "items" and args.search is not None and not args.search.strip():
+        raise UsageError("--search needs some text")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and validate; raises UsageError."""
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        _validate_args(args)
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from None
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the command line; returns the exit code."""
+    try:
+        args = parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EXIT_USAGE
+    if args.smoke_test:
+        from osint_desktop.gui.smoke import run_smoke_test
+
+        return run_smoke_test()
+    if args.command is None:
+        from osint_desktop.gui.launch import launch_gui
+
+        return launch_gui(args)
+    from osint_desktop.cli.commands import run_command
+
+    return run_command(args)

@@ -1,0 +1,1 @@
+"""The core: configuration, secrets, database, crawling and sources; no Qt, no app policy."""

@@ -1,0 +1,135 @@
+"""Data folder, user settings and the limits every crawl obeys."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from osint_desktop import APP_ID
+
+log = logging.getLogger("osint_desktop.core.config")
+
+HOME_ENV = "OSINT_DESKTOP_HOME"
+DB_ENV = "OSINT_DESKTOP_DB"
+SETTINGS_FILE = "settings.json"
+
+
+def data_dir() -> Path:
+    """Return the data folder, creating it readable by the user alone."""
+    override = os.environ.get(HOME_ENV)
+    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    _restrict_to_owner(path, 0o700)
+    return path
+
+
+def _restrict_to_owner(path: Path, mode: int) -> None:
+    # Collected intelligence and tokens are private: other local users must not read them.
+    try:
+        if os.name == "posix" and (path.stat().st_mode & 0o777) != mode:
+            path.chmod(mode)
+    except OSError as exc:  # a folder we do not own: say so, carry on
+        log.warning("cannot restrict permissions of %s: %s", path, exc)
+
+
+def database_url(db_option: str | None = None, home: Path | None = None) -> str:
+    """Resolve the database: --db, then $OSINT_DESKTOP_DB, then the data folder's file."""
+    value = db_option or os.environ.get(DB_ENV)
+    if value:
+        if "://" in value:
+            return value
+        return "sqlite:///" + str(Path(value).expanduser().resolve())
+    base = home if home is not None else data_dir()
+    return "sqlite:///" + str(base / "osint-desktop.sqlite3")
+
+
+@dataclass
+class Settings:
+    """User-adjustable settings, kept as JSON in the data folder."""
+
+    max_concurrent_crawls: int = 2
+    # Enough threads to keep every host at its in-flight cap while parsing runs elsewhere.
+    max_parallel_fetches: int = 16
+    # Feed parsing in worker processes: 0 = one per CPU, 1 = in the crawling process.
+    parse_workers: int = 0
+    per_host_in_flight: int = 2
+    # Politeness is at most per_host_in_flight requests per host, Retry-After and back-off;
+    # a fixed gap on top made every crawl of 25 feeds from one host last 6 s, fed or not.
+    # Raise it in Settings for hosts that ask for slower clients.
+    per_host_delay_s: float = 0.0
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    target_deadline_s: float = 60.0
+    max_body_bytes: int = 15 * 1024 * 1024
+    x_max_results_per_query: int = 100
+    notify_failures: bool = True
+    notify_new_items: bool = True
+    close_to_tray: bool = True
+    start_minimized: bool = False
+    start_at_login: bool = False
+    catch_up_missed_runs: bool = True
+    log_retention_days: int = 90
+    backup_keep: int = 7
+    backup_interval_hours: int = 24
+    close_to_tray_hint_shown: bool = False
+    token_storage: str = "keyring"  # keyring | session | file
+    defaults_created: bool = False
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> Settings:
+        """Read settings; unknown keys are ignored and bad values fall back to defaults."""
+        path = (folder or data_dir()) / SETTINGS_FILE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("settings file %s unreadable (%s); using defaults", path, exc)
+            return cls()
+        settings = cls()
+        if not isinstance(raw, dict):
+            return settings
+        for field in fields(cls):
+            if field.name in raw:
+                value = raw[field.name]
+                default = getattr(settings, field.name)
+                if isinstance(default, bool):
+                    ok = isinstance(value, bool)
+                elif isinstance(default, (int, float)):
+                    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                    value = type(default)(value) if ok else value
+                else:
+                    ok = isinstance(value, type(default))
+                if ok:
+                    setattr(settings, field.name, value)
+        return settings
+
+    def save(self, folder: Path | None = None) -> None:
+        """Write settings atomically so a crash never leaves half a file."""
+        target = (folder or data_dir()) / SETTINGS_FILE
+        write_private_file(target, json.dumps(asdict(self), indent=2, sort_keys=True))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-data copy, for crossing threads."""
+        return asdict(self)
+
+
+def write_private_file(target: Path, text: str) -> None:
+    """Atomically replace target with text, readable by the owner only."""
+    fd, tmp = tempfile.mkstemp(prefix=target.name, dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if os.name == "posix":
+            os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

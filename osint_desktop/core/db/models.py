@@ -1,0 +1,200 @@
+"""SQLAlchemy 2 models: crawl tasks, their run logs, collected items, their tasks and per-target state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from osint_desktop.core.timeutil import as_utc, utcnow
+
+# Re-exported: the vocabulary belongs with the models that store it.
+from osint_desktop.core.vocabulary import FREQUENCIES as FREQUENCIES
+from osint_desktop.core.vocabulary import LOG_STATUSES as LOG_STATUSES
+from osint_desktop.core.vocabulary import SOURCES as SOURCES
+from osint_desktop.core.vocabulary import TASK_STATUSES as TASK_STATUSES
+from osint_desktop.core.vocabulary import TRIGGERS as TRIGGERS
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC, so comparisons never mix zones."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return as_utc(value)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class CrawlTask(Base):
+    """A named, scheduled collection job over a list of targets."""
+
+    __tablename__ = "crawl_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    frequency: Mapped[str] = mapped_column(String(16))
+    targets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_run: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_items_new: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlLog(Base):
+    """One execution of a task: when, how long, what it found, what went wrong."""
+
+    __tablename__ = "crawl_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("crawl_tasks.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    trigger: Mapped[str] = mapped_column(String(16))
+    items_found: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    targets_total: Mapped[int] = mapped_column(Integer, default=0)
+    targets_done: Mapped[int] = mapped_column(Integer, default=0)
+    # Ownership lets recovery tell a dead run from one that is still going elsewhere.
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    owner_started: Mapped[float | None] = mapped_column(Float)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_crawl_logs_task_started", "task_id", "started_at"),
+        Index("ix_crawl_logs_status", "status"),
+        Index("ix_crawl_logs_started", "started_at"),
+    )
+
+
+class Item(Base):
+    """Something collected: a feed entry or a post, stored once across all tasks."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The task that found it first (NULL once that task is deleted). Which tasks an item
+    # belongs to is ItemTask's business: every per-task query goes through it.
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_tasks.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(1024))
+    url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    content_html: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(512))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    origin: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),
+        Index("ix_items_collected", "collected_at", "id"),
+        Index("ix_items_task_collected", "task_id", "collected_at"),
+        Index("ix_items_published", "published_at", "id"),
+    )
+
+
+class ItemTask(Base):
+    """Membership: an item belongs to every task whose targets produced it."""
+
+    __tablename__ = "item_tasks"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("crawl_tasks.id", ondelete="CASCADE"), primary_key=True)
+    # When this task first found the item: later than items.collected_at when another task
+    # had stored it already. The overview counts a task's items per day by it.
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # A task's items, newest (highest id) first, straight from the index: the items
+        # browser's task filter and its count never sort or touch the items table.
+        Index("ix_item_tasks_task_item", "task_id", "item_id"),
+        Index("ix_item_tasks_task_seen", "task_id", "first_seen_at"),
+        # On SQLite the primary key is the table: one B-tree fewer for a million rows.
+        {"sqlite_with_rowid": False},
+    )
+
+
+@event.listens_for(Item, "after_insert")
+def _first_finder_is_a_member(_mapper: Mapper[Item], connection: Connection, item: Item) -> None:
+    # A run records memberships in batches itself (bulk inserts fire no ORM events). An item
+    # added one at a time through the ORM (tools, imports, tests) would otherwise be stored
+    # with a task_id yet missing from that task's list.
+    if item.task_id is None:
+        return
+    insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(
+        insert_fn(ItemTask)
+        .values(item_id=item.id, task_id=item.task_id, first_seen_at=item.collected_at or utcnow())
+        .on_conflict_do_nothing(index_elements=["item_id", "task_id"])
+    )
+
+
+class TargetState(Base):
+    """What one task's crawler remembers about one feed URL or search query between runs.
+
+    Per task, not per URL: a 304 answered to another task's ETag would hide from this task
+    the entries it never received (conditional GET is about what the asker already has).
+    """
+
+    __tablename__ = "target_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("crawl_tasks.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_status: Mapped[str | None] = mapped_column(String(64))
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    since_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("task_id", "source", "target", name="uq_target_states_task"),)

@@ -1,0 +1,176 @@
+"""Validation of user input (names, URLs, queries, frequencies, dates) with a reason for each refusal."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from osint_desktop.core.timeutil import parse_iso
+from osint_desktop.core.vocabulary import FREQUENCIES, SOURCES
+
+MAX_NAME_LENGTH = 200
+MAX_URL_LENGTH = 2048
+# X API v2 recent search accepts queries of up to 512 characters on the basic levels.
+MAX_QUERY_LENGTH = 512
+MAX_TARGETS = 1000
+# scheme://… or www.…: a web address, not words to search for.
+_WEB_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S", re.IGNORECASE)
+
+
+class ValidationError(ValueError):
+    """Input refused; the message says why in one line."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def validate_name(name: str) -> str:
+    """A task name: non-empty, one line, of bounded length."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValidationError("the task name is empty", "name")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise ValidationError(f"the task name is longer than {MAX_NAME_LENGTH} characters", "name")
+    if _has_control(cleaned):
+        raise ValidationError("the task name contains control characters", "name")
+    return cleaned
+
+
+def _has_control(text: str) -> bool:
+    # A NUL or an escape sequence in a name or query ends up in the database, the window,
+    # the terminal and the API request.
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def validate_source(source: str) -> str:
+    """news or social."""
+    if source not in SOURCES:
+        raise ValidationError(
+            f"unknown source {source!r}: choose one of {', '.join(SOURCES)}", "source"
+        )
+    return source
+
+
+def validate_frequency(frequency: str) -> str:
+    """hourly, daily or weekly."""
+    if frequency not in FREQUENCIES:
+        raise ValidationError(
+            f"unknown frequency {frequency!r}: choose one of {', '.join(FREQUENCIES)}",
+            "frequency",
+        )
+    return frequency
+
+
+def validate_feed_url(url: str) -> str:
+    """An absolute http(s) URL with a host; nothing else is ever fetched."""
+    cleaned = url.strip()
+    if not cleaned:
+        raise ValidationError("the feed URL is empty", "targets")
+    if len(cleaned) > MAX_URL_LENGTH:
+        raise ValidationError(f"the URL is longer than {MAX_URL_LENGTH} characters", "targets")
+    if any(ch.isspace() for ch in cleaned) or _has_control(cleaned):  # DEL and C1 too, not just < 32
+        raise ValidationError(f"{_short(cleaned)} contains spaces or control characters", "targets")
+    try:
+        parts = urlsplit(cleaned)
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError(f"{_short(cleaned)} is not a valid URL ({exc})", "targets") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValidationError(
+            f"{_short(cleaned)} is not an http(s) URL: feed targets must start with "
+            "http:// or https://",
+            "targets",
+        )
+    host = parts.hostname or ""
+    if not host:
+        raise ValidationError(f"{_short(cleaned)} has no host name", "targets")
+    if port == 0:
+        raise ValidationError(f"{_short(cleaned)} has port 0", "targets")
+    if not _valid_host(host):
+        raise ValidationError(f"{_short(cleaned)} has an invalid host name {host!r}", "targets")
+    return cleaned
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return all(
+        0 < len(label) <= 63
+        and all(ch.isalnum() or ch in "-_" for ch in label)
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    )
+
+
+def validate_query(query: str) -> str:
+    """An X search query: non-empty, one line, at most 512 characters."""
+    cleaned = query.strip()
+    if not cleaned:
+        raise ValidationError("the search query is empty", "targets")
+    if "\n" in cleaned or "\r" in cleaned:
+        raise ValidationError("a search query must be a single line", "targets")
+    if _has_control(cleaned):
+        raise ValidationError("the search query contains control characters", "targets")
+    if len(cleaned) > MAX_QUERY_LENGTH:
+        raise ValidationError(
+            f"the search query is {len(cleaned)} characters long; X allows at most "
+            f"{MAX_QUERY_LENGTH}",
+            "targets",
+        )
+    return cleaned
+
+
+def validate_x_query(query: str) -> str:
+    """An X search query that is not a web address (a feed URL left over from a news task)."""
+    cleaned = validate_query(query)
+    if _WEB_ADDRESS.match(cleaned):
+        raise ValidationError(
+            f"{_short(cleaned)} is a web address, not an X search query: X searches for words, "
+            "#hashtags and operators (url:example.org finds posts that link to a site)",
+            "targets",
+        )
+    return cleaned
+
+
+def validate_targets(source: str, targets: list[str]) -> list[str]:
+    """Validate every target for the source; duplicates are dropped, order kept."""
+    validate_source(source)
+    check = validate_feed_url if source == "news" else validate_query
+    cleaned: list[str] = []
+    for raw in targets:
+        value = check(raw)
+        if value not in cleaned:
+            cleaned.append(value)
+    if not cleaned:
+        raise ValidationError("a task needs at least one target", "targets")
+    if len(cleaned) > MAX_TARGETS:
+        raise ValidationError(f"a task can hold at most {MAX_TARGETS} targets", "targets")
+    return cleaned
+
+
+def validate_datetime(text: str) -> datetime:
+    """An ISO 8601 timestamp (UTC when no zone is given)."""
+    try:
+        return parse_iso(text)
+    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+01:00" is before year 1 in UTC
+        raise ValidationError(
+            f"{_short(text)} is not an ISO 8601 time (for example 2026-01-31T08:00:00Z)",
+            "next_run",
+        ) from None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -1,0 +1,1 @@
+"""Tests of the use cases: tasks, runs, scheduling, recovery, restore, export."""

@@ -1,0 +1,1 @@
+"""Tests of the core: config, secrets, database, crawling."""
