@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
@@ -21,8 +21,9 @@ from osint_desktop.core.db.engine import Database
 from osint_desktop.core.intervals import interval, is_due, next_after
 from osint_desktop.core.network import NetworkMonitor, probe_hosts
 from osint_desktop.core.timeutil import utcnow
+from osint_desktop.core.vocabulary import TaskStatus, Trigger
 
-log = logging.getLogger("osint_desktop.app.scheduling")
+log = logging.getLogger(__name__)
 
 JOB_PREFIX = "task-"
 CLOCK_JOB = "clock-check"
@@ -34,7 +35,17 @@ NETWORK_CHECK_S = 30.0
 CLOCK_SLACK_S = 30.0
 MISFIRE_GRACE_S = 6 * 3600
 
-Dispatch = Callable[[int, str], None]
+
+class Dispatcher(Protocol):
+    """Where due tasks go (the RunService): it runs them and is the one record of runs in flight."""
+
+    def submit(self, task_id: int, trigger: Trigger) -> bool:
+        """Hand a run over without waiting for it; False when the task is already queued or running."""
+        ...
+
+    def is_running(self, task_id: int) -> bool:
+        """Whether a run of the task is queued or running here."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,9 @@ class SchedulerState:
 class TaskScheduler:
     """Keeps APScheduler jobs in step with the active tasks and dispatches due ones.
 
-    dispatch(task_id, trigger) is called on a scheduler thread and must only hand
-    the work over (to a thread pool or a Qt signal): it never crawls itself.
+    dispatcher.submit(task_id, trigger) is called on a scheduler thread and must only
+    hand the work over (to a thread pool): it never crawls itself. The dispatcher also
+    says which tasks are in flight: their jobs are left alone until task_finished.
 
     Offline (a run found that no host resolves) due tasks are not handed over; the
     network is looked up again every network_check_s and, once it is back, the tasks
@@ -62,7 +74,7 @@ class TaskScheduler:
     def __init__(
         self,
         db: Database,
-        dispatch: Dispatch,
+        dispatcher: Dispatcher,
         catch_up: bool = True,
         on_error: Callable[[str], None] | None = None,
         *,
@@ -71,7 +83,7 @@ class TaskScheduler:
         on_state_change: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
-        self._dispatch = dispatch
+        self._dispatcher = dispatcher
         self._catch_up = catch_up
         self._on_error = on_error
         # Share it with the runs this scheduler dispatches: a run that finds the machine
@@ -90,9 +102,6 @@ class TaskScheduler:
         self._last_wall = time.time()
         self._last_mono = time.monotonic()
         self._paused = False
-        # Tasks handed to dispatch whose run has not reported back: their jobs are left
-        # alone, or a sync during a long run would fire them again.
-        self._in_flight: set[int] = set()
 
     # life cycle ---------------------------------------------------------------
 
@@ -108,7 +117,7 @@ class TaskScheduler:
         )
         self.sync()
         for task_id in missed:
-            self._fire(task_id, "catch-up")
+            self._fire(task_id, Trigger.CATCH_UP)
         log.info("scheduler started with %d task jobs", len(self._task_jobs()))
         return missed
 
@@ -163,7 +172,7 @@ class TaskScheduler:
 
     # mirroring tasks ----------------------------------------------------------
 
-    def sync(self, trigger_for_due: str = "scheduled") -> None:
+    def sync(self, trigger_for_due: Trigger = Trigger.SCHEDULED) -> None:
         """Make the jobs match the database: one per active task at its next run."""
         with self._lock:
             tasks = {task.id: task for task in list_tasks(self._db)}
@@ -173,13 +182,13 @@ class TaskScheduler:
                 if task is None or not task.active:
                     job.remove()
             for task in tasks.values():
-                if task.active and task.status != "running" and task.id not in self._in_flight:
+                # A task in flight keeps its job as it is: re-put now, it would fire again.
+                running = task.status == TaskStatus.RUNNING or self._dispatcher.is_running(task.id)
+                if task.active and not running:
                     self._put_job(task, trigger_for_due)
 
     def task_finished(self, task_id: int) -> None:
-        """A dispatched run is over (whatever its outcome): re-align the task's job."""
-        with self._lock:
-            self._in_flight.discard(task_id)
+        """A run is over (whatever its outcome) and no longer in flight: re-align the task's job."""
         if self.network.known_offline():
             # The run was deferred: without this its still-due job would fire again at once.
             self._go_offline()
@@ -194,10 +203,10 @@ class TaskScheduler:
                 if self._scheduler.get_job(job_id):
                     self._scheduler.remove_job(job_id)
                 return
-            if task.status != "running" and task_id not in self._in_flight:
-                self._put_job(task, "scheduled")
+            if task.status != TaskStatus.RUNNING and not self._dispatcher.is_running(task_id):
+                self._put_job(task, Trigger.SCHEDULED)
 
-    def _put_job(self, task: TaskInfo, trigger_for_due: str) -> None:
+    def _put_job(self, task: TaskInfo, trigger_for_due: Trigger) -> None:
         now = utcnow()
         planned = task.next_run or now
         fire_at = max(planned, now)
@@ -230,21 +239,16 @@ class TaskScheduler:
     def _task_jobs(self) -> list[Any]:
         return [job for job in self._scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)]
 
-    def _fire(self, task_id: int, trigger: str) -> None:
+    def _fire(self, task_id: int, trigger: Trigger) -> None:
         if self._offline or self.network.known_offline():
             # Not even claimed: an offline machine writes no log row per attempt.
             self._go_offline()
             return
-        with self._lock:
-            if task_id in self._in_flight:
-                return
-            self._in_flight.add(task_id)
-        try:
-            self._dispatch(task_id, trigger)
-        except Exception:
-            with self._lock:
-                self._in_flight.discard(task_id)
-            raise
+        if self._dispatcher.is_running(task_id):
+            return
+        # Refused when a run of the task got in meanwhile (a manual one): that run's end
+        # re-aligns the job through task_finished.
+        self._dispatcher.submit(task_id, trigger)
 
     # offline -----------------------------------------------------------------------
 
@@ -285,11 +289,11 @@ class TaskScheduler:
         due = [
             task.id
             for task in list_tasks(self._db)
-            if task.active and task.status != "running" and is_due(task.next_run, now)
+            if task.active and task.status != TaskStatus.RUNNING and is_due(task.next_run, now)
         ]
         for task_id in due:
             # Late for its slot, as after a sleep: the log says catch-up.
-            self._fire(task_id, "catch-up")
+            self._fire(task_id, Trigger.CATCH_UP)
         self.sync()
 
     def _state_changed(self) -> None:
@@ -305,7 +309,7 @@ class TaskScheduler:
         now = utcnow()
         overdue = [
             task for task in list_tasks(self._db)
-            if task.active and is_due(task.next_run, now) and task.status != "running"
+            if task.active and is_due(task.next_run, now) and task.status != TaskStatus.RUNNING
             # a task created moments ago is simply due, not missed
             and task.next_run is not None and task.next_run < now - timedelta(seconds=60)
         ]
@@ -328,7 +332,7 @@ class TaskScheduler:
         self._last_wall, self._last_mono = wall, mono
         if abs(drift) > CLOCK_SLACK_S:
             log.warning("wall clock moved %.0f s against the monotonic clock: rescheduling", drift)
-            self.sync(trigger_for_due="catch-up")
+            self.sync(trigger_for_due=Trigger.CATCH_UP)
         else:
             # Tasks changed by another process (the command line) are picked up here.
             self.sync()

@@ -6,21 +6,16 @@ import argparse
 import logging
 import sys
 import traceback
-from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from apscheduler.triggers.interval import IntervalTrigger
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTrayIcon
 
 from osint_desktop import APP_ID, APP_NAME, __version__
 from osint_desktop.app.context import AppContext, DatabaseProblemError
-from osint_desktop.app.maintenance import run_maintenance
-from osint_desktop.app.recovery import recover_dead_runs
 from osint_desktop.app.restore import RestoreError, restore_backup
 from osint_desktop.app.tasks import ensure_default_tasks, list_tasks
 from osint_desktop.core.config import Settings, data_dir, database_url
-from osint_desktop.core.crawl.parallel_parse import close_shared_parser
 from osint_desktop.core.db.backup import list_backups
 from osint_desktop.core.db.engine import Database, sqlite_path
 from osint_desktop.core.secrets import redact
@@ -33,9 +28,10 @@ from osint_desktop.gui.scheduler_bridge import SchedulerBridge
 from osint_desktop.gui.single_instance import InstanceServer, ask_running_instance_to_show, server_name
 from osint_desktop.gui.tray import Tray
 
-log = logging.getLogger("osint_desktop.gui.app")
+log = logging.getLogger(__name__)
 
-SHUTDOWN_WAIT_MS = 6000
+# The GUI thread's one blocking wait: crawls that do not stop by then are marked interrupted.
+SHUTDOWN_WAIT_S = 6.0
 
 
 class DesktopApp(QObject):
@@ -46,7 +42,9 @@ class DesktopApp(QObject):
         self.qt_app = qt_app
         self.ctx = ctx
         self.controller = CrawlController(ctx, self)
-        self.bridge = SchedulerBridge(ctx, self.controller, self)
+        # Dispatch, runs in flight, cancel, the scheduler, maintenance and shutdown.
+        self.service = self.controller.service
+        self.bridge = SchedulerBridge(self.controller, self)
         self.tray: Tray | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = Tray(ctx.db, lambda: self.bridge.scheduler.paused, self)
@@ -62,19 +60,8 @@ class DesktopApp(QObject):
         """Show the window (unless starting in the tray), then start the scheduler."""
         if not self._start_minimized:
             self.window.show()
-        missed = self.bridge.start()
-        # Housekeeping on the scheduler's threads, never the GUI's: first soon, then hourly.
-        self.bridge.scheduler.add_periodic_job(
-            "maintenance",
-            self._maintenance,
-            IntervalTrigger(hours=1, start_date=datetime.now(UTC) + timedelta(minutes=2), timezone=UTC),
-        )
-        if missed:
-            log.info("catching up %d missed run(s)", len(missed))
+        self.service.start()
         self.window.update_status()
-
-    def _maintenance(self) -> None:
-        run_maintenance(self.ctx.db, self.ctx.backup_dir, self.ctx.settings)
 
     @Slot()
     def bring_forward(self) -> None:
@@ -87,20 +74,14 @@ class DesktopApp(QObject):
         self.qt_app.quit()
 
     def shutdown(self) -> None:
-        """Scheduler first, then crawls (bounded wait), then the database."""
+        """The window's watchers, then the service (scheduler, crawls, bounded wait), then the database."""
         if self._stopped:
             return
         self._stopped = True
         self.window.save_ui_state()
         self.window.stop_watching()
         self.window.overview.wait_idle()
-        self.bridge.stop()
-        self.controller.cancel_all()
-        finished = self.controller.wait(SHUTDOWN_WAIT_MS)
-        if not finished:
-            log.warning("crawls still running after %d ms: marking them interrupted", SHUTDOWN_WAIT_MS)
-        recover_dead_runs(self.ctx.db, include_own=True)
-        close_shared_parser()
+        self.service.shutdown(SHUTDOWN_WAIT_S)
         if self.tray is not None:
             self.tray.hide()
         if self.instance_server is not None:

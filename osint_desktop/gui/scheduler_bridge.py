@@ -1,4 +1,4 @@
-"""Hands APScheduler's due tasks to the GUI thread through a queued signal."""
+"""The scheduler's state and job errors as Qt signals; the RunService owns the scheduler."""
 
 from __future__ import annotations
 
@@ -6,62 +6,43 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
-from osint_desktop.app.context import AppContext
-from osint_desktop.app.scheduling import SchedulerState, TaskScheduler
-from osint_desktop.core.network import NetworkMonitor
+from osint_desktop.app.run_service import RunListener
+from osint_desktop.app.scheduling import SchedulerState
 from osint_desktop.gui.crawls import CrawlController
 
-log = logging.getLogger("osint_desktop.gui.scheduler")
+log = logging.getLogger(__name__)
 
 # The status bar and the tray say the same words.
 PAUSED_TEXT = "Paused — no task runs until you resume"
 OFFLINE_TEXT = "Offline — collection resumes when the network is back"
 
 
-class SchedulerBridge(QObject):
-    """Owns the TaskScheduler; its threads only emit, the GUI thread starts the runs."""
+class _StateRelay(RunListener):
+    """Called on scheduler and worker threads: it only emits, and the slots run on the GUI thread."""
 
-    due = Signal(int, str)  # task id, trigger: emitted on a scheduler thread
+    def __init__(self, bridge: SchedulerBridge) -> None:
+        self._bridge = bridge
+
+    def state_changed(self) -> None:
+        self._bridge.state_changed.emit()
+
+    def job_error(self, message: str) -> None:
+        self._bridge.job_error.emit(message)
+
+
+class SchedulerBridge(QObject):
+    """The status bar's view of the scheduler: paused, offline, next run; pause and re-plan."""
+
     job_error = Signal(str)
     state_changed = Signal()  # also emitted on scheduler and worker threads (offline, back)
 
-    def __init__(
-        self,
-        ctx: AppContext,
-        controller: CrawlController,
-        parent: QObject | None = None,
-        network: NetworkMonitor | None = None,
-    ) -> None:
+    def __init__(self, controller: CrawlController, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._controller = controller
-        self.network = network or NetworkMonitor()
-        self.scheduler = TaskScheduler(
-            ctx.db,
-            self._dispatch,
-            catch_up=ctx.settings.catch_up_missed_runs,
-            on_error=self.job_error.emit,
-            network=self.network,
-            on_state_change=self.state_changed.emit,
-        )
-        # A signal emitted from another thread to a QObject of the GUI thread is queued.
-        self.due.connect(controller.start_run)
-        controller.after_run = self.scheduler.task_finished
-        # The runs the window starts, by hand or by schedule, tell this scheduler when offline.
-        controller.network = self.network
-
-    def _dispatch(self, task_id: int, trigger: str) -> None:
-        self.due.emit(task_id, trigger)
-
-    def start(self) -> list[int]:
-        """Start scheduling; returns the tasks that catch up on missed runs."""
-        missed = self.scheduler.start()
-        self.state_changed.emit()
-        return missed
-
-    def stop(self) -> None:
-        """Stop firing jobs."""
-        self.scheduler.shutdown()
-        self.state_changed.emit()
+        service = controller.service
+        self.scheduler = service.scheduler
+        # Shared by the scheduler and every run the window starts, by hand or by schedule.
+        self.network = service.network
+        service.add_listener(_StateRelay(self))
 
     def toggle_pause(self) -> bool:
         """Pause or resume; returns True when now paused."""

@@ -213,11 +213,19 @@ def test_run_task_command_offline_exits_1_with_a_clear_message(
 
 
 class Recorder:
+    """A dispatcher that records what it was handed and keeps it in flight (it never runs it)."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[int, str]] = []
 
-    def __call__(self, task_id: int, trigger: str) -> None:
+    def submit(self, task_id: int, trigger: str) -> bool:
+        if self.is_running(task_id):
+            return False
         self.calls.append((task_id, trigger))
+        return True
+
+    def is_running(self, task_id: int) -> bool:
+        return any(called == task_id for called, _ in self.calls)
 
 
 @pytest.fixture

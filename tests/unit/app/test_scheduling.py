@@ -19,15 +19,31 @@ FEED = "https://feeds.example.org/world.xml"
 
 
 class Recorder:
-    """A dispatch that only records what it was handed, as the GUI's would only queue it."""
+    """A dispatcher that only records what it was handed, as the RunService would only queue it.
+
+    Like the service, it keeps what it was handed in flight until told the run is over.
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, str]] = []
+        self.in_flight: set[int] = set()
         self.lock = threading.Lock()
 
-    def __call__(self, task_id: int, trigger: str) -> None:
+    def submit(self, task_id: int, trigger: str) -> bool:
         with self.lock:
             self.calls.append((task_id, trigger))
+            if task_id in self.in_flight:
+                return False
+            self.in_flight.add(task_id)
+            return True
+
+    def is_running(self, task_id: int) -> bool:
+        with self.lock:
+            return task_id in self.in_flight
+
+    def finish(self, task_id: int) -> None:
+        with self.lock:
+            self.in_flight.discard(task_id)
 
 
 @pytest.fixture
@@ -130,6 +146,7 @@ def test_a_task_in_flight_is_not_handed_over_twice(
     assert recorder.calls == [(task.id, "scheduled")]
     # Once the run reports back, the task's job follows its (moved) next run again.
     update_task(ctx.db, task.id, next_run=datetime.now(UTC) + timedelta(hours=1))
+    recorder.finish(task.id)
     scheduler.task_finished(task.id)
     assert job_ids(scheduler) == {f"task-{task.id}"}
 
