@@ -15,15 +15,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from osint_desktop.app.recovery import (
@@ -34,20 +32,24 @@ from osint_desktop.app.recovery import (
 )
 from osint_desktop.app.tasks import UnknownTaskError
 from osint_desktop.core.backoff import backoff_delay
-from osint_desktop.core.crawl.http import FeedFetcher, FetchLimits
-from osint_desktop.core.crawl.news import ParsedFeed, parse_feed
-from osint_desktop.core.crawl.records import ItemRecord, TargetOutcome
-from osint_desktop.core.crawl.social import QueryState, crawl_queries
+from osint_desktop.core.crawl.http import FetchLimits
+from osint_desktop.core.crawl.news import parse_feed
+from osint_desktop.core.crawl.records import ItemRecord, TargetMemory, TargetOutcome
 from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.errors import DbErrorKind, classify_database_error, is_database_error
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask, TargetState
 from osint_desktop.core.intervals import next_after
-from osint_desktop.core.network import OFFLINE_ERROR, NetworkMonitor, host_of, probe_hosts
+from osint_desktop.core.network import OFFLINE_ERROR, NetworkMonitor, probe_hosts
 from osint_desktop.core.secrets import redact
+from osint_desktop.core.sources.base import CrawlContext, FeedParser, SourceProvider
+from osint_desktop.core.sources.registry import credentials_from, provider_for
 from osint_desktop.core.timeutil import iso, utcnow
+from osint_desktop.core.vocabulary import FailureKind, RunStatus, Source, TaskStatus, Trigger
 
-log = logging.getLogger("osint_desktop.app.runs")
+log = logging.getLogger(__name__)
 
-FeedParser = Callable[[bytes, str, str | None], ParsedFeed]
+__all__ = ["FeedParser", "ProgressCallback", "RunOptions", "RunResult", "run_task"]
+
 ProgressCallback = Callable[[int, int], None]
 INSERT_CHUNK = 500
 # Ask again a little after the announced reset, so clocks that differ slightly do not matter.
@@ -68,6 +70,19 @@ class RunOptions:
     # None: a monitor of this run's own.
     network: NetworkMonitor | None = field(default=None, repr=False, compare=False)
 
+    def crawl_context(self, cancel: threading.Event | None, respect_backoff: bool) -> CrawlContext:
+        """What the providers get of these options: the one place the X-named fields are read."""
+        return CrawlContext(
+            self.limits,
+            cancel,
+            credentials=credentials_from(self.x_token),
+            max_parallel=self.max_parallel_fetches,
+            max_results=self.x_max_results,
+            respect_backoff=respect_backoff,
+            feed_parser=self.parser,
+            client_factories={Source.X: self.x_client_factory} if self.x_client_factory else {},
+        )
+
 
 @dataclass
 class RunResult:
@@ -76,8 +91,8 @@ class RunResult:
     task_id: int
     task_name: str
     log_id: int | None
-    status: str
-    trigger: str
+    status: RunStatus
+    trigger: Trigger
     items_found: int = 0
     items_new: int = 0
     error: str | None = None
@@ -90,21 +105,21 @@ class RunResult:
     @property
     def ok(self) -> bool:
         """A run that at least partly worked."""
-        return self.status in ("success", "partial")
+        return self.status in (RunStatus.SUCCESS, RunStatus.PARTIAL)
 
     @property
     def message(self) -> str:
         """One sentence for people."""
-        if self.status == "skipped":
+        if self.status == RunStatus.SKIPPED:
             return f"{self.task_name!r} is already running; this run was skipped"
-        if self.status == "deferred":
+        if self.status == RunStatus.DEFERRED:
             return f"{self.task_name!r} did not run: {self.error}"
         head = f"{self.task_name!r}: {self.items_new} new of {self.items_found} found"
-        if self.status == "success":
+        if self.status == RunStatus.SUCCESS:
             return head
-        if self.status == "partial":
+        if self.status == RunStatus.PARTIAL:
             return f"{head}; {self.error}"
-        if self.status == "interrupted":
+        if self.status == RunStatus.INTERRUPTED:
             return f"{head}; interrupted before the end"
         return f"{self.task_name!r} failed: {self.error}"
 
@@ -129,12 +144,14 @@ class RunResult:
 class _Claim:
     log_id: int
     name: str
+    # The stored words: the provider is looked up inside the run's error handling, so a
+    # source this version does not know fails the run instead of leaving the task running.
     source: str
     frequency: str
     targets: list[str]
     planned: datetime | None
     active: bool
-    states: dict[str, TargetState]
+    memory: dict[str, TargetMemory]
 
 
 class _Heartbeat:
@@ -169,7 +186,7 @@ class _Heartbeat:
                 with self._db.write() as session:
                     session.execute(
                         update(CrawlLog)
-                        .where(CrawlLog.id == self._log_id, CrawlLog.status == "running")
+                        .where(CrawlLog.id == self._log_id, CrawlLog.status == RunStatus.RUNNING)
                         .values(heartbeat_at=utcnow(), targets_done=self._done)
                     )
                 self._written = self._done
@@ -181,7 +198,7 @@ class _Heartbeat:
 def run_task(
     db: Database,
     task_id: int,
-    trigger: str,
+    trigger: Trigger,
     options: RunOptions,
     *,
     advance_schedule: bool | None = None,
@@ -192,24 +209,27 @@ def run_task(
 
     Raises UnknownTaskError for a missing task; every other problem ends up in the result.
     A run that finds the machine offline ends "deferred": nothing is counted against the
-    task or its sources and its slot stays due.
+    task or its sources and its slot stays due. ValueError for a trigger that is none of
+    Trigger's words.
     """
+    trigger = Trigger(trigger)  # callers that still pass the word get the member (or a clear error)
+    on_schedule = trigger in (Trigger.SCHEDULED, Trigger.CATCH_UP)
     if advance_schedule is None:
-        advance_schedule = trigger in ("scheduled", "catch-up")
+        advance_schedule = on_schedule
     started = utcnow()
     clock = time.monotonic()
     network = options.network or NetworkMonitor()
     before = _task_before_run(db, task_id)
-    if before is not None and trigger in ("scheduled", "catch-up") and network.known_offline():
+    if before is not None and on_schedule and network.known_offline():
         # Another run found the machine offline moments ago: no claim, no log row per attempt.
         return RunResult(
-            task_id, before.name, None, "deferred", trigger, error=OFFLINE_ERROR,
+            task_id, before.name, None, RunStatus.DEFERRED, trigger, error=OFFLINE_ERROR,
             started_at=started, finished_at=started, next_run=before.next_run,
         )
     claim = _claim(db, task_id, trigger, started)
     if isinstance(claim, RunResult):
         return claim
-    result = RunResult(task_id, claim.name, claim.log_id, "running", trigger, started_at=started)
+    result = RunResult(task_id, claim.name, claim.log_id, RunStatus.RUNNING, trigger, started_at=started)
     heartbeat = _Heartbeat(db, claim.log_id, len(claim.targets))
     heartbeat.start()
     outcomes: list[TargetOutcome] = []
@@ -224,32 +244,14 @@ def run_task(
             if progress is not None:
                 progress(done, len(claim.targets))
 
-        if claim.source == "news":
-            _crawl_news(claim, options, cancel, on_done, respect_backoff=advance_schedule)
-        else:
-            # Only a rate limit holds a query back: after a 401 or a server error the user
-            # fixes the token or waits, then "Run now" must really ask again.
-            states = {
-                target: QueryState(state.since_id, state.retry_after if state.last_status == "429" else None)
-                for target, state in claim.states.items()
-            }
-            kwargs: dict[str, Any] = {}
-            if options.x_client_factory is not None:
-                kwargs["client_factory"] = options.x_client_factory
-            crawl_queries(
-                claim.targets,
-                options.x_token,
-                states,
-                options.limits,
-                options.x_max_results,
-                cancel,
-                on_done,
-                **kwargs,
-            )
+        provider = provider_for(claim.source)
+        # A run a person asked for tries failing targets again at once (respect_backoff).
+        context = options.crawl_context(cancel, respect_backoff=advance_schedule)
+        provider.crawl(claim.targets, claim.memory, context, on_done)
         cancelled = cancel is not None and cancel.is_set()
         if not cancelled:
-            _confirm_offline(db, claim, outcomes, network)
-        if _summarise(outcomes, cancelled)[0] == "deferred":
+            _confirm_offline(db, claim, provider, outcomes, network)
+        if _summarise(outcomes, cancelled)[0] == RunStatus.DEFERRED:
             _defer_offline(db, task_id, claim, result, outcomes, clock, before)
         else:
             _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
@@ -264,16 +266,12 @@ def run_task(
     return result
 
 
-# Targets of a run that sent no request: held back (back-off, rate limit), cancelled, or not sent.
-_NOT_ATTEMPTED = ("deferred", "cancelled", "not sent")
-
-
 @dataclass(frozen=True)
 class _TaskBefore:
     """The task as it was before this run claimed it: what a deferred run puts back."""
 
     name: str
-    status: str
+    status: TaskStatus
     next_run: datetime | None
 
 
@@ -282,31 +280,32 @@ def _task_before_run(db: Database, task_id: int) -> _TaskBefore | None:
         row = session.execute(
             select(CrawlTask.name, CrawlTask.status, CrawlTask.next_run).where(CrawlTask.id == task_id)
         ).first()
-    return _TaskBefore(row.name, row.status, row.next_run) if row is not None else None
+    return _TaskBefore(row.name, TaskStatus(row.status), row.next_run) if row is not None else None
 
 
 def _confirm_offline(
-    db: Database, claim: _Claim, outcomes: list[TargetOutcome], network: NetworkMonitor
+    db: Database,
+    claim: _Claim,
+    provider: SourceProvider,
+    outcomes: list[TargetOutcome],
+    network: NetworkMonitor,
 ) -> None:
-    """Keep the targets' "offline" only when nothing reached a server and the machine is offline.
+    """Call the unreachable targets offline only when nothing reached a server and the machine is offline.
 
     A run where some targets answered is partial, as before; one where the user's own
     hosts still resolve failed because its hosts are gone, not because of the network.
     """
-    unreachable = [o for o in outcomes if o.offline]
+    unreachable = [o for o in outcomes if o.unreachable]
     if not unreachable:
         return
-    attempted = [o for o in outcomes if o.status not in _NOT_ATTEMPTED]
-    failing = [host_of(claim.source, o.target) for o in unreachable]
+    attempted = [o for o in outcomes if o.attempted]
+    failing = [provider.host(o.target) for o in unreachable]
     if len(unreachable) == len(attempted) and network.is_offline(
         probe_hosts(db, [host for host in failing if host])
     ):
         for outcome in unreachable:
-            outcome.status = "offline"
+            outcome.failure = FailureKind.OFFLINE
         log.info("run %d: the machine is offline (%d target(s) unreachable)", claim.log_id, len(unreachable))
-    else:
-        for outcome in unreachable:
-            outcome.offline = False
 
 
 def _defer_offline(
@@ -322,7 +321,7 @@ def _defer_offline(
     order = {target: index for index, target in enumerate(claim.targets)}
     outcomes.sort(key=lambda o: order.get(o.target, len(order)))
     now = utcnow()
-    result.status = "deferred"
+    result.status = RunStatus.DEFERRED
     result.error = OFFLINE_ERROR
     result.details = [o.detail(0) for o in outcomes]
     result.finished_at = now
@@ -330,7 +329,7 @@ def _defer_offline(
     with db.write() as session:
         run = session.get(CrawlLog, claim.log_id)
         if run is not None:
-            run.status = "deferred"
+            run.status = RunStatus.DEFERRED
             run.finished_at = now
             run.duration_s = result.duration_s
             run.error = result.error
@@ -339,15 +338,17 @@ def _defer_offline(
             run.heartbeat_at = now
         task = session.get(CrawlTask, task_id)
         if task is not None:
-            if task.status == "running":
+            if task.status == TaskStatus.RUNNING:
                 task.status = _status_to_restore(session, task_id, claim.log_id, before)
             task.updated_at = now
             # next_run is left alone: the slot was not used, so the task stays due.
             result.next_run = task.next_run
 
 
-def _status_to_restore(session: Session, task_id: int, log_id: int, before: _TaskBefore | None) -> str:
-    if before is not None and before.status != "running":
+def _status_to_restore(
+    session: Session, task_id: int, log_id: int, before: _TaskBefore | None
+) -> TaskStatus:
+    if before is not None and before.status != TaskStatus.RUNNING:
         return before.status
     # Read while another run of the task was finishing: its log tells how that run ended.
     last = session.scalar(
@@ -355,37 +356,43 @@ def _status_to_restore(session: Session, task_id: int, log_id: int, before: _Tas
         .where(
             CrawlLog.task_id == task_id,
             CrawlLog.id != log_id,
-            CrawlLog.status.not_in(("running", "skipped", "deferred")),
+            CrawlLog.status.not_in((RunStatus.RUNNING, RunStatus.SKIPPED, RunStatus.DEFERRED)),
         )
         .order_by(CrawlLog.started_at.desc(), CrawlLog.id.desc())
         .limit(1)
     )
-    return last or "pending"
+    return TaskStatus(last) if last else TaskStatus.PENDING
 
 
 def _crash_reason(exc: Exception) -> str:
     """Why a run could not be completed, in words a user can act on."""
-    text = str(exc).lower()
-    if isinstance(exc, OperationalError):
-        if "disk is full" in text or "database or disk is full" in text:
-            return "the disk is full: this run's items could not be saved (earlier data is intact)"
-        if "readonly" in text:
-            return "the database has become read-only: this run's items could not be saved"
-        if "locked" in text:
-            return "the database stayed locked by another program: this run's items could not be saved"
-        if "disk i/o error" in text:
-            return "disk I/O error while saving this run's items"
+    if is_database_error(exc):
+        reason = _CRASH_REASONS.get(classify_database_error(exc))
+        if reason is not None:
+            return reason
     return f"internal error: {type(exc).__name__}: {exc}"
 
 
-def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Claim | RunResult:
+_CRASH_REASONS = {
+    DbErrorKind.FULL: "the disk is full: this run's items could not be saved (earlier data is intact)",
+    DbErrorKind.READONLY: "the database has become read-only: this run's items could not be saved",
+    DbErrorKind.LOCKED: "the database stayed locked by another program: this run's items could not be saved",
+    DbErrorKind.IO: "disk I/O error while saving this run's items",
+    DbErrorKind.DAMAGED: (
+        "the database is damaged: this run's items could not be saved; restore the latest backup"
+    ),
+    DbErrorKind.CANTOPEN: "the database could not be opened: this run's items could not be saved",
+}
+
+
+def _claim(db: Database, task_id: int, trigger: Trigger, started: datetime) -> _Claim | RunResult:
     owner = current_owner()
     with db.write() as session:
         # The conditional UPDATE is the lock: only one caller can move a task to running.
         outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(CrawlTask)
-            .where(CrawlTask.id == task_id, CrawlTask.status != "running")
-            .values(status="running", updated_at=started)
+            .where(CrawlTask.id == task_id, CrawlTask.status != TaskStatus.RUNNING)
+            .values(status=TaskStatus.RUNNING, updated_at=started)
         )
         claimed = outcome.rowcount
         task = session.get(CrawlTask, task_id)
@@ -394,7 +401,7 @@ def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Clai
         run = CrawlLog(
             task_id=task_id,
             started_at=started,
-            status="running" if claimed else "skipped",
+            status=RunStatus.RUNNING if claimed else RunStatus.SKIPPED,
             trigger=trigger,
             items_found=0,
             items_new=0,
@@ -421,7 +428,7 @@ def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Clai
                 task_id,
                 task.name,
                 run.id,
-                "skipped",
+                RunStatus.SKIPPED,
                 trigger,
                 error=run.error,
                 started_at=started,
@@ -429,8 +436,8 @@ def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Clai
                 next_run=task.next_run,
             )
         targets = list(task.targets or [])
-        states = {
-            state.target: state
+        memory = {
+            state.target: _memory_of(state)
             for state in session.scalars(
                 select(TargetState).where(
                     TargetState.task_id == task_id,
@@ -439,137 +446,22 @@ def _claim(db: Database, task_id: int, trigger: str, started: datetime) -> _Clai
                 )
             )
         }
-        for state in states.values():
-            session.expunge(state)
         return _Claim(
-            run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, states
+            run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, memory
         )
 
 
-def _crawl_news(
-    claim: _Claim,
-    options: RunOptions,
-    cancel: threading.Event | None,
-    on_done: Callable[[TargetOutcome], None],
-    respect_backoff: bool,
-) -> None:
-    if not claim.targets:
-        return
-    fetcher = FeedFetcher(options.limits)
-    workers = max(1, min(options.max_parallel_fetches, len(claim.targets)))
-    finished = threading.Event()
-    if cancel is not None:
-        threading.Thread(
-            target=_abort_on_cancel, args=(cancel, finished, fetcher), name="cancel-watch", daemon=True
-        ).start()
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            futures = [
-                pool.submit(
-                    _crawl_feed_isolated,
-                    fetcher,
-                    url,
-                    claim.states.get(url),
-                    options.parser,
-                    cancel,
-                    respect_backoff,
-                )
-                for url in claim.targets
-            ]
-            for future in as_completed(futures):
-                on_done(future.result())
-    finally:
-        finished.set()
-        fetcher.close()
-
-
-def _abort_on_cancel(cancel: threading.Event, finished: threading.Event, fetcher: FeedFetcher) -> None:
-    # A blocking read cannot see the cancel flag; cutting its socket ends it at once.
-    while not finished.wait(0.2):
-        if cancel.is_set():
-            fetcher.abort()
-            return
-
-
-def _crawl_feed_isolated(
-    fetcher: FeedFetcher,
-    url: str,
-    state: TargetState | None,
-    parser: FeedParser,
-    cancel: threading.Event | None,
-    respect_backoff: bool,
-) -> TargetOutcome:
-    """_crawl_feed, with a surprise in one feed (a parser bug, odd bytes) kept to that feed."""
-    try:
-        return _crawl_feed(fetcher, url, state, parser, cancel, respect_backoff)
-    except Exception as exc:
-        log.exception("feed %s could not be crawled", url)
-        return TargetOutcome(
-            url, "error", error=redact(f"internal error: {type(exc).__name__}: {exc}")[:300], failed=True
-        )
-
-
-def _crawl_feed(
-    fetcher: FeedFetcher,
-    url: str,
-    state: TargetState | None,
-    parser: FeedParser,
-    cancel: threading.Event | None,
-    respect_backoff: bool,
-) -> TargetOutcome:
-    now = utcnow()
-    if (
-        state is not None
-        and state.retry_after is not None
-        and state.retry_after > now
-        and (respect_backoff or state.last_status in ("429", "503"))
-    ):
-        # The server asked us to wait (Retry-After), or the feed keeps failing: do not
-        # hammer it; the wait is visible in the details and the feed is retried later.
-        return TargetOutcome(
-            url,
-            "deferred",
-            warning=f"not fetched before {state.retry_after:%Y-%m-%d %H:%M:%S} UTC "
-            f"({state.last_error or 'server asked to wait'})",
-            still_failing=bool(state.error_count),
-        )
-    if cancel is not None and cancel.is_set():
-        return TargetOutcome(url, "cancelled", error="cancelled", failed=True)
-    fetched = fetcher.fetch(
-        url,
-        etag=state.etag if state else None,
-        last_modified=state.last_modified if state else None,
-        cancel=cancel,
+def _memory_of(state: TargetState) -> TargetMemory:
+    # Plain data: the crawl threads never touch an ORM instance.
+    return TargetMemory(
+        etag=state.etag,
+        last_modified=state.last_modified,
+        since_id=state.since_id,
+        retry_after=state.retry_after,
+        last_status=state.last_status,
+        last_error=state.last_error,
+        error_count=state.error_count or 0,
     )
-    outcome = TargetOutcome(url, str(fetched.status) if fetched.status else "error")
-    outcome.elapsed_s = fetched.elapsed_s
-    if fetched.retry_after is not None:
-        outcome.state.retry_after = fetched.retry_after
-    if fetched.error and cancel is not None and cancel.is_set():
-        # Cut by a cancel (Quit): the feed did nothing wrong, so it gets no failure and no
-        # back-off ("cancelled" targets keep their state) and the run ends interrupted.
-        return TargetOutcome(url, "cancelled", error="cancelled", failed=True, elapsed_s=fetched.elapsed_s)
-    if fetched.error:
-        outcome.error, outcome.failed = fetched.error, True
-        outcome.offline = fetched.unreachable
-        return outcome
-    if fetched.not_modified:
-        outcome.status = "304 not modified"
-        outcome.state.clear_retry_after = True
-        return outcome
-    assert fetched.body is not None
-    parsed = parser(fetched.body, fetched.final_url, fetched.content_type)
-    if parsed.error:
-        outcome.error, outcome.failed = parsed.error, True
-        return outcome
-    # Items belong to the feed the user subscribed to, wherever it redirects today: the
-    # details count them under that URL and the item list shows it as their origin.
-    outcome.items = [replace(item, origin=url) for item in parsed.items]
-    outcome.warning = parsed.warning
-    outcome.state.etag = fetched.etag
-    outcome.state.last_modified = fetched.last_modified
-    outcome.state.clear_retry_after = True
-    return outcome
 
 
 def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemRecord]) -> Counter[str]:
@@ -663,14 +555,14 @@ def _save_states(
         )
     }
     for outcome in outcomes:
-        if outcome.status in ("deferred", "cancelled", "not sent"):
+        if not outcome.attempted:  # held back or cancelled: nothing new is known of it
             continue
         state = existing.get(outcome.target)
         if state is None:
             state = TargetState(task_id=task_id, source=source, target=outcome.target, error_count=0)
             session.add(state)
         update_ = outcome.state
-        state.last_status = outcome.status.split(" ")[0][:64]
+        state.last_status = outcome.last_status()[:64]
         state.last_fetch_at = now
         if outcome.failed:
             state.error_count = (state.error_count or 0) + 1
@@ -690,17 +582,17 @@ def _save_states(
             state.retry_after = update_.retry_after
 
 
-def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[str, str | None]:
-    failed = [o for o in outcomes if o.failed and o.status != "cancelled"]
+def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[RunStatus, str | None]:
+    failed = [o for o in outcomes if o.failed and o.failure is not FailureKind.CANCELLED]
     total = len(outcomes)
     if cancelled:
-        return "interrupted", "cancelled before the end of the run"
+        return RunStatus.INTERRUPTED, "cancelled before the end of the run"
     if total == 0:
-        return "failed", "the task has no targets"
-    attempted = [o for o in outcomes if o.status not in _NOT_ATTEMPTED]
+        return RunStatus.FAILED, "the task has no targets"
+    attempted = [o for o in outcomes if o.attempted]
     if attempted and all(o.offline for o in attempted):
         # Nothing reached a server and the machine is offline: the run is owed, not failed.
-        return "deferred", OFFLINE_ERROR
+        return RunStatus.DEFERRED, OFFLINE_ERROR
     if not failed:
         waiting = [o for o in outcomes if o.still_failing]
         if waiting:
@@ -708,19 +600,19 @@ def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[str, str
             count = len(waiting)
             plural = "s" if count != 1 else ""
             return (
-                "success",
+                RunStatus.SUCCESS,
                 f"{count} source{plural} still failing, waiting to retry: {waiting[0].target}: "
                 + (waiting[0].warning or ""),
             )
-        return "success", None
+        return RunStatus.SUCCESS, None
     first = failed[0]
     if len(failed) == total:
         if total == 1:
-            return "failed", first.error
+            return RunStatus.FAILED, first.error
         same = all(o.error == first.error for o in failed)
         reason = first.error if same else f"{first.target}: {first.error}"
-        return "failed", f"all {total} targets failed: {reason}"
-    return "partial", f"{len(failed)} of {total} targets failed: {first.target}: {first.error}"
+        return RunStatus.FAILED, f"all {total} targets failed: {reason}"
+    return RunStatus.PARTIAL, f"{len(failed)} of {total} targets failed: {first.target}: {first.error}"
 
 
 def _finish(
@@ -736,8 +628,8 @@ def _finish(
     order = {target: index for index, target in enumerate(claim.targets)}
     outcomes.sort(key=lambda o: order.get(o.target, len(order)))
     status, error = _summarise(outcomes, cancelled)
-    if status == "failed" and any(o.items for o in outcomes):
-        status = "partial"
+    if status == RunStatus.FAILED and any(o.items for o in outcomes):
+        status = RunStatus.PARTIAL
     now = utcnow()
     with db.write() as session:
         task = session.get(CrawlTask, task_id)
@@ -782,13 +674,13 @@ def _update_task_after_run(
 ) -> None:
     # The task says what its run's log says (success, partial, failed, interrupted): one
     # vocabulary, so a run stopped by Quit is never shown as a failure anywhere.
-    task.status = result.status
+    task.status = TaskStatus(result.status)
     task.last_run = result.started_at
     task.updated_at = now
     task.last_items_new = result.items_new
-    if result.status == "failed":
+    if result.status == RunStatus.FAILED:
         task.consecutive_failures = (task.consecutive_failures or 0) + 1
-    elif result.status in ("success", "partial"):
+    elif result.ok:
         task.consecutive_failures = 0
     task.last_error = result.error
     if not task.active:
@@ -811,20 +703,20 @@ def _fail_run(
     db: Database, task_id: int, claim: _Claim, result: RunResult, clock: float, advance_schedule: bool
 ) -> None:
     now = utcnow()
-    result.status = "failed"
+    result.status = RunStatus.FAILED
     result.finished_at = now
     result.duration_s = time.monotonic() - clock
     try:
         with db.write() as session:
             run = session.get(CrawlLog, claim.log_id)
             if run is not None:
-                run.status = "failed"
+                run.status = RunStatus.FAILED
                 run.finished_at = now
                 run.duration_s = result.duration_s
                 run.error = result.error
             task = session.get(CrawlTask, task_id)
             if task is not None:
-                task.status = "failed"
+                task.status = TaskStatus.FAILED
                 task.last_error = result.error
                 task.last_run = result.started_at
                 task.consecutive_failures = (task.consecutive_failures or 0) + 1

@@ -14,16 +14,17 @@ from sqlalchemy.orm import Session
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask
 from osint_desktop.core.intervals import interval
+from osint_desktop.core.sources.registry import validate_targets
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.validation import (
     ValidationError,
     validate_frequency,
     validate_name,
     validate_source,
-    validate_targets,
 )
+from osint_desktop.core.vocabulary import Frequency, Source, TaskStatus
 
-log = logging.getLogger("osint_desktop.app.tasks")
+log = logging.getLogger(__name__)
 
 NO_TOKEN_NOTE = (
     "Inactive until an X bearer token is configured: add one in Settings (or set "
@@ -45,9 +46,9 @@ class TaskInfo:
 
     id: int
     name: str
-    source: str
-    frequency: str
-    status: str
+    source: Source
+    frequency: Frequency
+    status: TaskStatus
     active: bool
     last_run: datetime | None
     next_run: datetime | None
@@ -65,9 +66,9 @@ class TaskInfo:
         return cls(
             id=row.id,
             name=row.name,
-            source=row.source,
-            frequency=row.frequency,
-            status=row.status,
+            source=Source(row.source),
+            frequency=Frequency(row.frequency),
+            status=TaskStatus(row.status),
             active=row.active,
             last_run=row.last_run,
             next_run=row.next_run,
@@ -94,16 +95,16 @@ class DefaultTask:
     """One of the tasks every new installation starts with."""
 
     name: str
-    source: str
-    frequency: str
+    source: Source
+    frequency: Frequency
     targets: tuple[str, ...]
 
 
 DEFAULT_TASKS = (
     DefaultTask(
         "Hourly News Crawl",
-        "news",
-        "hourly",
+        Source.NEWS,
+        Frequency.HOURLY,
         (
             "https://feeds.bbci.co.uk/news/world/rss.xml",
             "https://www.theguardian.com/world/rss",
@@ -115,8 +116,8 @@ DEFAULT_TASKS = (
     ),
     DefaultTask(
         "Daily Social Media Crawl",
-        "social",
-        "daily",
+        Source.X,
+        Frequency.DAILY,
         (
             "#OSINT -is:retweet lang:en",
             '(CVE OR "zero-day") exploited -is:retweet lang:en',
@@ -126,8 +127,8 @@ DEFAULT_TASKS = (
     ),
     DefaultTask(
         "Weekly Security News Crawl",
-        "news",
-        "weekly",
+        Source.NEWS,
+        Frequency.WEEKLY,
         (
             "https://krebsonsecurity.com/feed/",
             "https://www.schneier.com/feed/atom/",
@@ -178,8 +179,8 @@ def create_task(
 ) -> TaskInfo:
     """Validate and store a new task; an active one is due at once."""
     name = validate_name(name)
-    validate_source(source)
-    validate_frequency(frequency)
+    source = validate_source(source)
+    frequency = validate_frequency(frequency)
     cleaned_targets = validate_targets(source, targets)
     now = utcnow()
     with db.write() as session:
@@ -190,7 +191,7 @@ def create_task(
             frequency=frequency,
             targets=cleaned_targets,
             active=active,
-            status="pending",
+            status=TaskStatus.PENDING,
             # Like a feed reader fetching a feed the moment it is added.
             next_run=now if active else None,
             created_at=now,
@@ -272,7 +273,7 @@ def delete_task(db: Database, task_id: int) -> TaskInfo:
     """Delete a task and its logs; its items stay (their task becomes unknown)."""
     with db.write() as session:
         task = _get(session, task_id)
-        if task.status == "running":
+        if task.status == TaskStatus.RUNNING:
             raise ValidationError("the task is running: wait for it to finish", "status")
         info = TaskInfo.from_row(task)
         session.delete(task)
@@ -287,7 +288,7 @@ def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:
     for default in DEFAULT_TASKS:
         if default.name in existing:
             continue
-        needs_token = default.source == "social" and not have_x_token
+        needs_token = default.source == Source.X and not have_x_token
         try:
             task = create_task(
                 db,

@@ -9,7 +9,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from osint_desktop.core.timeutil import parse_iso
-from osint_desktop.core.vocabulary import FREQUENCIES, SOURCES
+from osint_desktop.core.vocabulary import FREQUENCIES, SOURCES, Frequency, Source
 
 MAX_NAME_LENGTH = 200
 MAX_URL_LENGTH = 2048
@@ -46,23 +46,23 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
-def validate_source(source: str) -> str:
+def validate_source(source: str) -> Source:
     """news or social."""
     if source not in SOURCES:
         raise ValidationError(
             f"unknown source {source!r}: choose one of {', '.join(SOURCES)}", "source"
         )
-    return source
+    return Source(source)
 
 
-def validate_frequency(frequency: str) -> str:
+def validate_frequency(frequency: str) -> Frequency:
     """hourly, daily or weekly."""
     if frequency not in FREQUENCIES:
         raise ValidationError(
             f"unknown frequency {frequency!r}: choose one of {', '.join(FREQUENCIES)}",
             "frequency",
         )
-    return frequency
+    return Frequency(frequency)
 
 
 def validate_feed_url(url: str) -> str:
@@ -142,22 +142,6 @@ def validate_x_query(query: str) -> str:
             "#hashtags and operators (url:example.org finds posts that link to a site)",
             "targets",
         )
-    return cleaned
-
-
-def validate_targets(source: str, targets: list[str]) -> list[str]:
-    """Validate every target for the source; duplicates are dropped, order kept."""
-    validate_source(source)
-    check = validate_feed_url if source == "news" else validate_query
-    cleaned: list[str] = []
-    for raw in targets:
-        value = check(raw)
-        if value not in cleaned:
-            cleaned.append(value)
-    if not cleaned:
-        raise ValidationError("a task needs at least one target", "targets")
-    if len(cleaned) > MAX_TARGETS:
-        raise ValidationError(f"a task can hold at most {MAX_TARGETS} targets", "targets")
     return cleaned
 
 

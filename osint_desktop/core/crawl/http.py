@@ -23,7 +23,7 @@ from osint_desktop import APP_NAME, __version__
 from osint_desktop.core.crawl.abortable import ConnectionTracker, tracking_adapter
 from osint_desktop.core.timeutil import utcnow
 
-log = logging.getLogger("osint_desktop.core.crawl.http")
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"{APP_NAME.replace(' ', '')}/{__version__} (+https://github.com/osint-desktop)"
 MAX_REDIRECTS = 5

@@ -9,7 +9,6 @@ import html
 import io
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -19,8 +18,9 @@ import charset_normalizer
 import feedparser
 
 from osint_desktop.core.crawl.records import ItemRecord
+from osint_desktop.core.vocabulary import Source
 
-log = logging.getLogger("osint_desktop.core.crawl.news")
+log = logging.getLogger(__name__)
 
 MAX_TITLE = 1000
 MAX_SUMMARY = 10_000
@@ -289,7 +289,7 @@ def parse_feed(body: bytes, origin: str, content_type: str | None = None) -> Par
         author = _clean(str(entry.get("author") or "")).strip() or None
         items.append(
             ItemRecord(
-                source="news",
+                source=Source.NEWS,
                 dedup_key=key,
                 origin=origin,
                 url=link,
@@ -518,8 +518,3 @@ def _sniff(body: bytes) -> str:
 def _short_exc(exc: object) -> str:
     text = " ".join(str(exc).split())
     return text[:200] if text else type(exc).__name__
-
-
-def parse_timing() -> float:
-    """A monotonic clock for callers that time parsing."""
-    return time.perf_counter()

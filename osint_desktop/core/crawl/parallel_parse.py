@@ -15,7 +15,7 @@ import psutil
 
 from osint_desktop.core.crawl.news import ParsedFeed, parse_feed
 
-log = logging.getLogger("osint_desktop.core.crawl.parallel_parse")
+log = logging.getLogger(__name__)
 
 # A small feed parses in a millisecond or two: sending it to a process would cost more than that.
 INLINE_BELOW_BYTES = 8 * 1024

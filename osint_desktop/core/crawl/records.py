@@ -1,10 +1,12 @@
-"""Plain records that cross from crawlers to storage: collected items and per-target outcomes."""
+"""Plain records that cross from crawlers to storage: collected items, per-target memory and outcomes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from osint_desktop.core.vocabulary import FailureKind, HeldBack
 
 
 @dataclass(frozen=True)
@@ -33,30 +35,102 @@ class StateUpdate:
     clear_retry_after: bool = False
 
 
+@dataclass(frozen=True)
+class TargetMemory:
+    """What earlier runs of a task left for one of its targets, as plain data for the crawl threads."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    since_id: str | None = None
+    retry_after: datetime | None = None
+    # The HTTP status of the last attempt, else its failure kind, else "ok" (see last_status()).
+    last_status: str | None = None
+    last_error: str | None = None
+    error_count: int = 0
+
+
+# The words after an API's HTTP status in a detail ("429 rate limited"); others read "error",
+# or "server error" from 500 up.
+_API_STATUS_WORDS = {400: "bad request", 401: "unauthorized", 403: "forbidden", 429: "rate limited"}
+_NETWORK_KINDS = (FailureKind.NETWORK, FailureKind.UNREACHABLE, FailureKind.TIMEOUT)
+
+
 @dataclass
 class TargetOutcome:
-    """The result of crawling one target: its items, its log detail and state to keep."""
+    """The result of crawling one target, as data: items, state to keep, and what went wrong.
+
+    Text for the log is made from it in detail() alone.
+    """
 
     target: str
-    status: str
     items: list[ItemRecord] = field(default_factory=list)
+    # The last HTTP status the source answered; None when no answer came.
+    http_status: int | None = None
+    failure: FailureKind | None = None
+    # The failure's reason in words a user can act on (None when it worked).
     error: str | None = None
     warning: str | None = None
+    # Not asked at all this run (deferred, or not sent): its stored state stays as it was.
+    held_back: HeldBack | None = None
+    # How many pages an API answered; None for a plain fetch (a feed), whose detail shows
+    # the HTTP status, where an API's shows its result ("ok (2 pages)", "401 unauthorized").
+    pages: int | None = None
     elapsed_s: float = 0.0
     state: StateUpdate = field(default_factory=StateUpdate)
-    failed: bool = False
+    # The source's rate limit resets then: the run moves the task's schedule past it.
     rate_limited_until: datetime | None = None
     # Not fetched this time because it kept failing (back-off): still a failing source.
     still_failing: bool = False
-    # The request reached no server (the name did not resolve, no route). The run keeps
-    # it only once a network check finds the machine offline: then it is not the source's fault.
-    offline: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """The target did not work this run (held back by a rate limit counts; a back-off does not)."""
+        return self.failure is not None
+
+    @property
+    def attempted(self) -> bool:
+        """A request went out and was not cut by a cancel."""
+        return self.held_back is None and self.failure is not FailureKind.CANCELLED
+
+    @property
+    def unreachable(self) -> bool:
+        """No server answered: a sign, until a network check says otherwise, of being offline."""
+        return self.failure in (FailureKind.UNREACHABLE, FailureKind.OFFLINE)
+
+    @property
+    def offline(self) -> bool:
+        """Unreachable because the machine was offline: not the source's fault."""
+        return self.failure is FailureKind.OFFLINE
+
+    def last_status(self) -> str:
+        """What the target's stored state records of this attempt: the HTTP status, else the failure kind."""
+        if self.http_status is not None:
+            return str(self.http_status)
+        return self.failure.value if self.failure is not None else "ok"
+
+    def status_text(self) -> str:
+        """The detail's "status": the HTTP status, or the API's result."""
+        if self.held_back is not None:
+            return self.held_back.value
+        if self.failure in (FailureKind.CANCELLED, FailureKind.OFFLINE):
+            return str(self.failure)
+        code = self.http_status
+        if self.pages is None:
+            if code == 304:
+                return "304 not modified"
+            return str(code) if code is not None else "error"
+        if self.failure is None:
+            return f"ok ({self.pages} page{'s' if self.pages != 1 else ''})"
+        if code is not None:
+            word = _API_STATUS_WORDS.get(code, "server error" if code >= 500 else "error")
+            return f"{code} {word}"
+        return "network error" if self.failure in _NETWORK_KINDS else "error"
 
     def detail(self, new: int) -> dict[str, Any]:
-        """The log's per-target detail object."""
+        """The log's per-target detail object (the command line's contract)."""
         detail: dict[str, Any] = {
             "target": self.target,
-            "status": self.status,
+            "status": self.status_text(),
             "items": len(self.items),
             "new": new,
             "error": self.error,

@@ -16,8 +16,9 @@ import tweepy
 
 from osint_desktop.core.crawl.http import FetchLimits, describe_exception, is_unreachable
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutcome
+from osint_desktop.core.vocabulary import FailureKind, HeldBack, Source
 
-log = logging.getLogger("osint_desktop.core.crawl.social")
+log = logging.getLogger(__name__)
 
 NO_TOKEN_MESSAGE = (
     "no X bearer token is configured: add one in Settings, or set the environment "
@@ -109,7 +110,7 @@ def _records(response: Any, query: str) -> list[ItemRecord]:
         first_line = " ".join(text.split())
         records.append(
             ItemRecord(
-                source="social",
+                source=Source.X,
                 dedup_key=tweet_id,
                 origin=query,
                 url=tweet_url(tweet_id, username),
@@ -133,14 +134,13 @@ def search_query(
 ) -> TargetOutcome:
     """All new posts for one query since the last run, up to max_results; errors become the outcome."""
     started = time.monotonic()
-    outcome = TargetOutcome(target=query, status="ok")
+    outcome = TargetOutcome(query, pages=0)
     newest: str | None = None
     next_token: str | None = None
-    pages = 0
     try:
         while True:
             if cancel is not None and cancel.is_set():
-                outcome.status, outcome.error, outcome.failed = "cancelled", "cancelled", True
+                outcome.failure, outcome.error = FailureKind.CANCELLED, "cancelled"
                 break
             page_size = max(PAGE_SIZE_MIN, min(PAGE_SIZE_MAX, max_results - len(outcome.items)))
             response = client.search_recent_tweets(
@@ -152,7 +152,8 @@ def search_query(
                 expansions=["author_id"],
                 user_fields=USER_FIELDS,
             )
-            pages += 1
+            outcome.pages = (outcome.pages or 0) + 1
+            outcome.http_status = 200
             meta = response.meta or {}
             if newest is None and meta.get("newest_id"):
                 newest = str(meta["newest_id"])
@@ -160,46 +161,56 @@ def search_query(
             next_token = meta.get("next_token")
             if not next_token or len(outcome.items) >= max_results:
                 break
-        outcome.status = f"ok ({pages} page{'s' if pages != 1 else ''})"
         if newest and not outcome.failed:
             outcome.state = StateUpdate(since_id=newest, clear_retry_after=True)
         else:
             outcome.state = StateUpdate(clear_retry_after=True)
     except tweepy.TooManyRequests as exc:
         until = _reset_time(exc)
-        outcome.status = "429 rate limited"
-        outcome.error = (
-            f"X rate limit reached (HTTP 429): next request allowed after {until:%Y-%m-%d %H:%M:%S} UTC"
+        _failed(
+            outcome,
+            429,
+            FailureKind.RATE_LIMIT,
+            f"X rate limit reached (HTTP 429): next request allowed after {until:%Y-%m-%d %H:%M:%S} UTC",
         )
-        outcome.failed = True
         outcome.rate_limited_until = until
         outcome.state = StateUpdate(retry_after=until)
     except tweepy.Unauthorized:
-        outcome.status, outcome.error, outcome.failed = "401 unauthorized", UNAUTHORIZED_MESSAGE, True
+        _failed(outcome, 401, FailureKind.AUTH, UNAUTHORIZED_MESSAGE)
     except tweepy.Forbidden as exc:
         detail = _api_detail(exc)
-        outcome.status, outcome.failed = "403 forbidden", True
-        outcome.error = FORBIDDEN_MESSAGE + (f" ({detail})" if detail else "")
+        _failed(outcome, 403, FailureKind.AUTH, FORBIDDEN_MESSAGE + (f" ({detail})" if detail else ""))
     except tweepy.BadRequest as exc:
         detail = _api_detail(exc) or "; ".join(exc.api_messages)[:300]
-        outcome.status, outcome.failed = "400 bad request", True
-        outcome.error = f"X rejected the query (HTTP 400): {detail or 'no reason given'}"
+        reason = f"X rejected the query (HTTP 400): {detail or 'no reason given'}"
+        _failed(outcome, 400, FailureKind.HTTP, reason)
     except tweepy.TwitterServerError as exc:
         code = exc.response.status_code
-        outcome.status, outcome.failed = f"{code} server error", True
-        outcome.error = f"X API server error (HTTP {code}); try again later"
+        _failed(outcome, code, FailureKind.HTTP, f"X API server error (HTTP {code}); try again later")
     except tweepy.HTTPException as exc:
         code = exc.response.status_code
-        outcome.status, outcome.failed = f"{code} error", True
-        outcome.error = f"X API answered HTTP {code}: {_api_detail(exc) or 'no reason given'}"
+        kind = FailureKind.NOT_FOUND if code in (404, 410) else FailureKind.HTTP
+        _failed(outcome, code, kind, f"X API answered HTTP {code}: {_api_detail(exc) or 'no reason given'}")
     except requests.exceptions.RequestException as exc:
-        outcome.status, outcome.failed = "network error", True
-        outcome.error = describe_exception(exc, limits or FetchLimits())
-        outcome.offline = is_unreachable(exc)
+        if is_unreachable(exc):
+            kind = FailureKind.UNREACHABLE
+        elif isinstance(exc, requests.exceptions.Timeout):
+            kind = FailureKind.TIMEOUT
+        else:
+            kind = FailureKind.NETWORK
+        _failed(outcome, None, kind, describe_exception(exc, limits or FetchLimits()))
     outcome.elapsed_s = time.monotonic() - started
     if outcome.failed:
         log.warning("query %r failed: %s", query, outcome.error)
     return outcome
+
+
+def _failed(outcome: TargetOutcome, code: int | None, kind: FailureKind, error: str) -> None:
+    outcome.http_status, outcome.failure, outcome.error = code, kind, error
+
+
+# After one of these the other queries are not sent: they would meet the same token or limit.
+_STOPPING = (FailureKind.AUTH, FailureKind.RATE_LIMIT)
 
 
 def crawl_queries(
@@ -216,7 +227,9 @@ def crawl_queries(
     outcomes: list[TargetOutcome] = []
     if not token:
         for query in queries:
-            outcome = TargetOutcome(query, "not sent", error=NO_TOKEN_MESSAGE, failed=True)
+            outcome = TargetOutcome(
+                query, failure=FailureKind.AUTH, error=NO_TOKEN_MESSAGE, held_back=HeldBack.NOT_SENT
+            )
             outcomes.append(outcome)
             if on_done:
                 on_done(outcome)
@@ -232,7 +245,10 @@ def crawl_queries(
         state = states.get(query, QueryState())
         if stop is not None:
             outcome = TargetOutcome(
-                query, "not sent", error=f"not sent: {stop.error}", failed=True,
+                query,
+                failure=stop.failure,
+                error=f"not sent: {stop.error}",
+                held_back=HeldBack.NOT_SENT,
                 rate_limited_until=stop.rate_limited_until,
             )
             if stop.rate_limited_until:
@@ -240,9 +256,9 @@ def crawl_queries(
         elif blocked_until is not None:
             outcome = TargetOutcome(
                 query,
-                "deferred",
+                failure=FailureKind.RATE_LIMIT,
                 error=f"X rate limit: not sent before {blocked_until:%Y-%m-%d %H:%M:%S} UTC",
-                failed=True,
+                held_back=HeldBack.DEFERRED,
                 rate_limited_until=blocked_until,
             )
         else:
@@ -251,9 +267,11 @@ def crawl_queries(
             except Exception as exc:  # an answer tweepy cannot read must not lose the other queries
                 log.exception("query %r could not be crawled", query)
                 outcome = TargetOutcome(
-                    query, "error", error=f"internal error: {type(exc).__name__}: {exc}"[:300], failed=True
+                    query,
+                    failure=FailureKind.INTERNAL,
+                    error=f"internal error: {type(exc).__name__}: {exc}"[:300],
                 )
-            if outcome.status.startswith(("401", "403", "429")):
+            if outcome.failure in _STOPPING:
                 stop = outcome
         outcomes.append(outcome)
         if on_done:

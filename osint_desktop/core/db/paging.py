@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask
 from osint_desktop.core.db.queries import ItemInfo, LogInfo, _item_info, _log_info, fts_expression, item_query
+from osint_desktop.core.vocabulary import RunStatus
 
 ITEM_SORT_KEYS: dict[str, Any] = {
     "collected": Item.collected_at,
@@ -44,7 +45,7 @@ class LogFilter:
     """What the logs table shows."""
 
     task_id: int | None = None
-    statuses: tuple[str, ...] = ()
+    statuses: tuple[RunStatus | str, ...] = ()
 
 
 def _ordering(key: Any, id_column: Any, descending: bool) -> list[ColumnElement[Any]]:

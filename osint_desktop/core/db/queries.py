@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask
 from osint_desktop.core.timeutil import iso
+from osint_desktop.core.vocabulary import RunStatus, Trigger
 
 ITEM_FIELDS = (
     "id", "task_id", "source", "url", "title", "summary", "author",
@@ -35,8 +36,8 @@ class LogInfo:
     started_at: datetime
     finished_at: datetime | None
     duration_s: float | None
-    status: str
-    trigger: str
+    status: RunStatus
+    trigger: Trigger
     items_found: int
     items_new: int
     error: str | None
@@ -89,7 +90,7 @@ class ItemInfo:
 def _log_info(row: CrawlLog, task_name: str) -> LogInfo:
     return LogInfo(
         row.id, row.task_id, task_name, row.started_at, row.finished_at, row.duration_s,
-        row.status, row.trigger, row.items_found, row.items_new, row.error,
+        RunStatus(row.status), Trigger(row.trigger), row.items_found, row.items_new, row.error,
         list(row.details or []), row.targets_total, row.targets_done,
     )
 
@@ -103,7 +104,7 @@ def _item_info(row: Item, listed_task: int | None = None) -> ItemInfo:
     )
 
 
-def log_query(task_id: int | None = None, statuses: Sequence[str] | None = None) -> Select[Any]:
+def log_query(task_id: int | None = None, statuses: Sequence[RunStatus | str] | None = None) -> Select[Any]:
     """Logs joined with their task's name, filtered."""
     # Typed loosely: the generic form of Select differs between SQLAlchemy 2.0 and 2.1.
     query = cast("Select[Any]", select(CrawlLog, CrawlTask.name)).join(
@@ -120,7 +121,7 @@ def list_logs(
     db: Database,
     task_id: int | None = None,
     limit: int = 50,
-    statuses: Sequence[str] | None = None,
+    statuses: Sequence[RunStatus | str] | None = None,
     before_id: int | None = None,
 ) -> list[LogInfo]:
     """Newest logs first; before_id pages backwards by keyset."""

@@ -16,6 +16,7 @@ from osint_desktop.app.tasks import TaskInfo, UnknownTaskError, create_task, get
 from osint_desktop.core.crawl.news import ParsedFeed, parse_feed
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, TargetState
 from osint_desktop.core.db.queries import count_items, get_log, list_items, list_logs
+from osint_desktop.core.vocabulary import Frequency, RunStatus, Source, TaskStatus, Trigger
 from tests.feedserver import FeedServer
 from tests.helpers import (
     BOZO,
@@ -519,3 +520,36 @@ def test_running_log_records_its_owner_and_heartbeat(ctx: AppContext, server: Fe
 
 def test_database_file_is_the_data_folders(ctx: AppContext, home: Path) -> None:
     assert (home / "osint-desktop.sqlite3").exists()
+
+
+# vocabularies ----------------------------------------------------------------------------
+
+
+def test_callers_get_the_vocabulary_as_enums(ctx: AppContext, server: FeedServer) -> None:
+    server.add_file("/world.xml", WORLD)
+    task = news_task(ctx, [server.url("/world.xml")])
+    assert (task.source, task.frequency, task.status) == (Source.NEWS, Frequency.HOURLY, TaskStatus.PENDING)
+    result = run(ctx, task, trigger="manual")  # the word still works, and becomes the member
+    assert result.status is RunStatus.SUCCESS and result.trigger is Trigger.MANUAL
+    [entry] = list_logs(ctx.db, task_id=task.id)
+    assert entry.status is RunStatus.SUCCESS and entry.trigger is Trigger.MANUAL
+    assert get_task(ctx.db, task.id).status is TaskStatus.SUCCESS
+
+
+def test_a_trigger_that_is_no_trigger_is_refused_before_the_claim(ctx: AppContext) -> None:
+    task = news_task(ctx, ["https://feeds.example.org/rss"])
+    with pytest.raises(ValueError, match="sometimes"):
+        run_task(ctx.db, task.id, "sometimes", fast_options())  # type: ignore[arg-type]
+    assert get_task(ctx.db, task.id).status == TaskStatus.PENDING
+    assert list_logs(ctx.db, task_id=task.id) == []
+
+
+def test_target_state_keeps_the_http_status_or_the_failure_kind(ctx: AppContext, server: FeedServer) -> None:
+    server.add_file("/world.xml", WORLD)
+    server.add_status("/gone.xml", 410)
+    urls = [server.url("/world.xml"), server.url("/gone.xml"), REFUSED_URL]
+    task = news_task(ctx, urls)
+    run(ctx, task)
+    with ctx.db.read() as session:
+        stored = {s.target: s.last_status for s in session.scalars(select(TargetState))}
+    assert stored == {urls[0]: "200", urls[1]: "410", urls[2]: "network"}

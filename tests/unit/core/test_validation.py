@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from osint_desktop.core.sources.registry import validate_targets
 from osint_desktop.core.validation import (
     ValidationError,
     validate_datetime,
@@ -14,7 +15,6 @@ from osint_desktop.core.validation import (
     validate_name,
     validate_query,
     validate_source,
-    validate_targets,
     validate_x_query,
 )
 

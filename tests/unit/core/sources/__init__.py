@@ -1,0 +1,1 @@
+"""Tests of the source providers and their registry."""
