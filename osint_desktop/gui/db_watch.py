@@ -8,9 +8,9 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from osint_desktop.core.db.changes import ChangeProbe, Changes
 from osint_desktop.core.db.engine import Database
-from osint_desktop.gui.background import BackgroundCall, Report
+from osint_desktop.gui.background import BackgroundCall, run_in_background
 
-log = logging.getLogger("osint_desktop.gui.db_watch")
+log = logging.getLogger(__name__)
 
 # SQLite's PRAGMA data_version costs microseconds: asked every second on the GUI thread.
 CHEAP_INTERVAL_MS = 1000
@@ -29,7 +29,7 @@ class DatabaseWatcher(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(CHEAP_INTERVAL_MS if self._probe.cheap else REMOTE_INTERVAL_MS)
         self._timer.timeout.connect(self.poll)
-        self._call: BackgroundCall | None = None
+        self._call: BackgroundCall[Changes | None] | None = None
         self._stopped = False
 
     def start(self) -> None:
@@ -51,13 +51,9 @@ class DatabaseWatcher(QObject):
         if self._probe.cheap:
             self._deliver(self._look())
             return
-        if self._call is not None and not self._call.finished:
+        if self._call is not None and self._call.running:
             return  # the last look is still on its way: never pile them up
-        call = BackgroundCall(self._look_in_background, self)
-        call.result.connect(self._deliver)
-        call.done.connect(call.deleteLater)
-        self._call = call
-        call.start()
+        self._call = run_in_background(self._look, self._deliver, owner=self)
 
     def _look(self) -> Changes | None:
         try:
@@ -67,10 +63,6 @@ class DatabaseWatcher(QObject):
             log.debug("database change probe failed: %s", exc)
             return None
 
-    def _look_in_background(self, _report: Report) -> Changes | None:
-        return self._look()
-
-    @Slot(object)
-    def _deliver(self, changes: object) -> None:
-        if not self._stopped and isinstance(changes, Changes) and changes.any:
+    def _deliver(self, changes: Changes | None) -> None:
+        if not self._stopped and changes is not None and changes.any:
             self.changed.emit(changes)

@@ -8,24 +8,40 @@ from functools import cache
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from osint_desktop.core.timeutil import utcnow
+from osint_desktop.core.vocabulary import RunStatus, TaskStatus
 
-STATUS_COLOURS = {
-    "pending": "#8a94a6",
-    "running": "#1f7ae0",
-    "success": "#1e9e5a",
-    "partial": "#d98a00",
-    "failed": "#d93f3f",
-    "interrupted": "#a0527a",
-    "skipped": "#8a94a6",
+# Run and task statuses share their words (a task's status is its last run's).
+STATUS_COLOURS: dict[str, str] = {
+    TaskStatus.PENDING: "#8a94a6",
+    RunStatus.RUNNING: "#1f7ae0",
+    RunStatus.SUCCESS: "#1e9e5a",
+    RunStatus.PARTIAL: "#d98a00",
+    RunStatus.FAILED: "#d93f3f",
+    RunStatus.INTERRUPTED: "#a0527a",
+    RunStatus.SKIPPED: "#8a94a6",
     "inactive": "#b0b6c0",
-    "deferred": "#6b7a90",
+    RunStatus.DEFERRED: "#6b7a90",
 }
+UNKNOWN_STATUS_COLOUR = "#8a94a6"
+# Text, not indicators: the amber of "partial" is too light to read as words on a light window.
+NOTICE_COLOUR = "#b06f00"
+HINT_COLOUR = "#6b7280"
 STATUS_SWATCH_PX = 12
+
+
+def status_hex(status: str) -> str:
+    """The colour of a status as #rrggbb, for style sheets and rich text."""
+    return STATUS_COLOURS.get(status, UNKNOWN_STATUS_COLOUR)
 
 
 def status_colour(status: str) -> QColor:
     """The colour of a status indicator."""
-    return QColor(STATUS_COLOURS.get(status, "#8a94a6"))
+    return QColor(status_hex(status))
+
+
+def text_style(colour: str) -> str:
+    """A label's style sheet that writes its text in colour."""
+    return f"color: {colour};"
 
 
 @cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Slot
@@ -23,8 +25,10 @@ from PySide6.QtWidgets import (
 from osint_desktop.app.export import export_items, iter_filtered_items
 from osint_desktop.app.tasks import TaskInfo
 from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.paging import ItemFilter
 from osint_desktop.core.db.queries import ItemInfo, get_item_content
-from osint_desktop.gui.background import BackgroundCall, Report
+from osint_desktop.core.vocabulary import Source
+from osint_desktop.gui.background import BackgroundCall, Failure, run_with_progress
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.gui.selection import SelectionKeeper
@@ -47,8 +51,8 @@ class ItemsPage(QWidget):
         self.task_filter.addItem("All tasks", None)
         self.source_filter = QComboBox()
         self.source_filter.addItem("All sources", None)
-        self.source_filter.addItem("News", "news")
-        self.source_filter.addItem("X", "social")
+        self.source_filter.addItem("News", Source.NEWS.value)
+        self.source_filter.addItem("X", Source.X.value)
         self.count_label = QLabel()
         self.table = data_table(self.model, (130, 380, 70, 150, 130), multi_select=True)
         self.preview = ItemPreview()
@@ -60,7 +64,7 @@ class ItemsPage(QWidget):
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
-        self._export: BackgroundCall | None = None
+        self._export: BackgroundCall[int] | None = None
         self._progress: QProgressDialog | None = None
         # The item in the preview: the selected one's id, or None when not exactly one is.
         self.previewed_id: int | None = None
@@ -203,38 +207,46 @@ class ItemsPage(QWidget):
             path = Path(chosen)
         self.start_export(fmt, path, selected or None)
 
-    def start_export(self, fmt: str, path: Path, items: list[ItemInfo] | None) -> BackgroundCall:
+    def start_export(self, fmt: str, path: Path, items: list[ItemInfo] | None) -> BackgroundCall[int]:
         """Write in the background with a progress dialog; items=None exports the current filter."""
-        where = self.model.filter
-        db = self._db
-
-        def work(report: Report) -> int:
-            source = items if items is not None else iter_filtered_items(db, where)
-            return export_items(source, path, fmt, report)
-
+        work = functools.partial(_export, self._db, self.model.filter, items, path, fmt)
         total = len(items) if items is not None else self.model.rowCount()
         progress = QProgressDialog(f"Exporting {total:,} items to {path.name}…", "", 0, max(total, 1), self)
         progress.setCancelButton(None)
         progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(500)
         self._progress = progress
-        call = BackgroundCall(work, self)
-        call.progress.connect(progress.setValue)
-        call.result.connect(self._on_export_done)
-        call.error.connect(self._on_export_error)
-        call.done.connect(progress.close)
-        self._export = call
         self._export_path = path
-        call.start()
-        return call
+        self._export = run_with_progress(
+            work,
+            progress.setValue,
+            self._on_export_done,
+            owner=self,
+            on_error=self._on_export_error,
+            on_finished=progress.close,
+        )
+        return self._export
 
-    @Slot(object)
-    def _on_export_done(self, count: object) -> None:
+    def _on_export_done(self, count: int) -> None:
         window = self.window()
         status = getattr(window, "statusBar", None)
         if callable(status):
             status().showMessage(f"Exported {count} items to {self._export_path}", 8000)
 
-    @Slot(str)
-    def _on_export_error(self, message: str) -> None:
-        QMessageBox.warning(self, "Export failed", f"The export to {self._export_path} failed:\n{message}")
+    def _on_export_error(self, failure: Failure) -> None:
+        QMessageBox.warning(
+            self, "Export failed", f"The export to {self._export_path} failed:\n{failure.message}"
+        )
+
+
+def _export(
+    db: Database,
+    where: ItemFilter,
+    items: list[ItemInfo] | None,
+    path: Path,
+    fmt: str,
+    report: Callable[[int], None],
+) -> int:
+    """Write the items, or those the filter finds, to path (on a pool thread)."""
+    source = items if items is not None else iter_filtered_items(db, where)
+    return export_items(source, path, fmt, report)

@@ -18,17 +18,21 @@ from PySide6.QtWidgets import (
 from osint_desktop.app.tasks import TaskInfo
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.queries import LogInfo, get_log
-from osint_desktop.core.vocabulary import LOG_STATUSES
-from osint_desktop.gui.formatting import duration, local_time_full
+from osint_desktop.core.vocabulary import RunStatus
+from osint_desktop.gui.formatting import duration, local_time_full, status_hex
 from osint_desktop.gui.models.logs import LogTableModel
 from osint_desktop.gui.selection import SelectionKeeper
 from osint_desktop.gui.widgets import data_table, refill_task_filter
 
 STATUS_FILTERS = (
     ("All statuses", ()),
-    ("Problems (failed, partial, interrupted)", ("failed", "partial", "interrupted")),
-    *((status.capitalize(), (status,)) for status in LOG_STATUSES),
+    ("Problems (failed, partial, interrupted)", (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.INTERRUPTED)),
+    *((status.capitalize(), (status,)) for status in RunStatus),
 )
+
+# A target that failed, or worked with a warning, is written in its run status's colour.
+ERROR_COLOUR = status_hex(RunStatus.FAILED)
+WARNING_COLOUR = status_hex(RunStatus.PARTIAL)
 
 
 def details_html(entry: LogInfo) -> str:
@@ -41,12 +45,13 @@ def details_html(entry: LogInfo) -> str:
         f"{entry.items_found} found, {entry.items_new} new.</p>",
     ]
     if entry.error:
-        parts.append(f"<p style='color:#d93f3f;white-space:pre-wrap'>{html.escape(entry.error)}</p>")
+        parts.append(f"<p style='color:{ERROR_COLOUR};white-space:pre-wrap'>{html.escape(entry.error)}</p>")
     if entry.details:
         rows = []
         for detail in entry.details:
             error = detail.get("error") or detail.get("warning") or ""
-            colour = "#d93f3f" if detail.get("error") else ("#d98a00" if detail.get("warning") else "inherit")
+            warning = WARNING_COLOUR if detail.get("warning") else "inherit"
+            colour = ERROR_COLOUR if detail.get("error") else warning
             rows.append(
                 "<tr>"
                 f"<td>{html.escape(str(detail.get('target', '')))}</td>"

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHeaderView,
     QInputDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSystemTrayIcon,
-    QTableView,
     QTabWidget,
 )
 
@@ -26,20 +23,22 @@ from osint_desktop.app.runs import RunResult
 from osint_desktop.app.tasks import TaskInfo, delete_task, update_task
 from osint_desktop.core.db.changes import Changes
 from osint_desktop.core.validation import ValidationError
+from osint_desktop.core.vocabulary import Source, TaskStatus, Trigger
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.db_watch import DatabaseWatcher
 from osint_desktop.gui.formatting import local_time, relative
 from osint_desktop.gui.icons import app_icon
 from osint_desktop.gui.items_page import ItemsPage
 from osint_desktop.gui.logs_page import LogsPage
-from osint_desktop.gui.models.tasks import TaskTableModel, has_failing_source
+from osint_desktop.gui.models.tasks import has_failing_source
 from osint_desktop.gui.notifications import Notifier
 from osint_desktop.gui.overview import OverviewWidget
 from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT, SchedulerBridge
 from osint_desktop.gui.task_dialog import TaskDialog
+from osint_desktop.gui.tasks_page import TasksPage
 from osint_desktop.gui.tray import Tray
 
-log = logging.getLogger("osint_desktop.gui.window")
+log = logging.getLogger(__name__)
 
 TAB_TASKS, TAB_LOGS, TAB_ITEMS, TAB_OVERVIEW = range(4)
 REFRESH_INTERVAL_MS = 30_000
@@ -70,14 +69,16 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.resize(1200, 760)
 
-        self.task_model = TaskTableModel(ctx.db, self)
+        self.tasks_page = TasksPage(ctx.db, self)
+        # The window works on the page's model and table throughout: short names for them.
+        self.task_model = self.tasks_page.model
+        self.tasks_table = self.tasks_page.table
         self.task_model.on_toggle_active = self.set_task_active
-        self.tasks_table = self._make_tasks_table()
         self.logs_page = LogsPage(ctx.db, self)
         self.items_page = ItemsPage(ctx.db, self)
         self.overview = OverviewWidget(ctx.db, self)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.tasks_table, "Tasks")
+        self.tabs.addTab(self.tasks_page, "Tasks")
         self.tabs.addTab(self.logs_page, "Logs")
         self.tabs.addTab(self.items_page, "Items")
         self.tabs.addTab(self.overview, "Overview")
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
 
         self._make_actions()
+        self._connect_tasks_page()
         self._make_menus_and_toolbar()
         self._make_status_bar()
         self._connect()
@@ -102,24 +104,6 @@ class MainWindow(QMainWindow):
         self._restore_ui_state()
 
     # construction ---------------------------------------------------------------
-
-    def _make_tasks_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.task_model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setDefaultSectionSize(26)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        table.horizontalHeader().setStretchLastSection(True)
-        table.setAlternatingRowColors(True)
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        table.customContextMenuRequested.connect(self._task_context_menu)
-        table.doubleClicked.connect(self.edit_task)
-        for column, width in enumerate((230, 120, 90, 130, 130, 200, 60)):
-            table.setColumnWidth(column, width)
-        return table
 
     def _action(
         self,
@@ -160,6 +144,15 @@ class MainWindow(QMainWindow):
         self.export_opml_action = self._action("E&xport feeds (OPML)…", self.export_opml)
         self.clear_logs_action = self._action("&Clear old logs…", self.clear_old_logs)
         self.about_action = self._action("&About", self.about)
+
+    def _connect_tasks_page(self) -> None:
+        page = self.tasks_page
+        page.set_menu_actions(self.new_action, self.run_action, self.edit_action, self.delete_action)
+        page.edit_requested.connect(self.edit_task)
+        page.active_change_requested.connect(self.set_task_active)
+        page.show_logs_requested.connect(self._show_task_logs)
+        page.show_items_requested.connect(self._show_task_items)
+        page.clear_logs_requested.connect(self.clear_task_logs)
 
     def _make_menus_and_toolbar(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -240,14 +233,11 @@ class MainWindow(QMainWindow):
 
     def selected_task(self) -> TaskInfo | None:
         """The task on the selected row."""
-        rows = self.tasks_table.selectionModel().selectedRows()
-        return self.task_model.task_at(rows[0].row()) if rows else None
+        return self.tasks_page.selected_task()
 
     def select_task(self, task_id: int) -> None:
         """Select a task's row."""
-        row = self.task_model.row_of(task_id)
-        if row is not None:
-            self.tasks_table.selectRow(row)
+        self.tasks_page.select_task(task_id)
 
     @Slot()
     def _update_actions(self) -> None:
@@ -423,7 +413,7 @@ class MainWindow(QMainWindow):
         task = self.selected_task()
         if task is None:
             return
-        if self.controller.is_running(task.id) or task.status == "running":
+        if self.controller.is_running(task.id) or task.status == TaskStatus.RUNNING:
             QMessageBox.information(
                 self, "Task is running", f"{task.name!r} is running. Delete it when it has finished."
             )
@@ -457,10 +447,10 @@ class MainWindow(QMainWindow):
         row = self.task_model.row_of(task_id)
         task = self.task_model.task_at(row) if row is not None else None
         name = task.name if task else f"Task {task_id}"
-        if self.controller.is_running(task_id) or (task is not None and task.status == "running"):
+        if self.controller.is_running(task_id) or (task is not None and task.status == TaskStatus.RUNNING):
             self.statusBar().showMessage(f"{name} is already running", 8000)
             return False
-        started = self.controller.start_run(task_id, "manual")
+        started = self.controller.start_run(task_id, Trigger.MANUAL)
         if started:
             self.statusBar().showMessage(f"Running {name}…", 5000)
         return started
@@ -483,6 +473,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Scheduler paused" if paused else "Scheduler resumed", 5000)
         self.update_status()
 
+    @Slot(int, bool)
     def set_task_active(self, task_id: int, active: bool) -> None:
         """The Active checkbox: takes effect at once."""
         try:
@@ -533,7 +524,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_token_saved(self, _storage: str) -> None:
         """Offer to switch on the social tasks that waited for a token."""
-        waiting = [t for t in self.task_model.tasks if t.source == "social" and not t.active and t.note]
+        waiting = [t for t in self.task_model.tasks if t.source == Source.X and not t.active and t.note]
         if not waiting:
             return
         names = ", ".join(repr(t.name) for t in waiting)
@@ -589,8 +580,13 @@ class MainWindow(QMainWindow):
             self.logs_page.model.reload()
             self.statusBar().showMessage(f"Deleted {count} old logs", 8000)
 
-    def clear_task_logs(self, task: TaskInfo) -> None:
+    @Slot(int)
+    def clear_task_logs(self, task_id: int) -> None:
         """Delete all logs of one task, after asking."""
+        row = self.task_model.row_of(task_id)
+        task = self.task_model.task_at(row) if row is not None else None
+        if task is None:
+            return
         answer = QMessageBox.question(self, "Clear logs", f"Delete every run log of {task.name!r}?")
         if answer == QMessageBox.StandardButton.Yes:
             count = clear_task_logs(self.ctx.db, task.id)
@@ -614,34 +610,12 @@ class MainWindow(QMainWindow):
             f"<br><br>Data folder: {self.ctx.home}<br>Database: {self.ctx.db.url}",
         )
 
-    @Slot(QPoint)
-    def _task_context_menu(self, position: QPoint) -> None:
-        index = self.tasks_table.indexAt(position)
-        if index.isValid():
-            self.tasks_table.selectRow(index.row())
-        task = self.selected_task()
-        menu = QMenu(self)
-        menu.addAction(self.new_action)
-        if task is not None:
-            menu.addAction(self.run_action)
-            menu.addAction(self.edit_action)
-            toggle = menu.addAction("Deactivate" if task.active else "Activate")
-            toggle.triggered.connect(lambda: self.set_task_active(task.id, not task.active))
-            menu.addSeparator()
-            logs = menu.addAction("Show logs")
-            logs.triggered.connect(lambda: self._show_task_logs(task.id))
-            items = menu.addAction("Show items")
-            items.triggered.connect(lambda: self._show_task_items(task.id))
-            clear = menu.addAction("Clear this task's logs…")
-            clear.triggered.connect(lambda: self.clear_task_logs(task))
-            menu.addSeparator()
-            menu.addAction(self.delete_action)
-        menu.exec(self.tasks_table.viewport().mapToGlobal(position))
-
+    @Slot(int)
     def _show_task_logs(self, task_id: int) -> None:
         self.tabs.setCurrentIndex(TAB_LOGS)
         self.logs_page.show_task(task_id)
 
+    @Slot(int)
     def _show_task_items(self, task_id: int) -> None:
         self.tabs.setCurrentIndex(TAB_ITEMS)
         index = self.items_page.task_filter.findData(task_id)

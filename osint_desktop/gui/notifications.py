@@ -9,8 +9,9 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from osint_desktop.app.runs import RunResult
 from osint_desktop.core.config import Settings
+from osint_desktop.core.vocabulary import RunStatus
 
-log = logging.getLogger("osint_desktop.gui.notifications")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,20 +31,16 @@ class Notifier:
         self._tray = tray
         self.history: list[Notification] = []
 
-    def set_tray(self, tray: QSystemTrayIcon | None) -> None:
-        """Where balloons go."""
-        self._tray = tray
-
     def run_finished(self, result: RunResult) -> Notification | None:
         """One notification per run: its failure, or its new items."""
-        if result.status == "failed" and self._settings.notify_failures:
+        if result.status == RunStatus.FAILED and self._settings.notify_failures:
             note = Notification("failure", f"{result.task_name} failed", result.error or "unknown error")
-        elif result.status == "partial" and self._settings.notify_failures and not result.items_new:
+        elif result.status == RunStatus.PARTIAL and self._settings.notify_failures and not result.items_new:
             note = Notification("failure", f"{result.task_name}: some sources failed", result.error or "")
         elif result.items_new > 0 and self._settings.notify_new_items:
             plural = "s" if result.items_new != 1 else ""
             body = f"{result.items_new} new item{plural} collected"
-            if result.status == "partial" and result.error:
+            if result.status == RunStatus.PARTIAL and result.error:
                 body += f" ({result.error})"
             note = Notification("new-items", result.task_name, body)
         else:

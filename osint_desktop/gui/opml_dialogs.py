@@ -38,15 +38,17 @@ from osint_desktop.app.opml import (
 from osint_desktop.app.tasks import TaskInfo, list_tasks
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.validation import MAX_NAME_LENGTH, ValidationError
+from osint_desktop.core.vocabulary import RunStatus, Source
+from osint_desktop.gui.formatting import status_hex, text_style
 
 __all__ = ["OpmlImportDialog", "apply_opml_import", "export_opml", "import_opml", "unique_task_name"]
 
-log = logging.getLogger("osint_desktop.gui.opml")
+log = logging.getLogger(__name__)
 
 EXPORT_FILE_NAME = "osint-desktop-feeds.opml"
 FILE_FILTER = "OPML files (*.opml *.xml);;All files (*)"
 FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
-ERROR_STYLE = "color: #d93f3f;"
+ERROR_STYLE = text_style(status_hex(RunStatus.FAILED))
 MAX_SKIPPED_IN_MESSAGE = 10
 
 
@@ -70,7 +72,7 @@ def import_opml(parent: QWidget, db: Database) -> list[int] | None:
         _inform(parent, "Import feeds", text)
         return None
     tasks = list_tasks(db)
-    news_tasks = [task for task in tasks if task.source == "news"]
+    news_tasks = [task for task in tasks if task.source == Source.NEWS]
     name = unique_task_name(result.title or path.stem, {task.name for task in tasks})
     dialog = OpmlImportDialog(db, result, news_tasks, default_name=name, parent=parent)
     dialog.setWindowTitle(f"Import feeds from {path.name}")
@@ -85,7 +87,7 @@ def import_opml(parent: QWidget, db: Database) -> list[int] | None:
 
 def export_opml(parent: QWidget, db: Database) -> Path | None:
     """Ask where to save, then write every news task's feeds as OPML; returns the file, or None."""
-    tasks = [task for task in list_tasks(db) if task.source == "news"]
+    tasks = [task for task in list_tasks(db) if task.source == Source.NEWS]
     if not tasks:
         _inform(parent, "Export feeds", "There is no news task, so there are no feeds to export.")
         return None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import html
-import logging
 import math
 from datetime import date, datetime
 
@@ -26,9 +26,7 @@ from PySide6.QtCore import (
     QDateTime,
     QLocale,
     QMargins,
-    QObject,
     QPointF,
-    QRunnable,
     Qt,
     QThreadPool,
     QTime,
@@ -58,52 +56,28 @@ from osint_desktop.core.db.stats import (
     OverviewStats,
     load_overview,
 )
-from osint_desktop.core.secrets import redact
-from osint_desktop.gui.formatting import duration
-
-log = logging.getLogger("osint_desktop.gui.overview")
+from osint_desktop.core.vocabulary import RunStatus
+from osint_desktop.gui.background import Failure, run_in_background
+from osint_desktop.gui.formatting import STATUS_COLOURS, duration
 
 PERIODS = (7, 30, 90)
+OTHER_OUTCOMES = "other"  # interrupted, skipped and the like, lumped together on the chart
 OUTCOME_COLOURS = {
-    "success": "#1e9e5a",
-    "partial": "#d98a00",
-    "failed": "#d93f3f",
-    "other": "#9aa3ad",
+    RunStatus.SUCCESS: STATUS_COLOURS[RunStatus.SUCCESS],
+    RunStatus.PARTIAL: STATUS_COLOURS[RunStatus.PARTIAL],
+    RunStatus.FAILED: STATUS_COLOURS[RunStatus.FAILED],
+    OTHER_OUTCOMES: "#9aa3ad",
 }
-OUTCOME_LABELS = {"success": "Success", "partial": "Partial", "failed": "Failed", "other": "Other"}
+OUTCOME_LABELS = {
+    RunStatus.SUCCESS: "Success",
+    RunStatus.PARTIAL: "Partial",
+    RunStatus.FAILED: "Failed",
+    OTHER_OUTCOMES: "Other",
+}
 # Tableau 10 without its grey, which marks "Other": distinct hues that survive a projector.
 TASK_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f")
 OTHER_COLOUR = "#a5acb5"
 TARGET_DAY_LABELS = 8
-
-
-class _StatsSignals(QObject):
-    """Created in the GUI thread, so what a pool thread emits is delivered there."""
-
-    loaded = Signal(int, object)  # request number, OverviewStats
-    failed = Signal(int, str)  # request number, reason
-
-
-class _StatsJob(QRunnable):
-    """Reads the statistics on a pool thread; touches no widget."""
-
-    def __init__(self, db: Database, days: int, request: int, signals: _StatsSignals) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self._db = db
-        self._days = days
-        self._request = request
-        self._signals = signals
-
-    def run(self) -> None:
-        try:
-            # tz=None: days are the analyst's local calendar days.
-            stats = load_overview(self._db, self._days, tz=None)
-        except Exception as exc:
-            log.exception("loading the overview statistics failed")
-            self._signals.failed.emit(self._request, redact(f"{type(exc).__name__}: {exc}"))
-            return
-        self._signals.loaded.emit(self._request, stats)
 
 
 class _StatCard(QFrame):
@@ -192,20 +166,15 @@ class OverviewWidget(QWidget):
     """Task performance at a glance: runs by outcome, items per task, run durations."""
 
     refreshed = Signal()  # the charts show freshly loaded figures
-    load_failed = Signal(str)
 
     def __init__(self, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._db = db
-        # The pool is the first child, so it is destroyed (waiting for its job) before the
-        # signals object that job reports through.
+        # A pool of its own, so wait_idle() waits for this page's load alone; as a child it is
+        # destroyed (waiting for its job) with the page.
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._signals = _StatsSignals(self)
-        self._signals.loaded.connect(self._on_loaded)
-        self._signals.failed.connect(self._on_failed)
         self._days = DEFAULT_DAYS
-        self._request = 0
         self._busy = False
         self._again = False
         self._stats: OverviewStats | None = None
@@ -254,9 +223,15 @@ class OverviewWidget(QWidget):
             return
         self._busy = True
         self._again = False
-        self._request += 1
         self.status_label.setText("Loading…")
-        self._pool.start(_StatsJob(self._db, self._days, self._request, self._signals))
+        run_in_background(
+            # tz=None: days are the analyst's local calendar days.
+            functools.partial(load_overview, self._db, self._days, tz=None),
+            self._on_loaded,
+            owner=self,
+            on_error=self._on_failed,
+            pool=self._pool,
+        )
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Block until no load is running (shutdown); False when the timeout passed first."""
@@ -270,29 +245,25 @@ class OverviewWidget(QWidget):
 
     # results -----------------------------------------------------------------------
 
-    @Slot(int, object)
-    def _on_loaded(self, request: int, stats: object) -> None:
+    def _on_loaded(self, stats: OverviewStats) -> None:
         self._busy = False
-        if self._again or request != self._request:
+        if self._again:
+            # The figures changed while these were read: read them again.
             self.refresh()
-            return
-        if not isinstance(stats, OverviewStats):
             return
         self._stats = stats
         self._draw(stats)
         self.status_label.setText(f"Updated {self._locale.toString(QTime.currentTime(), 'HH:mm')}")
         self.refreshed.emit()
 
-    @Slot(int, str)
-    def _on_failed(self, request: int, reason: str) -> None:
+    def _on_failed(self, failure: Failure) -> None:
         self._busy = False
         if self._again:
             self.refresh()
             return
         self.status_label.setText("Not updated")
         for panel in self._panels:
-            panel.show_note(f"The statistics could not be loaded:\n{reason}")
-        self.load_failed.emit(reason)
+            panel.show_note(f"The statistics could not be loaded:\n{failure.kind}: {failure.message}")
 
     # layout ------------------------------------------------------------------------
 
@@ -488,10 +459,10 @@ class OverviewWidget(QWidget):
         self._update_task_legend(stats)
         days = [d.date for d in stats.runs_per_day]
         outcomes = {
-            "success": [d.success for d in stats.runs_per_day],
-            "partial": [d.partial for d in stats.runs_per_day],
-            "failed": [d.failed for d in stats.runs_per_day],
-            "other": [d.other for d in stats.runs_per_day],
+            RunStatus.SUCCESS: [d.success for d in stats.runs_per_day],
+            RunStatus.PARTIAL: [d.partial for d in stats.runs_per_day],
+            RunStatus.FAILED: [d.failed for d in stats.runs_per_day],
+            OTHER_OUTCOMES: [d.other for d in stats.runs_per_day],
         }
         period = f"the last {stats.days} days"
         if not stats.any_runs_ever:
@@ -522,9 +493,9 @@ class OverviewWidget(QWidget):
             self.success_card.show_value("—", "no finished runs")
         else:
             colour = (
-                OUTCOME_COLOURS["success"] if rate >= 0.9
-                else OUTCOME_COLOURS["partial"] if rate >= 0.7
-                else OUTCOME_COLOURS["failed"]
+                OUTCOME_COLOURS[RunStatus.SUCCESS] if rate >= 0.9
+                else OUTCOME_COLOURS[RunStatus.PARTIAL] if rate >= 0.7
+                else OUTCOME_COLOURS[RunStatus.FAILED]
             )
             self.success_card.show_value(
                 f"{rate * 100:.1f} %", f"{number(s.partial)} partial · {number(s.failed)} failed", colour

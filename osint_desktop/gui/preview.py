@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
+from collections import Counter
 from typing import Any
 
+import nh3
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
@@ -20,22 +21,56 @@ from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.queries import ItemInfo
 from osint_desktop.gui.formatting import local_time_full
 
+# What the preview shows of collected HTML: an allow-list of what Qt's rich text renders
+# (no bidi-overriding <bdo>, no image maps), each tag with the attributes it may keep.
+_TAGS = (nh3.ALLOWED_TAGS - {"area", "map", "bdo", "bdi"}) | {"address", "big", "font", "nobr", "tfoot"}
+_CELL = {"align", "valign", "colspan", "rowspan", "width", "bgcolor"}
+_ATTRIBUTES = {
+    "*": {"title", "lang", "style"},
+    "a": {"href", "name"},
+    "img": {"alt"},  # becomes a placeholder: nothing else of it is shown
+    "table": {"align", "border", "cellpadding", "cellspacing", "width", "bgcolor"},
+    "tr": {"align", "valign", "bgcolor"},
+    "td": _CELL,
+    "th": _CELL,
+    "col": {"span", "width"},
+    "colgroup": {"span", "width"},
+    "ol": {"start", "type"},
+    "ul": {"type"},
+    "font": {"color", "face", "size"},
+    "hr": {"width"},
+    "p": {"align"},
+    "div": {"align"},
+    **{f"h{level}": {"align"} for level in range(1, 7)},
+}
+# Style properties that only lay text out; none of them is where a browser fetches from,
+# and no "direction" or "unicode-bidi" to turn text around.
+_STYLE_PROPERTIES = {
+    "color", "background-color", "font-family", "font-size", "font-style", "font-weight",
+    "font-variant", "text-align", "text-decoration", "text-indent", "text-transform",
+    "vertical-align", "white-space", "line-height", "width", "height",
+    "margin", "margin-top", "margin-bottom", "margin-left", "margin-right",
+    "padding", "padding-top", "padding-bottom", "padding-left", "padding-right",
+    "border", "border-width", "border-style", "border-color",
+}
 # Elements whose content is code, not text: dropped with everything inside them.
-_CODE_ELEMENTS = frozenset({"script", "style", "noscript", "template", "title"})
-# Elements that run, embed or fetch something: dropped, their text kept.
-_ACTIVE_ELEMENTS = frozenset(
-    {"iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "link", "meta",
-     "base", "param", "form", "input", "button", "video", "audio", "source", "track", "picture"}
-)
-# Attributes through which Qt's rich text fetches a resource (table and body backgrounds)
-# or that only matter to a browser that runs scripts.
-_RESOURCE_ATTRIBUTES = frozenset(
-    {"background", "src", "srcset", "lowsrc", "dynsrc", "poster", "data", "action", "formaction"}
-)
+_CODE_ELEMENTS = {"script", "style", "noscript", "template", "title"}
 _REMOTE_STYLE = re.compile(r"url\s*\(|@import|expression\s*\(|image-set", re.IGNORECASE)
-_LINK_SCHEMES = ("http:", "https:", "mailto:", "#")
-_NAME = re.compile(r"[a-z][a-z0-9]*")
-_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_:-]*")
+# nh3 writes every tag it keeps in one form: <img>, or <img alt="..."> with the value escaped.
+_IMAGE = re.compile(r'<img(?: alt="([^"]*)")?>')
+
+# html5ever (nh3's parser) rescans its stack of open elements for many start tags, and a
+# tag's attributes for each new one: thousands of unclosed <div> or of attributes take it
+# seconds. Past these bounds, which no real article reaches, the text is shown without markup.
+MAX_NESTING = 500
+MAX_ATTRIBUTES = 1000
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)([^<>]*)>")
+# Elements that hold nothing, or that a following sibling closes: they never nest deeply.
+_FLAT_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+     "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rp",
+     "thead", "tbody", "tfoot", "colgroup"}
+)
 
 
 def preview_html(item: ItemInfo, content_html: str | None) -> str:
@@ -57,89 +92,65 @@ def _text(value: str) -> str:
 
 
 def inert_html(fragment: str) -> str:
-    """The fragment rebuilt from its parsed tags: nothing that runs, nothing that fetches.
+    """The fragment through an allow-list sanitizer: nothing that runs, nothing that fetches.
 
     Belt and braces over feedparser's sanitizer, which keeps <table background=...> and
-    remote <img>. Rebuilt by a parser, not patched with regular expressions: a regex pairing
-    opening and closing tags rescans the rest of the text for every unclosed one, and
-    feedparser lets thousands of unclosed <svg> through (seconds of a frozen window).
+    remote <img>; each image becomes a placeholder with its alt text. The bidi controls are
+    made visible after sanitizing, when the parser has decoded the ones written as "&#x202E;".
     """
-    rebuilder = _InertHtml()
-    rebuilder.feed(_escape_dangling(fragment))
-    rebuilder.close()
-    return "".join(rebuilder.parts)
+    if _tangled(fragment):
+        text = html.unescape(_TAG.sub(" ", fragment))
+        return f"<p><i>(shown without formatting: its markup is too convoluted)</i></p><p>{_text(text)}</p>"
+    cleaned = show_bidi_controls(_SANITIZER.clean(fragment))
+    return _IMAGE.sub(_placeholder, cleaned)
 
 
-def _escape_dangling(fragment: str) -> str:
-    """Every "<" that starts no finished tag becomes text, and so do "<!" and "<?".
+def _tangled(fragment: str) -> bool:
+    """Whether the markup nests deeper, or a tag has more attributes, than the parser handles fast.
 
-    Python 3.11's HTMLParser rescans the rest of the input for each unfinished tag, comment
-    or marked section ("<img <img ...", "<![CDATA[ ..."), which is quadratic; finished tags
-    are what it reads fast. Comments and declarations have no business in a preview.
+    Counts start tags not yet closed, by name, in one pass: roughly an upper bound of the
+    parser's depth (it closes some elements itself), which is all the guard needs.
     """
-    pieces = fragment.split("<")
-    return pieces[0] + "".join(
-        ("<" if ">" in piece and not piece.startswith(("!", "?")) else "&lt;") + piece
-        for piece in pieces[1:]
-    )
+    open_tags: Counter[str] = Counter()
+    depth = 0
+    for match in _TAG.finditer(fragment):
+        closing, name, rest = match.groups()
+        if rest.count("=") > MAX_ATTRIBUTES:
+            return True
+        name = name.lower()
+        if closing:
+            if open_tags[name] > 0:
+                open_tags[name] -= 1
+                depth -= 1
+        elif name not in _FLAT_ELEMENTS:  # "<div/>" opens a div: HTML ignores the slash
+            open_tags[name] += 1
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+    return False
 
 
-class _InertHtml(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._code: str | None = None  # inside <script> and the like
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, "")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, " /")
-
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]], end: str) -> None:
-        if self._code is not None:
-            return
-        if tag in _CODE_ELEMENTS:
-            self._code = tag if not end else None
-            return
-        if tag == "img":
-            alt = next((value for name, value in attrs if name == "alt" and value), "image")
-            self.parts.append(f"<span style='color:#8a94a6'>[{_text(alt)}]</span>")
-            return
-        if tag in _ACTIVE_ELEMENTS or not _NAME.fullmatch(tag):
-            return
-        kept = "".join(
-            f' {name}="{html.escape(value or "", quote=True)}"'
-            for name, value in attrs
-            if _ATTRIBUTE_NAME.fullmatch(name) and _safe_attribute(name, value or "")
-        )
-        self.parts.append(f"<{tag}{kept}{end}>")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._code is not None:
-            if tag == self._code:
-                self._code = None
-            return
-        if tag in _CODE_ELEMENTS or tag in _ACTIVE_ELEMENTS or tag == "img" or not _NAME.fullmatch(tag):
-            return
-        self.parts.append(f"</{tag}>")
-
-    def handle_data(self, data: str) -> None:
-        if self._code is None:
-            self.parts.append(_text(data))
+def _placeholder(image: re.Match[str]) -> str:
+    alt = html.unescape(image.group(1) or "") or "image"
+    return f"<span style='color:#8a94a6'>[{html.escape(alt, quote=False)}]</span>"
 
 
-def _safe_attribute(name: str, value: str) -> bool:
-    if name.startswith("on") or name in _RESOURCE_ATTRIBUTES:
-        return False
+def _keep_attribute(_tag: str, name: str, value: str) -> str | None:
+    # Qt's rich text fetches what a style names with url(); nh3 filters properties, not values.
     if name == "style" and _REMOTE_STYLE.search(value):
-        return False
-    if name.endswith("href"):
-        # Browsers ignore whitespace and control characters inside "java script:".
-        squeezed = "".join(ch for ch in value if ch > " ").lower()
-        if ":" in squeezed.split("/", 1)[0] and not squeezed.startswith(_LINK_SCHEMES):
-            return False
-    return True
+        return None
+    return value
+
+
+_SANITIZER = nh3.Cleaner(
+    tags=_TAGS,
+    clean_content_tags=_CODE_ELEMENTS,
+    attributes=_ATTRIBUTES,
+    attribute_filter=_keep_attribute,
+    link_rel=None,
+    url_schemes={"http", "https", "mailto"},
+    filter_style_properties=_STYLE_PROPERTIES,
+)
 
 
 class ItemPreview(QTextBrowser):

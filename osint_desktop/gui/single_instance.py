@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-log = logging.getLogger("osint_desktop.gui.instance")
+log = logging.getLogger(__name__)
 
 SHOW_MESSAGE = b"show\n"
 TIMEOUT_MS = 1500

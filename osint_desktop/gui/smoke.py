@@ -123,14 +123,15 @@ def _crawl(state: dict[str, Any], feed_url: str) -> str:
     from osint_desktop.app.runs import run_task
     from osint_desktop.app.tasks import create_task
     from osint_desktop.core.crawl.parallel_parse import ProcessPoolParser
+    from osint_desktop.core.vocabulary import Frequency, RunStatus, Source, Trigger
 
     ctx = state["ctx"]
-    task = create_task(ctx.db, "Smoke test", "news", "hourly", [feed_url])
+    task = create_task(ctx.db, "Smoke test", Source.NEWS, Frequency.HOURLY, [feed_url])
     options = ctx.run_options()
-    result = run_task(ctx.db, task.id, "manual", options)
-    if result.status != "success" or result.items_new != 2:
+    result = run_task(ctx.db, task.id, Trigger.MANUAL, options)
+    if result.status != RunStatus.SUCCESS or result.items_new != 2:
         raise RuntimeError(f"run ended {result.status} with {result.items_new} new items: {result.error}")
-    again = run_task(ctx.db, task.id, "manual", ctx.run_options())
+    again = run_task(ctx.db, task.id, Trigger.MANUAL, ctx.run_options())
     if again.items_new != 0:
         raise RuntimeError("the second run stored duplicates")
     where = "in worker processes" if isinstance(options.parser, ProcessPoolParser) else "in-process"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,19 +27,16 @@ from osint_desktop.app.context import AppContext
 from osint_desktop.app.probe import ProbeResult, probe_targets
 from osint_desktop.app.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
 from osint_desktop.core.secrets import TOKEN_ENV
-from osint_desktop.core.validation import (
-    MAX_QUERY_LENGTH,
-    ValidationError,
-    validate_feed_url,
-    validate_name,
-    validate_x_query,
-)
-from osint_desktop.gui.background import BackgroundCall, Report
+from osint_desktop.core.sources.registry import all_providers, provider_for
+from osint_desktop.core.validation import ValidationError, validate_name
+from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
+from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
+from osint_desktop.gui.formatting import HINT_COLOUR, NOTICE_COLOUR, status_colour, status_hex, text_style
 
-SOURCES = (("news", "News (RSS/Atom feed URLs)"), ("social", "Social (X search queries)"))
+SOURCES = tuple((provider.source.value, provider.display_name) for provider in all_providers())
 FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
-ERROR_STYLE = "color: #d93f3f;"
-NOTICE_STYLE = "color: #b06f00;"
+ERROR_STYLE = text_style(status_hex(RunStatus.FAILED))
+NOTICE_STYLE = text_style(NOTICE_COLOUR)
 NO_TOKEN_NOTICE = (
     "No X bearer token is set: this task will fail until you add one in Settings "
     f"(or set {TOKEN_ENV})."
@@ -55,12 +51,12 @@ class TaskDialog(QDialog):
         self._ctx = ctx
         self._task = task
         self.saved_task_id: int | None = None
-        self._probe: BackgroundCall | None = None
+        self._probe: BackgroundCall[list[ProbeResult]] | None = None
         self._probe_cancel = threading.Event()
         # Whether an X token is set, looked up off the GUI thread (the keyring may be slow):
         # None until known.
         self.token_present: bool | None = None
-        self._token_lookup: BackgroundCall | None = None
+        self._token_lookup: BackgroundCall[bool] | None = None
         self.setWindowTitle("Edit task" if task else "New task")
         self.setMinimumWidth(560)
 
@@ -79,13 +75,13 @@ class TaskDialog(QDialog):
         if task:
             self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(task.source)))
             self.frequency_combo.setCurrentIndex(max(0, self.frequency_combo.findData(task.frequency)))
-            if task.status == "running":
+            if task.status == TaskStatus.RUNNING:
                 self.source_combo.setEnabled(False)
 
         self.name_error = self._error_label()
         self.targets_error = self._error_label()
         self.targets_hint = QLabel()
-        self.targets_hint.setStyleSheet("color: #6b7280;")
+        self.targets_hint.setStyleSheet(text_style(HINT_COLOUR))
         self.targets_hint.setWordWrap(True)
         self.token_notice = self._error_label()
         self.token_notice.setStyleSheet(NOTICE_STYLE)
@@ -122,10 +118,10 @@ class TaskDialog(QDialog):
 
         self.source_combo.currentIndexChanged.connect(self._on_source_changed)
         self.active_check.toggled.connect(self._update_token_notice)
-        self.name_edit.textChanged.connect(lambda _text: self.name_error.setVisible(False))
+        self.name_edit.textChanged.connect(self._clear_name_error)
         self.targets_edit.textChanged.connect(self._clear_targets_error)
         self._update_hint()
-        if self.source() == "social":
+        if self.source() == Source.X:
             self._look_up_token()
 
     @staticmethod
@@ -135,6 +131,10 @@ class TaskDialog(QDialog):
         label.setWordWrap(True)
         label.setVisible(False)
         return label
+
+    @Slot()
+    def _clear_name_error(self) -> None:
+        self.name_error.setVisible(False)
 
     @Slot()
     def _clear_targets_error(self) -> None:
@@ -149,31 +149,24 @@ class TaskDialog(QDialog):
             self._show_error(self.targets_error, _summary(problems))
         else:
             self.targets_error.setVisible(False)
-        if self.source() == "social":
+        if self.source() == Source.X:
             self._look_up_token()
         self._update_token_notice()
 
     def _look_up_token(self) -> None:
-        if self._token_lookup is not None and not self._token_lookup.finished:
+        if self._token_lookup is not None and self._token_lookup.running:
             return
-        ctx = self._ctx
+        self._token_lookup = run_in_background(
+            functools.partial(_token_is_set, self._ctx), self._on_token_known, owner=self
+        )
 
-        def work(_report: Report) -> bool:
-            return bool(ctx.x_token())
-
-        call = BackgroundCall(work, self)
-        call.result.connect(self._on_token_known)
-        self._token_lookup = call
-        call.start()
-
-    @Slot(object)
-    def _on_token_known(self, present: object) -> None:
-        self.token_present = bool(present)
+    def _on_token_known(self, present: bool) -> None:
+        self.token_present = present
         self._update_token_notice()
 
     @Slot()
     def _update_token_notice(self) -> None:
-        needed = self.source() == "social" and self.active_check.isChecked()
+        needed = self.source() == Source.X and self.active_check.isChecked()
         if needed and self.token_present is False:
             self._show_error(self.token_notice, NO_TOKEN_NOTICE)
         else:
@@ -197,12 +190,9 @@ class TaskDialog(QDialog):
 
     @Slot()
     def _update_hint(self) -> None:
-        if self.source() == "news":
-            self.targets_hint.setText("One feed URL per line (http:// or https://)")
-            self.targets_edit.setPlaceholderText("https://example.org/feed.xml")
-        else:
-            self.targets_hint.setText(f"One X search query per line (at most {MAX_QUERY_LENGTH} characters)")
-            self.targets_edit.setPlaceholderText("#OSINT -is:retweet lang:en")
+        provider = provider_for(self.source())
+        self.targets_hint.setText(provider.target_hint)
+        self.targets_edit.setPlaceholderText(provider.example_target)
 
     def source(self) -> str:
         """The chosen source."""
@@ -256,11 +246,11 @@ class TaskDialog(QDialog):
     def _target_problems(self, require_one: bool) -> list[str]:
         """What is wrong with each line for the chosen source (a feed URL is no X query)."""
         lines = self.target_lines()
-        check: Callable[[str], str] = validate_feed_url if self.source() == "news" else validate_x_query
+        provider = provider_for(self.source())
         problems = []
         for number, line in enumerate(lines, start=1):
             try:
-                check(line)
+                provider.validate_target(line, strict=True)
             except ValidationError as exc:
                 problems.append(f"line {number}: {exc}")
         if not lines and require_one:
@@ -275,7 +265,7 @@ class TaskDialog(QDialog):
         active = self.active_check.isChecked()
         note = None
         # Asked now, not from the background look-up: the token may have been set meanwhile.
-        if active and self.source() == "social" and not self._ctx.x_token():
+        if active and self.source() == Source.X and not self._ctx.x_token():
             choice = self.ask_without_token()
             if choice == "cancel":
                 return
@@ -327,42 +317,48 @@ class TaskDialog(QDialog):
         self._probe_cancel = threading.Event()
         cancel = self._probe_cancel
 
-        def work(report: Report) -> list[ProbeResult]:
-            return probe_targets(source, lines, token, report, cancel)
+        self._probe = run_with_progress(
+            functools.partial(probe_targets, source, lines, token, cancel=cancel),
+            self._on_probe_result,
+            self._on_probe_finished,
+            owner=self,
+            on_error=self._on_probe_error,
+            key="probe",
+        )
 
-        call = BackgroundCall(work, self)
-        call.progress.connect(self._on_probe_result)
-        call.done.connect(self._on_probe_done)
-        call.error.connect(self._on_probe_error)
-        self._probe = call
-        call.start()
-
-    @Slot(object)
     def _on_probe_result(self, result: ProbeResult) -> None:
         mark = "✔" if result.ok else "✘"
         item = QListWidgetItem(f"{mark} {result.target} — {result.message}")
-        item.setForeground(QColor("#1e9e5a" if result.ok else "#d93f3f"))
+        item.setForeground(status_colour(RunStatus.SUCCESS if result.ok else RunStatus.FAILED))
         item.setToolTip(result.message)
         self.test_results.addItem(item)
         self.test_button.setText(f"Testing {self.test_results.count()}/{len(self.target_lines())}…")
 
-    @Slot(str)
-    def _on_probe_error(self, message: str) -> None:
-        self.test_results.addItem(f"✘ test failed: {message}")
+    def _on_probe_finished(self, _results: list[ProbeResult]) -> None:
+        # Each result was listed as it came.
+        self._reset_test_button()
 
-    @Slot()
-    def _on_probe_done(self) -> None:
+    def _on_probe_error(self, failure: Failure) -> None:
+        self.test_results.addItem(f"✘ test failed: {failure.message}")
+        self._reset_test_button()
+
+    def _reset_test_button(self) -> None:
         self.test_button.setEnabled(True)
         self.test_button.setText("Test targets")
 
     def probe_finished(self) -> bool:
         """Whether the last test has reported everything."""
-        return self._probe is not None and self._probe.finished
+        return self._probe is not None and not self._probe.running
 
     def done(self, result: int) -> None:
         """Closing stops a test still running."""
         self._probe_cancel.set()
         super().done(result)
+
+
+def _token_is_set(ctx: AppContext) -> bool:
+    """Whether an X token is set (the keyring may be slow: off the GUI thread)."""
+    return bool(ctx.x_token())
 
 
 def _summary(problems: list[str]) -> str:

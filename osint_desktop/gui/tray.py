@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.queries import list_logs
+from osint_desktop.core.vocabulary import RunStatus
 from osint_desktop.gui.formatting import local_time
 from osint_desktop.gui.icons import tray_icon
 from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT
@@ -109,7 +110,7 @@ class Tray(QObject):
         pause_label = "Resume scheduler" if self._paused() else "Pause scheduler"
         self.menu.addAction(pause_label, self.pause_requested.emit)
         self.menu.addSeparator()
-        failures = list_logs(self._db, limit=LATEST_FAILURES, statuses=("failed", "partial"))
+        failures = list_logs(self._db, limit=LATEST_FAILURES, statuses=(RunStatus.FAILED, RunStatus.PARTIAL))
         heading = QAction("Latest failures" if failures else "No recent failures", self.menu)
         heading.setEnabled(False)
         self.menu.addAction(heading)

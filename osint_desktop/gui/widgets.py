@@ -1,9 +1,9 @@
-"""Small building blocks the pages share: the task filter and the look of a data table."""
+"""Small building blocks the pages share: the task filter, the look of a data table, a window that grows."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractItemModel, Qt
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView, QWidget
 
 from osint_desktop.app.tasks import TaskInfo
 
@@ -43,3 +43,24 @@ def data_table(model: QAbstractItemModel, widths: tuple[int, ...], multi_select:
     for column, width in enumerate(widths):
         table.setColumnWidth(column, width)
     return table
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Make a shown window tall enough for word-wrapped labels revealed after it opened.
+
+    They do not enlarge it by themselves, and a tab widget would squeeze them into one
+    clipped line.
+    """
+    if not window.isVisible():
+        return
+    layout = window.layout()
+    if layout is not None:
+        layout.activate()
+    # The height the wrapped text takes at this width: sizeHint() wraps at a width of its own
+    # choosing, too short a guess with larger fonts (the token-file warning was cut).
+    wanted = max(window.sizeHint().height(), window.heightForWidth(window.width()))
+    screen = window.screen()
+    if screen is not None:
+        wanted = min(wanted, screen.availableGeometry().height())
+    if wanted > window.height():
+        window.resize(window.width(), wanted)

@@ -148,8 +148,9 @@ def test_the_preview_would_notice_a_remote_request(qtbot: QtBot) -> None:
 
 @pytest.mark.parametrize(
     "unit",
-    ["<svg>x", "<img ", "<![CDATA[ >", "<a b='>", "<!-- >", "<script>x"],
-    ids=["unclosed-svg", "unfinished-img", "marked-section", "quote-in-tag", "comment", "script"],
+    ["<svg>x", "<img ", "<![CDATA[ >", "<a b='>", "<!-- >", "<script>x", "<div>", "<div/>", "<i><b><u>x</i>"],
+    ids=["unclosed-svg", "unfinished-img", "marked-section", "quote-in-tag", "comment", "script",
+         "unclosed-div", "self-closed-div", "misnested-formatting"],
 )
 def test_pathological_markup_is_made_inert_in_linear_time(unit: str) -> None:
     # feedparser keeps thousands of unclosed <svg>; raw garbage must not freeze the window either.

@@ -119,7 +119,7 @@ def open_dialog(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[[], Settings
         dialog = SettingsDialog(ctx)
         qtbot.addWidget(dialog)
         dialog.show()
-        qtbot.waitUntil(lambda: dialog.token_status is not None and not dialog.busy, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: dialog.token_section.status is not None and not dialog.busy, timeout=WAIT_MS)
         return dialog
 
     yield make
@@ -176,39 +176,39 @@ def test_token_saved_in_keyring_and_never_shown_in_full(
 ) -> None:
     dialog = open_dialog()
     assert dialog.windowTitle() == "Settings"
-    assert dialog.keyring_warning_label.isHidden()
-    assert dialog.storage_group.isHidden()
-    assert dialog.env_override_label.isHidden()
-    assert dialog.token_edit.echoMode() == QLineEdit.EchoMode.Password
-    assert not dialog.save_token_button.isEnabled()
+    assert dialog.token_section.keyring_warning_label.isHidden()
+    assert dialog.token_section.storage_group.isHidden()
+    assert dialog.token_section.env_override_label.isHidden()
+    assert dialog.token_section.edit.echoMode() == QLineEdit.EchoMode.Password
+    assert not dialog.token_section.save_button.isEnabled()
 
-    qtbot.keyClicks(dialog.token_edit, TOKEN)
+    qtbot.keyClicks(dialog.token_section.edit, TOKEN)
     with qtbot.waitSignal(dialog.token_saved, timeout=WAIT_MS) as saved:
-        qtbot.mouseClick(dialog.save_token_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.token_section.save_button, Qt.MouseButton.LeftButton)
 
     assert saved.args == ["keyring"]
     assert memory_keyring.store[(KEYRING_SERVICE, KEYRING_USER)] == TOKEN
     assert ctx.x_token() == TOKEN
-    assert dialog.token_edit.text() == ""
-    assert dialog.token_edit.placeholderText() == mask(TOKEN)
-    assert "OS keyring" in dialog.token_source_label.text()
+    assert dialog.token_section.edit.text() == ""
+    assert dialog.token_section.edit.placeholderText() == mask(TOKEN)
+    assert "OS keyring" in dialog.token_section.source_label.text()
     assert TOKEN not in all_visible_text(dialog)
-    assert TOKEN[-4:] in dialog.token_source_label.text()
+    assert TOKEN[-4:] in dialog.token_section.source_label.text()
 
     again = open_dialog()
-    assert again.token_edit.text() == ""
-    assert again.token_edit.placeholderText() == mask(TOKEN)
+    assert again.token_section.edit.text() == ""
+    assert again.token_section.edit.placeholderText() == mask(TOKEN)
     assert TOKEN not in all_visible_text(again)
-    assert again.remove_token_button.isEnabled()
+    assert again.token_section.remove_button.isEnabled()
 
 
 def test_enter_in_the_token_field_saves_the_token_without_closing(
     qtbot: QtBot, memory_keyring: Any, open_dialog: Callable[[], SettingsDialog]
 ) -> None:
     dialog = open_dialog()
-    qtbot.keyClicks(dialog.token_edit, TOKEN)
+    qtbot.keyClicks(dialog.token_section.edit, TOKEN)
     with qtbot.waitSignal(dialog.token_saved, timeout=WAIT_MS):
-        qtbot.keyClick(dialog.token_edit, Qt.Key.Key_Return)
+        qtbot.keyClick(dialog.token_section.edit, Qt.Key.Key_Return)
     assert dialog.isVisible()
     assert memory_keyring.store[(KEYRING_SERVICE, KEYRING_USER)] == TOKEN
 
@@ -217,7 +217,7 @@ def test_ok_saves_a_typed_token_before_closing(
     qtbot: QtBot, memory_keyring: Any, open_dialog: Callable[[], SettingsDialog]
 ) -> None:
     dialog = open_dialog()
-    qtbot.keyClicks(dialog.token_edit, "Bearer " + TOKEN)  # pasted with the header's prefix
+    qtbot.keyClicks(dialog.token_section.edit, "Bearer " + TOKEN)  # pasted with the header's prefix
     with qtbot.waitSignals([dialog.token_saved, dialog.settings_changed], timeout=WAIT_MS):
         press_ok(qtbot, dialog)
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -228,30 +228,33 @@ def test_without_keyring_the_warning_shows_and_session_and_file_storage_work(
     qtbot: QtBot, ctx: AppContext, home: Path, failing_keyring: Any, open_dialog: Callable[[], SettingsDialog]
 ) -> None:
     dialog = open_dialog()
-    assert not dialog.keyring_warning_label.isHidden()
-    assert dialog.keyring_warning_label.text().startswith("No system keyring is available on this machine")
-    assert not dialog.storage_group.isHidden()
-    assert dialog.session_radio.isChecked()
-    assert dialog.file_warning_label.isHidden()
+    assert not dialog.token_section.keyring_warning_label.isHidden()
+    token = dialog.token_section
+    assert token.keyring_warning_label.text().startswith("No system keyring is available on this machine")
+    assert not dialog.token_section.storage_group.isHidden()
+    assert dialog.token_section.session_radio.isChecked()
+    assert dialog.token_section.file_warning_label.isHidden()
 
-    qtbot.keyClicks(dialog.token_edit, TOKEN)
+    qtbot.keyClicks(dialog.token_section.edit, TOKEN)
     with qtbot.waitSignal(dialog.token_saved, timeout=WAIT_MS) as saved:
-        qtbot.mouseClick(dialog.save_token_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.token_section.save_button, Qt.MouseButton.LeftButton)
     assert saved.args == ["session"]
     assert ctx.x_token() == TOKEN
     assert not (home / TOKEN_FILE).exists()
-    assert "this session only" in dialog.token_source_label.text()
+    assert "this session only" in dialog.token_section.source_label.text()
 
-    dialog.file_radio.click()  # a mouse click at its centre may miss a wide radio button's label
-    assert dialog.file_radio.isChecked()
-    assert not dialog.file_warning_label.isHidden()
-    assert str(home) in dialog.file_warning_label.text()
-    assert "readable" in dialog.file_warning_label.text() or "can read" in dialog.file_warning_label.text()
+    # A mouse click at its centre may miss a wide radio button's label.
+    dialog.token_section.file_radio.click()
+    assert dialog.token_section.file_radio.isChecked()
+    assert not dialog.token_section.file_warning_label.isHidden()
+    assert str(home) in dialog.token_section.file_warning_label.text()
+    warning = token.file_warning_label.text()
+    assert "readable" in warning or "can read" in warning
 
     second = TOKEN[::-1]
-    qtbot.keyClicks(dialog.token_edit, second)
+    qtbot.keyClicks(dialog.token_section.edit, second)
     with qtbot.waitSignal(dialog.token_saved, timeout=WAIT_MS) as saved:
-        qtbot.mouseClick(dialog.save_token_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.token_section.save_button, Qt.MouseButton.LeftButton)
     assert saved.args == ["file"]
     token_file = home / TOKEN_FILE
     assert token_file.read_text(encoding="utf-8") == second
@@ -261,26 +264,26 @@ def test_without_keyring_the_warning_shows_and_session_and_file_storage_work(
     assert second not in all_visible_text(dialog)
 
     # Next time the dialog opens, the file choice is remembered.
-    assert open_dialog().file_radio.isChecked()
+    assert open_dialog().token_section.file_radio.isChecked()
 
 
 def test_a_keyring_that_refuses_falls_back_to_session_storage(
     qtbot: QtBot, ctx: AppContext, locked_keyring: Any, open_dialog: Callable[[], SettingsDialog]
 ) -> None:
     dialog = open_dialog()
-    assert dialog.keyring_warning_label.isHidden()
+    assert dialog.token_section.keyring_warning_label.isHidden()
     saved: list[str] = []
     dialog.token_saved.connect(saved.append)
 
-    qtbot.keyClicks(dialog.token_edit, TOKEN)
-    qtbot.mouseClick(dialog.save_token_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.keyring_warning_label.isHidden(), timeout=WAIT_MS)
+    qtbot.keyClicks(dialog.token_section.edit, TOKEN)
+    qtbot.mouseClick(dialog.token_section.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.token_section.keyring_warning_label.isHidden(), timeout=WAIT_MS)
     assert saved == []
-    assert "refused" in dialog.token_message_label.text()
-    assert not dialog.storage_group.isHidden()
+    assert "refused" in dialog.token_section.message_label.text()
+    assert not dialog.token_section.storage_group.isHidden()
 
     with qtbot.waitSignal(dialog.token_saved, timeout=WAIT_MS) as blocker:
-        qtbot.mouseClick(dialog.save_token_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.token_section.save_button, Qt.MouseButton.LeftButton)
     assert blocker.args == ["session"]
     assert ctx.x_token() == TOKEN
 
@@ -293,10 +296,10 @@ def test_environment_token_overrides_and_the_dialog_says_so(
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     dialog = open_dialog()
-    assert not dialog.env_override_label.isHidden()
-    assert TOKEN_ENV in dialog.env_override_label.text()
-    assert TOKEN_ENV in dialog.token_source_label.text()
-    assert dialog.token_edit.placeholderText() == mask(TOKEN)
+    assert not dialog.token_section.env_override_label.isHidden()
+    assert TOKEN_ENV in dialog.token_section.env_override_label.text()
+    assert TOKEN_ENV in dialog.token_section.source_label.text()
+    assert dialog.token_section.edit.placeholderText() == mask(TOKEN)
     assert TOKEN not in all_visible_text(dialog)
 
 
@@ -309,19 +312,20 @@ def test_remove_token_asks_then_forgets_it(
 ) -> None:
     save_token(TOKEN, home, "keyring")
     dialog = open_dialog()
-    assert dialog.token_edit.placeholderText() == mask(TOKEN)
+    assert dialog.token_section.edit.placeholderText() == mask(TOKEN)
 
     asked = answer_questions(monkeypatch, QMessageBox.StandardButton.Cancel)
-    qtbot.mouseClick(dialog.remove_token_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.token_section.remove_button, Qt.MouseButton.LeftButton)
     assert len(asked) == 1
     assert memory_keyring.store
 
     answer_questions(monkeypatch, QMessageBox.StandardButton.Yes)
-    with qtbot.waitSignal(dialog.token_removed, timeout=WAIT_MS):
-        qtbot.mouseClick(dialog.remove_token_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(dialog.token_section.settled, timeout=WAIT_MS, check_params_cb=bool):
+        qtbot.mouseClick(dialog.token_section.remove_button, Qt.MouseButton.LeftButton)
+    assert dialog.token_section.message_label.text() == "Token removed."
     assert memory_keyring.store == {}
-    assert dialog.token_source_label.text() == "None saved"
-    assert not dialog.remove_token_button.isEnabled()
+    assert dialog.token_section.source_label.text() == "None saved"
+    assert not dialog.token_section.remove_button.isEnabled()
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -329,24 +333,28 @@ def test_remove_token_asks_then_forgets_it(
 
 def test_inputs_are_bounded_by_their_widgets(open_dialog: Callable[[], SettingsDialog]) -> None:
     dialog = open_dialog()
-    assert (dialog.max_crawls_spin.minimum(), dialog.max_crawls_spin.maximum()) == (1, 16)
-    assert (dialog.per_host_delay_spin.minimum(), dialog.per_host_delay_spin.maximum()) == (0.0, 60.0)
-    assert dialog.per_host_delay_spin.singleStep() == pytest.approx(0.05)
-    assert (dialog.read_timeout_spin.minimum(), dialog.read_timeout_spin.maximum()) == (1.0, 300.0)
-    assert (dialog.backup_keep_spin.minimum(), dialog.backup_keep_spin.maximum()) == (1, 100)
-    assert dialog.log_retention_spin.minimum() == 0
-    assert dialog.token_edit.maxLength() <= 4096
-    dialog.max_crawls_spin.setValue(99)
-    assert dialog.max_crawls_spin.value() == 16
+    def bounds(key: str) -> tuple[float, float]:
+        spin: Any = dialog.form.widget(key)
+        return spin.minimum(), spin.maximum()
+
+    assert bounds("max_concurrent_crawls") == (1, 16)
+    assert bounds("per_host_delay_s") == (0.0, 60.0)
+    assert dialog.form.widget("per_host_delay_s").singleStep() == pytest.approx(0.05)
+    assert bounds("read_timeout_s") == (1.0, 300.0)
+    assert bounds("backup_keep") == (1, 100)
+    assert dialog.form.widget("log_retention_days").minimum() == 0
+    assert dialog.token_section.edit.maxLength() <= 4096
+    dialog.form.widget("max_concurrent_crawls").setValue(99)
+    assert dialog.form.widget("max_concurrent_crawls").value() == 16
 
 
 def test_defaults_are_shown(ctx: AppContext, open_dialog: Callable[[], SettingsDialog]) -> None:
     dialog = open_dialog()
-    assert dialog.max_crawls_spin.value() == ctx.settings.max_concurrent_crawls
-    assert dialog.notify_failures_check.isChecked()
-    assert dialog.notify_new_items_check.isChecked()
-    assert dialog.catch_up_check.isChecked()
-    assert not dialog.start_at_login_check.isChecked()
+    assert dialog.form.widget("max_concurrent_crawls").value() == ctx.settings.max_concurrent_crawls
+    assert dialog.form.widget("notify_failures").isChecked()
+    assert dialog.form.widget("notify_new_items").isChecked()
+    assert dialog.form.widget("catch_up_missed_runs").isChecked()
+    assert not dialog.form.widget("start_at_login").isChecked()
 
 
 def test_ok_saves_settings_to_json_and_updates_the_same_object(
@@ -354,17 +362,17 @@ def test_ok_saves_settings_to_json_and_updates_the_same_object(
 ) -> None:
     settings = ctx.settings
     dialog = open_dialog()
-    dialog.max_crawls_spin.setValue(5)
-    dialog.per_host_delay_spin.setValue(1.35)
-    dialog.read_timeout_spin.setValue(45)
-    qtbot.mouseClick(dialog.notify_failures_check, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(dialog.notify_new_items_check, Qt.MouseButton.LeftButton)
-    dialog.close_to_tray_check.setChecked(False)
-    dialog.start_minimized_check.setChecked(True)
-    dialog.catch_up_check.setChecked(False)
-    dialog.log_retention_spin.setValue(0)
-    dialog.backup_keep_spin.setValue(12)
-    dialog.backup_interval_spin.setValue(6)
+    dialog.form.widget("max_concurrent_crawls").setValue(5)
+    dialog.form.widget("per_host_delay_s").setValue(1.35)
+    dialog.form.widget("read_timeout_s").setValue(45)
+    qtbot.mouseClick(dialog.form.widget("notify_failures"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.form.widget("notify_new_items"), Qt.MouseButton.LeftButton)
+    dialog.form.widget("close_to_tray").setChecked(False)
+    dialog.form.widget("start_minimized").setChecked(True)
+    dialog.form.widget("catch_up_missed_runs").setChecked(False)
+    dialog.form.widget("log_retention_days").setValue(0)
+    dialog.form.widget("backup_keep").setValue(12)
+    dialog.form.widget("backup_interval_hours").setValue(6)
 
     with qtbot.waitSignal(dialog.settings_changed, timeout=WAIT_MS):
         press_ok(qtbot, dialog)
@@ -386,8 +394,8 @@ def test_ok_saves_settings_to_json_and_updates_the_same_object(
         assert source["backup_interval_hours"] == 6
 
     reopened = open_dialog()
-    assert reopened.max_crawls_spin.value() == 5
-    assert reopened.log_retention_spin.text() == "Keep forever"
+    assert reopened.form.widget("max_concurrent_crawls").value() == 5
+    assert reopened.form.widget("log_retention_days").text() == "Keep forever"
 
 
 def test_cancel_discards_changes(
@@ -397,8 +405,8 @@ def test_cancel_discards_changes(
     dialog = open_dialog()
     changed: list[bool] = []
     dialog.settings_changed.connect(lambda: changed.append(True))
-    dialog.max_crawls_spin.setValue(9)
-    dialog.notify_failures_check.setChecked(False)
+    dialog.form.widget("max_concurrent_crawls").setValue(9)
+    dialog.form.widget("notify_failures").setChecked(False)
     cancel = dialog.button_box.button(QDialogButtonBox.StandardButton.Cancel)
     assert cancel is not None
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
@@ -418,7 +426,7 @@ def test_settings_that_cannot_be_written_are_reported_and_not_applied(
     shown = record_warnings(monkeypatch)
     before = ctx.settings.as_dict()
     dialog = open_dialog()
-    dialog.max_crawls_spin.setValue(11)
+    dialog.form.widget("max_concurrent_crawls").setValue(11)
     press_ok(qtbot, dialog)
     assert len(shown) == 1
     assert "No space left" in shown[0]
@@ -434,7 +442,7 @@ def test_start_at_login_creates_and_removes_the_autostart_entry(
 ) -> None:
     entry = xdg_config / "autostart" / "osint-desktop.desktop"
     dialog = open_dialog()
-    dialog.start_at_login_check.setChecked(True)
+    dialog.form.widget("start_at_login").setChecked(True)
     with qtbot.waitSignal(dialog.settings_changed, timeout=WAIT_MS):
         press_ok(qtbot, dialog)
 
@@ -445,8 +453,8 @@ def test_start_at_login_creates_and_removes_the_autostart_entry(
     assert ctx.settings.start_at_login is True
 
     dialog = open_dialog()
-    assert dialog.start_at_login_check.isChecked()
-    dialog.start_at_login_check.setChecked(False)
+    assert dialog.form.widget("start_at_login").isChecked()
+    dialog.form.widget("start_at_login").setChecked(False)
     with qtbot.waitSignal(dialog.settings_changed, timeout=WAIT_MS):
         press_ok(qtbot, dialog)
     assert not entry.exists()
@@ -463,8 +471,8 @@ def test_start_at_login_failure_is_shown_and_not_recorded_as_on(
     monkeypatch.setattr(autostart, "enable", refuse)
     shown = record_warnings(monkeypatch)
     dialog = open_dialog()
-    dialog.start_at_login_check.setChecked(True)
-    dialog.max_crawls_spin.setValue(3)
+    dialog.form.widget("start_at_login").setChecked(True)
+    dialog.form.widget("max_concurrent_crawls").setValue(3)
     with qtbot.waitSignal(dialog.settings_changed, timeout=WAIT_MS):
         press_ok(qtbot, dialog)
     assert len(shown) == 1
@@ -481,17 +489,19 @@ def test_back_up_now_creates_a_backup_off_the_gui_thread(
     qtbot: QtBot, ctx: AppContext, open_dialog: Callable[[], SettingsDialog]
 ) -> None:
     dialog = open_dialog()
-    assert dialog.backup_unavailable_label.isHidden()
-    with qtbot.waitSignal(dialog.backup_finished, timeout=WAIT_MS) as done:
-        qtbot.mouseClick(dialog.backup_now_button, Qt.MouseButton.LeftButton)
-        assert not dialog.backup_now_button.isEnabled()  # busy while the job runs
-    path = Path(done.args[0])
+    assert dialog.backup_section.unavailable_label.isHidden()
+    assert list_backups(ctx.backup_dir) == []
+    qtbot.mouseClick(dialog.backup_section.backup_button, Qt.MouseButton.LeftButton)
+    assert not dialog.backup_section.backup_button.isEnabled()  # busy while the job runs
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
+    backups = list_backups(ctx.backup_dir)
+    assert len(backups) == 1
+    path = backups[0]
     assert path.parent == ctx.backup_dir
     assert path.is_file()
-    assert path in list_backups(ctx.backup_dir)
-    assert str(path) in dialog.backup_message_label.text()
-    assert path.name in dialog.latest_backup_label.text()
-    assert dialog.backup_now_button.isEnabled()
+    assert str(path) in dialog.backup_section.message_label.text()
+    assert path.name in dialog.backup_section.latest_label.text()
+    assert dialog.backup_section.backup_button.isEnabled()
 
 
 def test_restore_from_backup_replaces_the_data(
@@ -514,7 +524,7 @@ def test_restore_from_backup_replaces_the_data(
     asked = answer_questions(monkeypatch, QMessageBox.StandardButton.Yes)
     dialog = open_dialog()
     with qtbot.waitSignals([dialog.restore_started, dialog.restored], timeout=WAIT_MS):
-        qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.backup_section.restore_button, Qt.MouseButton.LeftButton)
 
     assert opened_in == [str(ctx.backup_dir)]
     assert len(asked) == 1
@@ -524,8 +534,8 @@ def test_restore_from_backup_replaces_the_data(
     assert backup.is_file()
     safety = [p for p in list_backups(ctx.backup_dir) if "pre-restore" in p.name]
     assert len(safety) == 1
-    assert safety[0].name in dialog.backup_message_label.text()
-    assert dialog.restore_button.isEnabled()
+    assert safety[0].name in dialog.backup_section.message_label.text()
+    assert dialog.backup_section.restore_button.isEnabled()
 
 
 def test_restore_cancelled_at_the_question_changes_nothing(
@@ -540,7 +550,7 @@ def test_restore_cancelled_at_the_question_changes_nothing(
     dialog = open_dialog()
     started: list[bool] = []
     dialog.restore_started.connect(lambda: started.append(True))
-    qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.backup_section.restore_button, Qt.MouseButton.LeftButton)
     assert started == []
     assert not dialog.busy
     assert [task.name for task in list_tasks(ctx.db)] == names
@@ -555,10 +565,10 @@ def test_restore_of_a_damaged_file_reports_the_error_and_keeps_the_data(
     junk.write_bytes(b"this is not a database" * 100)
     dialog = open_dialog()
     with qtbot.waitSignal(dialog.restore_failed, timeout=WAIT_MS):
-        dialog.restore_from(junk)
-    assert "restore failed" in dialog.backup_message_label.text()
+        dialog.backup_section.restore_from(junk)
+    assert "restore failed" in dialog.backup_section.message_label.text()
     assert [task.name for task in list_tasks(ctx.db)] == names
-    assert dialog.restore_button.isEnabled()
+    assert dialog.backup_section.restore_button.isEnabled()
 
 
 def test_restore_with_fewer_backups_kept_keeps_the_chosen_backup_untouched(
@@ -574,13 +584,13 @@ def test_restore_with_fewer_backups_kept_keeps_the_chosen_backup_untouched(
     ctx.settings.backup_keep = 2  # lowered and saved earlier
     dialog = open_dialog()
     with qtbot.waitSignal(dialog.restored, timeout=WAIT_MS):
-        dialog.restore_from(chosen)
+        dialog.backup_section.restore_from(chosen)
     assert [task.name for task in list_tasks(ctx.db)] == ["Batch 0"]
     assert chosen.is_file(), "the backup being restored was deleted"
     assert (chosen.read_bytes(), chosen.stat().st_mtime_ns) == before
     assert [p.name for p in ctx.backup_dir.iterdir() if p.name.endswith(("-wal", "-shm"))] == []
     safety = [p for p in list_backups(ctx.backup_dir) if "pre-restore" in p.name]
-    assert len(safety) == 1 and safety[0].name in dialog.backup_message_label.text()
+    assert len(safety) == 1 and safety[0].name in dialog.backup_section.message_label.text()
 
 
 def test_restore_is_refused_while_a_crawl_is_running(
@@ -605,14 +615,14 @@ def test_restore_is_refused_while_a_crawl_is_running(
     try:
         dialog = open_dialog()
         with qtbot.waitSignal(dialog.restore_failed, timeout=WAIT_MS) as failed:
-            dialog.restore_from(backup)
+            dialog.backup_section.restore_from(backup)
     finally:
         unregister_active(run.id)
     assert "crawl is running ('Busy')" in failed.args[0]
-    assert "crawl is running" in dialog.backup_message_label.text()
+    assert "crawl is running" in dialog.backup_section.message_label.text()
     assert [t.name for t in list_tasks(ctx.db)] == ["Busy", "Later"]
     assert list_backups(ctx.backup_dir) == [backup]
-    assert dialog.restore_button.isEnabled()
+    assert dialog.backup_section.restore_button.isEnabled()
 
 
 def test_backup_and_restore_are_disabled_for_a_database_server(
@@ -620,7 +630,7 @@ def test_backup_and_restore_are_disabled_for_a_database_server(
 ) -> None:
     monkeypatch.setattr(ctx.db, "url", "postgresql://analyst@db.example.org/osint")
     dialog = open_dialog()
-    assert not dialog.backup_now_button.isEnabled()
-    assert not dialog.restore_button.isEnabled()
-    assert not dialog.backup_unavailable_label.isHidden()
-    assert "not a SQLite" in dialog.backup_unavailable_label.text()
+    assert not dialog.backup_section.backup_button.isEnabled()
+    assert not dialog.backup_section.restore_button.isEnabled()
+    assert not dialog.backup_section.unavailable_label.isHidden()
+    assert "not a SQLite" in dialog.backup_section.unavailable_label.text()

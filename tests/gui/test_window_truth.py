@@ -426,9 +426,11 @@ def test_the_settings_warning_about_a_token_file_is_not_clipped(
         font.setPointSize(13)
         dialog.setFont(font)
         dialog.show()
-        qtbot.waitUntil(lambda: dialog.token_status is not None and not dialog.busy, timeout=RUN_TIMEOUT_MS)
-        assert dialog.file_radio.isChecked()
-        qtbot.waitUntil(lambda: _fully_visible(dialog.file_warning_label, dialog), timeout=2000)
+        qtbot.waitUntil(
+            lambda: dialog.token_section.status is not None and not dialog.busy, timeout=RUN_TIMEOUT_MS
+        )
+        assert dialog.token_section.file_radio.isChecked()
+        qtbot.waitUntil(lambda: _fully_visible(dialog.token_section.file_warning_label, dialog), timeout=2000)
         dialog.reject()
     finally:
         keyring.set_keyring(previous)

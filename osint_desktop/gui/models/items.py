@@ -8,6 +8,7 @@ from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import ItemFilter, count_items, page_items
 from osint_desktop.core.db.queries import ItemInfo
+from osint_desktop.core.vocabulary import Source
 from osint_desktop.gui.formatting import local_time, local_time_full
 from osint_desktop.gui.models.paged import Column, PagedTableModel
 
@@ -25,7 +26,7 @@ ITEM_COLUMNS: list[Column[ItemInfo]] = [
         lambda r: show_bidi_controls(r.title),
         tooltip=lambda r: show_bidi_controls(r.title) if len(r.title) > 60 else None,
     ),
-    Column("Source", lambda r: "News" if r.source == "news" else "X"),
+    Column("Source", lambda r: "News" if r.source == Source.NEWS else "X"),
     Column("Author", lambda r: show_bidi_controls(r.author or "")),
     Column(
         "Published",

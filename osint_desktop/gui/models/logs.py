@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Qt
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import LogFilter, count_logs, page_logs
 from osint_desktop.core.db.queries import LogInfo
+from osint_desktop.core.vocabulary import RunStatus
 from osint_desktop.gui.formatting import duration, local_time, local_time_full, status_colour, status_icon
 from osint_desktop.gui.models.paged import Column, PagedTableModel
 
@@ -31,7 +32,9 @@ LOG_COLUMNS: list[Column[LogInfo]] = [
     Column("Duration", lambda r: duration(r.duration_s), "duration", align_right=True),
     Column(
         "Status",
-        lambda r: f"running {r.targets_done}/{r.targets_total}" if r.status == "running" else r.status,
+        lambda r: (
+            f"running {r.targets_done}/{r.targets_total}" if r.status == RunStatus.RUNNING else r.status
+        ),
     ),
     Column("Trigger", lambda r: r.trigger),
     Column("Found", lambda r: str(r.items_found), align_right=True),
@@ -68,8 +71,8 @@ class LogTableModel(PagedTableModel[LogInfo]):
             return status_icon(row.status)
         if (
             role == Qt.ItemDataRole.ForegroundRole
-            and row.status == "failed"
+            and row.status == RunStatus.FAILED
             and column == len(LOG_COLUMNS) - 1
         ):
-            return status_colour("failed")
+            return status_colour(RunStatus.FAILED)
         return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from osint_desktop.app.tasks import TaskInfo, get_task, list_tasks
 from osint_desktop.core.db.engine import Database
+from osint_desktop.core.vocabulary import Source, TaskStatus
 from osint_desktop.gui.formatting import local_time, local_time_full, relative, status_colour, status_icon
 
 Index = QModelIndex | QPersistentModelIndex
@@ -15,7 +17,7 @@ HEADERS = ("Name", "Source", "Frequency", "Status", "Last run", "Next run", "Act
 COL_NAME, COL_SOURCE, COL_FREQUENCY, COL_STATUS, COL_LAST, COL_NEXT, COL_ACTIVE, COL_RESULT = range(8)
 TASK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # Statuses whose "Last result" is written in the status's colour.
-COLOURED_RESULTS = ("failed", "partial", "interrupted")
+COLOURED_RESULTS = (TaskStatus.FAILED, TaskStatus.PARTIAL, TaskStatus.INTERRUPTED)
 
 
 def has_failing_source(task: TaskInfo) -> bool:
@@ -23,10 +25,10 @@ def has_failing_source(task: TaskInfo) -> bool:
 
     An interrupted run (Quit, a crash) says nothing about the sources, so it does not count.
     """
-    if task.status in ("failed", "partial"):
+    if task.status in (TaskStatus.FAILED, TaskStatus.PARTIAL):
         return True
     # A successful run still names a source that is backing off after failures.
-    return task.status == "success" and bool(task.last_error)
+    return task.status == TaskStatus.SUCCESS and bool(task.last_error)
 
 
 class TaskTableModel(QAbstractTableModel):
@@ -37,7 +39,8 @@ class TaskTableModel(QAbstractTableModel):
         self._db = db
         self._tasks: list[TaskInfo] = []
         self._progress: dict[int, tuple[int, int]] = {}
-        self.on_toggle_active: Any = None  # callable(task_id, active) set by the window
+        # What the Active check box does (task id, active), set by the window; None: read-only.
+        self.on_toggle_active: Callable[[int, bool], None] | None = None
 
     # loading --------------------------------------------------------------------
 
@@ -130,24 +133,24 @@ class TaskTableModel(QAbstractTableModel):
 
     def _is_running(self, task: TaskInfo) -> bool:
         # The window knows a run has begun before the run's claim reaches the database.
-        return task.status == "running" or task.id in self._progress
+        return task.status == TaskStatus.RUNNING or task.id in self._progress
 
     def _status_text(self, task: TaskInfo) -> str:
         if self._is_running(task):
             done, total = self._progress.get(task.id, (0, len(task.targets)))
             return f"running {done}/{total}"
         if not task.active:
-            return "inactive" if task.status == "pending" else f"{task.status}, inactive"
+            return "inactive" if task.status == TaskStatus.PENDING else f"{task.status}, inactive"
         return task.status
 
     def _result_text(self, task: TaskInfo) -> str:
         if task.last_run is None:
             return task.note or "never run"
-        if task.status == "failed" and task.last_error:
+        if task.status == TaskStatus.FAILED and task.last_error:
             return f"failed: {task.last_error}"
         new = task.last_items_new or 0
         text = f"{new} new item{'s' if new != 1 else ''}"
-        if task.status == "interrupted":
+        if task.status == TaskStatus.INTERRUPTED:
             why = f" ({task.last_error})" if task.last_error else ""
             return f"interrupted{why}; {text}"
         if task.last_error:
@@ -169,7 +172,7 @@ class TaskTableModel(QAbstractTableModel):
             return Qt.CheckState.Checked if task.active else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.DecorationRole and column == COL_STATUS:
             if self._is_running(task):
-                return status_icon("running")
+                return status_icon(TaskStatus.RUNNING)
             return status_icon(task.status if task.active else "inactive")
         coloured = column == COL_RESULT and task.status in COLOURED_RESULTS
         if role == Qt.ItemDataRole.ForegroundRole and coloured:
@@ -182,7 +185,7 @@ class TaskTableModel(QAbstractTableModel):
         if column == COL_NAME:
             return task.name
         if column == COL_SOURCE:
-            return "News (RSS/Atom)" if task.source == "news" else "Social (X)"
+            return "News (RSS/Atom)" if task.source == Source.NEWS else "Social (X)"
         if column == COL_FREQUENCY:
             return task.frequency.capitalize()
         if column == COL_STATUS:

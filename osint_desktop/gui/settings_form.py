@@ -1,0 +1,190 @@
+"""The Settings form: each setting declared once, and its widgets built, filled and read from that list."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from osint_desktop.core.config import Settings
+
+
+class Kind(Enum):
+    """The widget a setting is edited with."""
+
+    CHECK = "check"  # bool
+    WHOLE = "whole"  # int
+    DECIMAL = "decimal"  # float
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting on the form."""
+
+    key: str  # its attribute of core Settings
+    page: str  # the tab it is on
+    label: str  # the row's label, or a check box's text
+    kind: Kind
+    minimum: float = 0
+    maximum: float = 0
+    step: float = 1
+    decimals: int = 0  # DECIMAL: shown, and the value is rounded to them when read
+    suffix: str = ""
+    special: str = ""  # shown instead of the minimum, which then means "never" or "forever"
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """A tab of the form, with a note under its fields."""
+
+    title: str
+    note: str = ""
+
+
+PAGES = (
+    Page("Crawling", "Changes apply to runs that start after you press OK."),
+    Page("Notifications"),
+    Page("Window"),
+    Page("Maintenance"),
+)
+
+FIELDS = (
+    Field(
+        key="max_concurrent_crawls", page="Crawling", label="Maximum concurrent crawls:",
+        kind=Kind.WHOLE, minimum=1, maximum=16,
+        tooltip="How many tasks may crawl at the same time.",
+    ),
+    Field(
+        key="per_host_delay_s", page="Crawling", label="Delay between requests to one site:",
+        kind=Kind.DECIMAL, minimum=0.0, maximum=60.0, step=0.05, decimals=2, suffix=" s",
+        tooltip="Pause between two requests to the same web site, to be polite.",
+    ),
+    Field(
+        key="read_timeout_s", page="Crawling", label="Request timeout:",
+        kind=Kind.DECIMAL, minimum=1.0, maximum=300.0, step=1.0, decimals=1, suffix=" s",
+        tooltip="Give up on a server that sends nothing for this long.",
+    ),
+    Field(
+        key="notify_failures", page="Notifications", label="Notify me when a run fails",
+        kind=Kind.CHECK,
+    ),
+    Field(
+        key="notify_new_items", page="Notifications",
+        label="Notify me when a run finds new items (one notification per run)", kind=Kind.CHECK,
+    ),
+    Field(
+        key="close_to_tray", page="Window",
+        label="Closing the window keeps collecting in the system tray", kind=Kind.CHECK,
+    ),
+    Field(key="start_minimized", page="Window", label="Start minimized to the tray", kind=Kind.CHECK),
+    Field(key="start_at_login", page="Window", label="Start at login (minimized)", kind=Kind.CHECK),
+    Field(
+        key="catch_up_missed_runs", page="Window",
+        label="At start, run once the tasks whose run was missed", kind=Kind.CHECK,
+    ),
+    Field(
+        key="log_retention_days", page="Maintenance", label="Keep run logs for:",
+        kind=Kind.WHOLE, minimum=0, maximum=3650, suffix=" days", special="Keep forever",
+        tooltip="Run logs older than this are deleted; collected items are kept.",
+    ),
+    Field(
+        key="backup_keep", page="Maintenance", label="Backups kept:", kind=Kind.WHOLE, minimum=1, maximum=100
+    ),
+    Field(
+        key="backup_interval_hours", page="Maintenance", label="Back up automatically every:",
+        kind=Kind.WHOLE, minimum=0, maximum=24 * 30, suffix=" hours", special="Never (only by hand)",
+    ),
+)
+
+
+class SettingsForm:
+    """The widgets of FIELDS: built page by page, filled from Settings, read back into a copy."""
+
+    def __init__(self, fields: tuple[Field, ...] = FIELDS) -> None:
+        self.fields = fields
+        self._checks: dict[str, QCheckBox] = {}
+        self._wholes: dict[str, QSpinBox] = {}
+        self._decimals: dict[str, QDoubleSpinBox] = {}
+
+    def build_page(self, page: Page, extra: QWidget | None = None) -> QWidget:
+        """The tab of one page: its fields in a form, its note, then extra (if any) below."""
+        widget = QWidget()
+        layout = QVBoxLayout(widget)
+        form = QFormLayout()
+        for field in self.fields:
+            if field.page != page.title:
+                continue
+            if field.kind is Kind.CHECK:
+                form.addRow(self._make_check(field, widget))
+            else:
+                form.addRow(field.label, self._make_spin(field, widget))
+        layout.addLayout(form)
+        if page.note:
+            note = QLabel(page.note, widget)
+            note.setWordWrap(True)
+            layout.addWidget(note)
+        if extra is not None:
+            layout.addWidget(extra)
+        layout.addStretch(1)
+        return widget
+
+    def _make_check(self, field: Field, parent: QWidget) -> QCheckBox:
+        check = QCheckBox(field.label, parent)
+        check.setToolTip(field.tooltip)
+        self._checks[field.key] = check
+        return check
+
+    def _make_spin(self, field: Field, parent: QWidget) -> QWidget:
+        spin: QSpinBox | QDoubleSpinBox
+        if field.kind is Kind.WHOLE:
+            spin = QSpinBox(parent)
+            spin.setRange(int(field.minimum), int(field.maximum))
+            self._wholes[field.key] = spin
+        else:
+            spin = QDoubleSpinBox(parent)
+            spin.setDecimals(field.decimals)
+            spin.setRange(field.minimum, field.maximum)
+            spin.setSingleStep(field.step)
+            self._decimals[field.key] = spin
+        spin.setSuffix(field.suffix)
+        spin.setSpecialValueText(field.special)
+        spin.setToolTip(field.tooltip)
+        return spin
+
+    def widget(self, key: str) -> QWidget:
+        """The widget of the setting called key."""
+        if key in self._checks:
+            return self._checks[key]
+        if key in self._wholes:
+            return self._wholes[key]
+        return self._decimals[key]
+
+    def check(self, key: str) -> QCheckBox:
+        """The check box of a yes/no setting."""
+        return self._checks[key]
+
+    def load(self, settings: Settings) -> None:
+        """Show the values of settings."""
+        for key, check in self._checks.items():
+            check.setChecked(bool(getattr(settings, key)))
+        for key, whole in self._wholes.items():
+            whole.setValue(int(getattr(settings, key)))
+        for key, decimal in self._decimals.items():
+            decimal.setValue(float(getattr(settings, key)))
+
+    def read(self, settings: Settings) -> Settings:
+        """A copy of settings with the form's values; settings itself is left as it is."""
+        # Any: each key is a Settings attribute of the type its kind edits.
+        values: dict[str, Any] = {}
+        for key, check in self._checks.items():
+            values[key] = check.isChecked()
+        for key, whole in self._wholes.items():
+            values[key] = whole.value()
+        for field in self.fields:
+            if field.key in self._decimals:
+                values[field.key] = round(self._decimals[field.key].value(), field.decimals)
+        return dataclasses.replace(settings, **values)
