@@ -15,7 +15,7 @@ from typing import Any
 from osint_desktop import APP_ID, APP_NAME
 from osint_desktop.core.config import write_private_file
 
-log = logging.getLogger("osint_desktop.app.autostart")
+log = logging.getLogger(__name__)
 
 MINIMIZED_FLAG = "--minimized"
 DESKTOP_FILE_NAME = f"{APP_ID}.desktop"

@@ -13,8 +13,9 @@ from osint_desktop.core.db.backup import backup_sqlite, list_backups
 from osint_desktop.core.db.engine import Database, sqlite_path
 from osint_desktop.core.db.models import CrawlLog
 from osint_desktop.core.timeutil import utcnow
+from osint_desktop.core.vocabulary import RunStatus
 
-log = logging.getLogger("osint_desktop.app.maintenance")
+log = logging.getLogger(__name__)
 
 
 def prune_logs(db: Database, older_than_days: int) -> int:
@@ -24,7 +25,7 @@ def prune_logs(db: Database, older_than_days: int) -> int:
     cutoff = utcnow() - timedelta(days=older_than_days)
     with db.write() as session:
         result = session.execute(
-            delete(CrawlLog).where(CrawlLog.started_at < cutoff, CrawlLog.status != "running")
+            delete(CrawlLog).where(CrawlLog.started_at < cutoff, CrawlLog.status != RunStatus.RUNNING)
         )
         count = int(getattr(result, "rowcount", 0) or 0)
     if count:
@@ -36,7 +37,7 @@ def clear_task_logs(db: Database, task_id: int) -> int:
     """Delete every finished log of one task."""
     with db.write() as session:
         result = session.execute(
-            delete(CrawlLog).where(CrawlLog.task_id == task_id, CrawlLog.status != "running")
+            delete(CrawlLog).where(CrawlLog.task_id == task_id, CrawlLog.status != RunStatus.RUNNING)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -11,16 +11,19 @@ from datetime import datetime
 from email.utils import format_datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers import expat
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from osint_desktop.app.tasks import TaskInfo, create_task, get_task, update_task
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.timeutil import as_utc, utcnow
 from osint_desktop.core.validation import ValidationError, validate_feed_url
+from osint_desktop.core.vocabulary import Frequency, Source
 
-log = logging.getLogger("osint_desktop.app.opml")
+log = logging.getLogger(__name__)
 
 MAX_OPML_BYTES = 10 * 1024 * 1024
 MAX_LABEL_LENGTH = 200
@@ -123,50 +126,32 @@ def read_opml_file(path: Path) -> OpmlImport:
         return parse_opml(handle.read(MAX_OPML_BYTES + 1))
 
 
+_REFUSED = "the file {}, which OPML never needs; it is refused for safety"
+
+
 def _parse_xml(data: bytes) -> ET.Element:
-    """Parse with expat straight into an ElementTree, refusing any document type declaration.
+    """Parse with defusedxml, refusing any document type declaration.
 
     Entity expansion bombs and external entities both need a DOCTYPE, and OPML never has one,
-    so refusing it in the parser (whatever the file's encoding) closes both doors.
+    so refusing it in the parser (whatever the file's encoding) closes both doors; the entity
+    and external-reference guards stay on behind it.
     """
-    builder = ET.TreeBuilder()
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = _refuse_doctype
-    parser.EntityDeclHandler = _refuse_entity
-    parser.ExternalEntityRefHandler = _refuse_external
-    parser.StartElementHandler = builder.start
-    parser.EndElementHandler = builder.end
-    parser.CharacterDataHandler = builder.data
-    parser.buffer_text = True
     try:
-        parser.Parse(data, True)
-    except _Refused as exc:
-        raise OpmlError(str(exc)) from None
-    except expat.ExpatError as exc:
+        return SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DTDForbidden:
+        raise OpmlError(_REFUSED.format("declares a DOCTYPE")) from None
+    except EntitiesForbidden:
+        raise OpmlError(_REFUSED.format("declares XML entities")) from None
+    except ExternalReferenceForbidden:
+        raise OpmlError("the file refers to an external entity; it is refused for safety") from None
+    except ET.ParseError as exc:
+        line, column = exc.position
         reason = expat.ErrorString(exc.code) if exc.code else str(exc)
         raise OpmlError(
-            f"the file is not well-formed XML ({reason}, line {exc.lineno}, column {exc.offset + 1})"
+            f"the file is not well-formed XML ({reason}, line {line}, column {column + 1})"
         ) from None
     except (LookupError, UnicodeError) as exc:
         raise OpmlError(f"the file's text encoding cannot be read ({exc})") from None
-    return builder.close()
-
-
-class _Refused(Exception):
-    pass
-
-
-def _refuse_doctype(*_args: Any) -> None:
-    raise _Refused("the file declares a DOCTYPE, which OPML never needs; it is refused for safety")
-
-
-def _refuse_entity(*_args: Any) -> None:
-    raise _Refused("the file declares XML entities, which OPML never needs; it is refused for safety")
-
-
-def _refuse_external(*_args: Any) -> int:
-    raise _Refused("the file refers to an external entity; it is refused for safety")
 
 
 def _local_name(tag: str) -> str:
@@ -236,7 +221,7 @@ def write_opml(
     ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ET.SubElement(root, "body")
     for task in tasks:
-        if task.source != "news":
+        if task.source != Source.NEWS:
             continue
         name = _xml_text(task.name)
         folder = ET.SubElement(body, "outline", text=name, title=name)
@@ -258,7 +243,7 @@ def apply_opml_import(
     db: Database,
     feeds: Sequence[OpmlFeed],
     new_task_name: str | None = None,
-    frequency: str = "daily",
+    frequency: str = Frequency.DAILY,
     existing_task_id: int | None = None,
 ) -> int:
     """Put the feeds into a new news task or add the missing ones to an existing one; returns its id."""
@@ -268,12 +253,12 @@ def apply_opml_import(
     if not urls:
         raise ValidationError("the file lists no feeds to import", "targets")
     if new_task_name is not None:
-        task = create_task(db, new_task_name, "news", frequency, urls)
+        task = create_task(db, new_task_name, Source.NEWS, frequency, urls)
         log.info("OPML import: new task %d %r with %d feeds", task.id, task.name, len(task.targets))
         return task.id
     assert existing_task_id is not None
     current = get_task(db, existing_task_id)
-    if current.source != "news":
+    if current.source != Source.NEWS:
         raise ValidationError(f"{current.name!r} is a social media task: feeds go into news tasks", "task")
     added = new_feeds(current.targets, urls)
     if added:

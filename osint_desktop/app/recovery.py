@@ -16,8 +16,9 @@ from sqlalchemy import select
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlLog, CrawlTask
 from osint_desktop.core.timeutil import utcnow
+from osint_desktop.core.vocabulary import RunStatus, TaskStatus
 
-log = logging.getLogger("osint_desktop.app.recovery")
+log = logging.getLogger(__name__)
 
 # A run on another host is presumed dead when its heartbeat is this old.
 STALE_HEARTBEAT = timedelta(minutes=5)
@@ -90,7 +91,7 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
     now = utcnow()
     recovered: list[int] = []
     with db.write() as session:
-        running = session.scalars(select(CrawlLog).where(CrawlLog.status == "running")).all()
+        running = session.scalars(select(CrawlLog).where(CrawlLog.status == RunStatus.RUNNING)).all()
         for run in running:
             mine = (run.owner_host, run.owner_pid) == (me.host, me.pid)
             alive: bool | None
@@ -104,7 +105,7 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
             if alive:
                 continue
             ended = run.heartbeat_at or now
-            run.status = "interrupted"
+            run.status = RunStatus.INTERRUPTED
             run.finished_at = ended
             run.duration_s = max(0.0, (ended - run.started_at).total_seconds())
             if include_own and mine:
@@ -120,15 +121,15 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
         live_tasks = {
             task_id
             for task_id in session.scalars(
-                select(CrawlLog.task_id).where(CrawlLog.status == "running")
+                select(CrawlLog.task_id).where(CrawlLog.status == RunStatus.RUNNING)
             )
         }
-        stuck = session.scalars(select(CrawlTask).where(CrawlTask.status == "running")).all()
+        stuck = session.scalars(select(CrawlTask).where(CrawlTask.status == TaskStatus.RUNNING)).all()
         for task in stuck:
             if task.id in live_tasks:
                 continue
             # Its run's word: a run cut by a crash or a shutdown is not a failed run.
-            task.status = "interrupted"
+            task.status = TaskStatus.INTERRUPTED
             task.last_error = "the last run was interrupted before it finished"
             task.updated_at = now
     for log_id in recovered:

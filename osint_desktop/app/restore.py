@@ -29,8 +29,9 @@ from osint_desktop.core.db.engine import BUSY_TIMEOUT_MS, Database, sqlite_path
 from osint_desktop.core.db.migrate import is_known_revision, upgrade_to_head
 from osint_desktop.core.db.models import CrawlLog, CrawlTask
 from osint_desktop.core.timeutil import utcnow
+from osint_desktop.core.vocabulary import RunStatus
 
-log = logging.getLogger("osint_desktop.app.restore")
+log = logging.getLogger(__name__)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # A table every OSINT Desktop database has had since its first schema.
@@ -236,7 +237,7 @@ def _running_crawls(db_file: Path) -> list[str]:
                     CrawlLog.started_at,
                 )
                 .join(CrawlTask, CrawlTask.id == CrawlLog.task_id)
-                .where(CrawlLog.status == "running")
+                .where(CrawlLog.status == RunStatus.RUNNING)
             ).all()
     finally:
         engine.dispose()

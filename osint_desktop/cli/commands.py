@@ -36,8 +36,9 @@ from osint_desktop.core.intervals import is_due
 from osint_desktop.core.secrets import redact
 from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.validation import ValidationError
+from osint_desktop.core.vocabulary import RunStatus, Trigger
 
-log = logging.getLogger("osint_desktop.cli")
+log = logging.getLogger(__name__)
 
 
 
@@ -89,7 +90,7 @@ def _run_payload(result: RunResult) -> dict[str, Any]:
 
 def cmd_run_task(ctx: AppContext, args: argparse.Namespace) -> int:
     """Run one task now in this process."""
-    result = run_task(ctx.db, args.task_id, "cli", ctx.run_options())
+    result = run_task(ctx.db, args.task_id, Trigger.CLI, ctx.run_options())
     _emit(_run_payload(result))
     return EXIT_OK if result.ok else EXIT_FAILED
 
@@ -101,13 +102,13 @@ def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
     options = ctx.run_options()
 
     def run(task_id: int, due: bool) -> RunResult:
-        return run_task(ctx.db, task_id, "cli", options, advance_schedule=due)
+        return run_task(ctx.db, task_id, Trigger.CLI, options, advance_schedule=due)
 
     with ThreadPoolExecutor(max_workers=max(1, ctx.settings.max_concurrent_crawls)) as pool:
         futures = [pool.submit(run, t.id, is_due(t.next_run, now)) for t in tasks]
         results = [future.result() for future in futures]
     # A task skipped because another process is running it is not a failure of this command.
-    failed = [r for r in results if not r.ok and r.status != "skipped"]
+    failed = [r for r in results if not r.ok and r.status != RunStatus.SKIPPED]
     runs = [{"task_id": r.task_id, "message": r.message, **r.to_json()} for r in results]
     summary = (
         f"ran {len(results)} task(s): {len(results) - len(failed)} worked, {len(failed)} failed"

@@ -12,13 +12,7 @@ from osint_desktop import APP_ID, __version__
 # Heavy modules (SQLAlchemy, Alembic, feedparser, tweepy) load only once a command runs,
 # so --help, --version and refused arguments answer at once.
 from osint_desktop.cli.exit_codes import EXIT_USAGE
-from osint_desktop.core.validation import (
-    ValidationError,
-    validate_datetime,
-    validate_feed_url,
-    validate_name,
-    validate_query,
-)
+from osint_desktop.core.validation import ValidationError, validate_datetime, validate_name
 from osint_desktop.core.vocabulary import FREQUENCIES, SOURCES
 
 MAX_LIMIT = 100_000
@@ -121,8 +115,10 @@ def _validate_args(args: argparse.Namespace) -> None:
             raise UsageError(f"unknown source {args.source!r}: choose one of {', '.join(SOURCES)}")
         if args.frequency not in FREQUENCIES:
             raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
-        check = validate_feed_url if args.source == "news" else validate_query
-        args.target = [check(target) for target in args.target]
+        from osint_desktop.core.sources.registry import provider_for
+
+        provider = provider_for(args.source)
+        args.target = [provider.validate_target(target) for target in args.target]
     elif args.command == "update-schedule":
         if args.frequency is not None and args.frequency not in FREQUENCIES:
             raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")

@@ -14,7 +14,7 @@ import platformdirs
 
 from osint_desktop import APP_ID
 
-log = logging.getLogger("osint_desktop.core.config")
+log = logging.getLogger(__name__)
 
 HOME_ENV = "OSINT_DESKTOP_HOME"
 DB_ENV = "OSINT_DESKTOP_DB"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-INTERVALS = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(weeks=1),
+from osint_desktop.core.vocabulary import Frequency
+
+# Keyed by the member; a stored word finds its entry all the same (a StrEnum is its word).
+INTERVALS: dict[str, timedelta] = {
+    Frequency.HOURLY: timedelta(hours=1),
+    Frequency.DAILY: timedelta(days=1),
+    Frequency.WEEKLY: timedelta(weeks=1),
 }
 
 

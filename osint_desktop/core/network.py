@@ -8,20 +8,21 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask, TargetState
+from osint_desktop.core.sources.registry import UnknownSourceError, provider_for
+from osint_desktop.core.sources.x import API_HOST
 
-log = logging.getLogger("osint_desktop.core.network")
+log = logging.getLogger(__name__)
 
 # getaddrinfo's first two arguments; it raises OSError (socket.gaierror) when the name does not resolve.
 Resolver = Callable[[str, int | None], object]
 
 # tweepy's address of the X API: the one host every social target goes to.
-SOCIAL_API_HOST = "api.twitter.com"
+SOCIAL_API_HOST = API_HOST
 MAX_PROBE_HOSTS = 6
 CACHE_S = 10.0
 # getaddrinfo cannot be cancelled; on a captive network one lookup may hang for many seconds.
@@ -34,14 +35,11 @@ OFFLINE_ERROR = (
 
 
 def host_of(source: str, target: str) -> str | None:
-    """The host a target is fetched from, lower-cased; None when it has none."""
-    if source != "news":
-        return SOCIAL_API_HOST
+    """The host a target is fetched from, as its source's provider tells; None when it has none."""
     try:
-        host = urlsplit(target).hostname
-    except ValueError:
+        return provider_for(source).host(target)
+    except UnknownSourceError:
         return None
-    return host.lower() if host else None
 
 
 def needs_no_lookup(host: str) -> bool:

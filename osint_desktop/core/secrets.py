@@ -15,7 +15,7 @@ import keyring.errors
 from osint_desktop import APP_ID
 from osint_desktop.core.config import write_private_file
 
-log = logging.getLogger("osint_desktop.core.secrets")
+log = logging.getLogger(__name__)
 
 TOKEN_ENV = "OSINT_DESKTOP_X_BEARER_TOKEN"
 KEYRING_SERVICE = APP_ID

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from osint_desktop.core.db.engine import BUSY_TIMEOUT_MS
 
-log = logging.getLogger("osint_desktop.core.db")
+log = logging.getLogger(__name__)
 
 BACKUP_GLOB = "osint-desktop-*.sqlite3"
 
@@ -94,18 +94,3 @@ def copy_database(source: sqlite3.Connection, db_file: Path) -> None:
         source.backup(dest)
     finally:
         dest.close()
-
-
-def restore_sqlite(backup_file: Path, db_file: Path) -> None:
-    """Replace the database's content with a backup's, after an integrity check of the backup.
-
-    The low-level copy: osint_desktop.app.restore.restore_backup is what the app calls.
-    """
-    source = open_read_only(backup_file)
-    try:
-        check = source.execute("PRAGMA integrity_check").fetchone()
-        if not check or check[0] != "ok":
-            raise ValueError(f"backup {backup_file.name} is damaged: {check}")
-        copy_database(source, db_file)
-    finally:
-        source.close()

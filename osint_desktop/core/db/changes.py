@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from osint_desktop.core.db.engine import Database, sqlite_path
 
-log = logging.getLogger("osint_desktop.core.db.changes")
+log = logging.getLogger(__name__)
 
 # One row of indexed look-ups (max/min of primary keys, a tiny tasks table, the running runs
 # through ix_crawl_logs_status): the same SQL on SQLite and PostgreSQL, milliseconds at most.

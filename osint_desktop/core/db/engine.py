@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-log = logging.getLogger("osint_desktop.core.db")
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 from osint_desktop.core.db.backup import backup_sqlite
 from osint_desktop.core.db.engine import Database, sqlite_path
 
-log = logging.getLogger("osint_desktop.core.db")
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # How long a start waits for another process's migration before giving up (a big database

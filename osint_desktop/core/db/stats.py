@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask, UTCDateTime
 from osint_desktop.core.timeutil import as_utc, utcnow
+from osint_desktop.core.vocabulary import RunStatus
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -27,7 +28,7 @@ MAX_DURATION_POINTS = 500
 OTHER_TASKS = "Other"
 DELETED_TASK = "(deleted task)"
 # Everything but these three lands in "other": interrupted, skipped, and runs still going.
-OUTCOMES = ("success", "partial", "failed")
+OUTCOMES = (RunStatus.SUCCESS, RunStatus.PARTIAL, RunStatus.FAILED)
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
@@ -245,7 +246,7 @@ def _runs(session: Session, span: Period) -> tuple[list[DayOutcomes], PeriodSumm
         per_day[idx][status if status in OUTCOMES else "other"] += count
         duration_sum += float(seconds)
         duration_count += timed
-        if status == "running":
+        if status == RunStatus.RUNNING:
             unfinished += count
     # Every day is listed, zeros included, so the chart's axis has no holes.
     days = [DayOutcomes(day, **counts) for day, counts in zip(span.days, per_day, strict=True)]

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.maintenance import backup_now, prune_logs, run_maintenance
 from osint_desktop.app.recovery import recover_dead_runs
+from osint_desktop.app.restore import restore_backup
 from osint_desktop.app.runs import RunResult, run_task
 from osint_desktop.app.tasks import create_task, list_tasks
-from osint_desktop.core.db.backup import list_backups, restore_sqlite
-from osint_desktop.core.db.engine import sqlite_path
+from osint_desktop.core.db.backup import list_backups
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item
 from osint_desktop.core.db.queries import list_logs
 from osint_desktop.core.timeutil import utcnow
@@ -109,10 +109,7 @@ def test_backups_are_kept_to_the_count_and_restore(ctx: AppContext) -> None:
     assert len(backups) == 3 and first not in backups
     assert stat.S_IMODE(backups[0].stat().st_mode) == 0o600
     create_task(ctx.db, "After", "news", "daily", ["https://example.org/b.xml"])
-    database = sqlite_path(ctx.db.url)
-    assert database is not None
-    ctx.db.dispose()
-    restore_sqlite(backups[0], database)
+    restore_backup(backups[0], ctx.db, ctx.backup_dir, keep=3)
     assert [t.name for t in list_tasks(ctx.db)] == ["Before"]
 
 
