@@ -14,6 +14,9 @@ class Source(StrEnum):
     NEWS = "news"
     # X/Twitter, stored as the seed's word "social" until a migration renames it.
     X = "social"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+    TELEGRAM = "telegram"
 
 
 class Frequency(StrEnum):

@@ -9,7 +9,11 @@ from osint_desktop.core.validation import MAX_TARGETS, ValidationError, validate
 from osint_desktop.core.vocabulary import Source
 
 _PROVIDERS: dict[Source, SourceProvider] = {
-    provider.source: provider for provider in (NewsProvider(), XProvider())
+    provider.source: provider
+    for provider in (
+        NewsProvider(),
+        XProvider(),
+    )
 }
 
 
