@@ -22,7 +22,7 @@ from osint_desktop.core.db.diagnostics import (
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.migrate import MigrationLockTimeoutError, upgrade_to_head
 from osint_desktop.core.logging_setup import setup_logging
-from osint_desktop.core.secrets import load_token
+from osint_desktop.core.secrets import load_credential, load_token, renewed_credential_saver
 
 # The entry points catch these from here, with the context they open.
 __all__ = ["AppContext", "DatabaseProblemError", "explain_database_error"]
@@ -82,7 +82,7 @@ class AppContext:
         return load_token(self.home)
 
     def run_options(self) -> RunOptions:
-        """Run options from the current settings and token."""
+        """Run options from the current settings; credentials are looked up by each run."""
         s = self.settings
         limits = FetchLimits(
             connect_timeout_s=s.connect_timeout_s,
@@ -96,9 +96,19 @@ class AppContext:
             limits=limits,
             max_parallel_fetches=s.max_parallel_fetches,
             x_max_results=s.x_max_results_per_query,
-            x_token=self.x_token(),
             parser=self.feed_parser(),
+            # Each run looks up the credentials its targets need (environment variable, then
+            # keyring, session or file) when it starts: a token changed in Settings counts at once.
+            credential_lookup=self.credential,
+            save_credential=renewed_credential_saver(self.home, s.token_storage),
+            max_paid_reads_per_run=s.x_max_posts_per_run,
+            max_paid_reads_per_day=s.x_max_posts_per_day,
+            source_settings={"bluesky_service_url": s.bluesky_service_url},
         )
+
+    def credential(self, name: str, env: str | None = None) -> str | None:
+        """A credential by name, looked up now; never from the database."""
+        return load_credential(name, self.home, env)
 
     def feed_parser(self) -> FeedParser:
         """The feed parser: a process pool where there is more than one CPU, else in-process.

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,7 +42,12 @@ from osint_desktop.core.intervals import next_after
 from osint_desktop.core.network import OFFLINE_ERROR, NetworkMonitor, probe_hosts
 from osint_desktop.core.secrets import redact
 from osint_desktop.core.sources.base import CrawlContext, FeedParser, SourceProvider
-from osint_desktop.core.sources.registry import credentials_from, provider_for
+from osint_desktop.core.sources.registry import (
+    CredentialLookup,
+    credentials_for,
+    credentials_from,
+    provider_for,
+)
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.vocabulary import FailureKind, RunStatus, Source, TaskStatus, Trigger
 
@@ -63,24 +68,47 @@ class RunOptions:
     limits: FetchLimits = field(default_factory=FetchLimits)
     max_parallel_fetches: int = 8
     x_max_results: int = 100
+    # Kept for callers that hold the X token alone; merged into credentials.
     x_token: str | None = field(default=None, repr=False)
     parser: FeedParser = parse_feed
     x_client_factory: Callable[[str, FetchLimits], Any] | None = None
     # Shared with the scheduler that dispatches the run, so that both agree on "offline";
     # None: a monitor of this run's own.
     network: NetworkMonitor | None = field(default=None, repr=False, compare=False)
+    # Credential values by name, given directly (tests, the probe); never stored, never shown.
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # Looks a credential up by (name, environment variable) when a run knows its targets
+    # (core.secrets.load_credential); its answers override the fields above.
+    credential_lookup: CredentialLookup | None = field(default=None, repr=False, compare=False)
+    # Stores a credential a provider renewed (a Bluesky session); None: not kept.
+    save_credential: Callable[[str, str], None] | None = field(default=None, repr=False, compare=False)
+    # Source settings by Settings field name (bluesky_service_url), for CrawlContext.settings.
+    source_settings: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # Caps on the items a source billed per read (X) may read, over all its tasks: per run
+    # and per UTC day; None: no cap.
+    max_paid_reads_per_run: int | None = 100
+    max_paid_reads_per_day: int | None = 500
 
-    def crawl_context(self, cancel: threading.Event | None, respect_backoff: bool) -> CrawlContext:
+    def crawl_context(
+        self,
+        cancel: threading.Event | None,
+        respect_backoff: bool,
+        read_budget: int | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> CrawlContext:
         """What the providers get of these options: the one place the X-named fields are read."""
         return CrawlContext(
             self.limits,
             cancel,
-            credentials=credentials_from(self.x_token),
+            credentials={**self.credentials, **credentials_from(self.x_token), **(credentials or {})},
             max_parallel=self.max_parallel_fetches,
             max_results=self.x_max_results,
             respect_backoff=respect_backoff,
             feed_parser=self.parser,
             client_factories={Source.X: self.x_client_factory} if self.x_client_factory else {},
+            read_budget=read_budget,
+            save_credential=self.save_credential,
+            settings=self.source_settings,
         )
 
 
@@ -245,8 +273,13 @@ def run_task(
                 progress(done, len(claim.targets))
 
         provider = provider_for(claim.source)
+        budget = _read_budget(db, options, started) if provider.billed_per_read else None
+        lookup = options.credential_lookup
+        credentials = credentials_for(provider, claim.targets, lookup) if lookup is not None else None
         # A run a person asked for tries failing targets again at once (respect_backoff).
-        context = options.crawl_context(cancel, respect_backoff=advance_schedule)
+        context = options.crawl_context(
+            cancel, respect_backoff=advance_schedule, read_budget=budget, credentials=credentials
+        )
         provider.crawl(claim.targets, claim.memory, context, on_done)
         cancelled = cancel is not None and cancel.is_set()
         if not cancelled:
@@ -264,6 +297,34 @@ def run_task(
         unregister_active(claim.log_id)
     log.info("run %d of task %d: %s", claim.log_id, task_id, redact(result.message))
     return result
+
+
+def _read_budget(db: Database, options: RunOptions, now: datetime) -> int | None:
+    """The items a billed source may still read in this run: within both of its caps.
+
+    The per-run cap, and what is left of the day's (UTC) after the posts_read of today's runs.
+    """
+    caps = [cap for cap in (options.max_paid_reads_per_run,) if cap is not None]
+    if options.max_paid_reads_per_day is not None:
+        caps.append(max(0, options.max_paid_reads_per_day - paid_reads_since(db, _midnight(now))))
+    return min(caps, default=None)
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def paid_reads_since(db: Database, since: datetime) -> int:
+    """Items billed sources read in the runs started since then (their details' "posts_read")."""
+    with db.read() as session:
+        rows = session.scalars(select(CrawlLog.details).where(CrawlLog.started_at >= since)).all()
+    total = 0
+    for details in rows:
+        for detail in details or []:
+            count = detail.get("posts_read") if isinstance(detail, dict) else None
+            if isinstance(count, int):
+                total += count
+    return total
 
 
 @dataclass(frozen=True)

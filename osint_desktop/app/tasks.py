@@ -1,4 +1,4 @@
-"""Task management: create, change, delete and list crawl tasks, and the three defaults."""
+"""Task management: create, change, delete and list crawl tasks, and the defaults."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask
 from osint_desktop.core.intervals import interval
-from osint_desktop.core.sources.registry import validate_targets
+from osint_desktop.core.sources.registry import UnknownSourceError, provider_for, validate_targets
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.validation import (
     ValidationError,
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 NO_TOKEN_NOTE = (
     "Inactive until an X bearer token is configured: add one in Settings (or set "
     "OSINT_DESKTOP_X_BEARER_TOKEN), then activate this task."
+)
+X_EXAMPLE_NOTE = (
+    "An example: X bills every post read. Activate it when you accept the cost; the posts "
+    "read per run and per day are capped in Settings."
 )
 
 
@@ -98,6 +102,7 @@ class DefaultTask:
     source: Source
     frequency: Frequency
     targets: tuple[str, ...]
+    active: bool = True
 
 
 DEFAULT_TASKS = (
@@ -114,15 +119,16 @@ DEFAULT_TASKS = (
             "https://rss.dw.com/rdf/rss-en-world",
         ),
     ),
+    # Works on a first start with no key: public Mastodon hashtag pages a security analyst
+    # follows. A task has one source, so the seed's one "social" default is split by source.
     DefaultTask(
         "Daily Social Media Crawl",
-        Source.X,
+        Source.MASTODON,
         Frequency.DAILY,
         (
-            "#OSINT -is:retweet lang:en",
-            '(CVE OR "zero-day") exploited -is:retweet lang:en',
-            "ransomware (attack OR breach) -is:retweet lang:en",
-            "#threatintel -is:retweet",
+            "https://infosec.exchange/tags/osint",
+            "https://infosec.exchange/tags/threatintel",
+            "https://infosec.exchange/tags/cybersecurity",
         ),
     ),
     DefaultTask(
@@ -139,7 +145,30 @@ DEFAULT_TASKS = (
             "https://isc.sans.edu/rssfeed_full.xml",
         ),
     ),
+    # Public channels, read through their t.me/s/ web previews: no account needed.
+    DefaultTask(
+        "Daily Telegram Security Channels",
+        Source.TELEGRAM,
+        Frequency.DAILY,
+        ("thehackernews", "vxunderground", "CyberSecurityNews"),
+    ),
+    # X reads are billed per post: an example to activate deliberately, never on by default.
+    DefaultTask(
+        "X searches",
+        Source.X,
+        Frequency.DAILY,
+        (
+            "#OSINT -is:retweet lang:en",
+            '(CVE OR "zero-day") exploited -is:retweet lang:en',
+            "ransomware (attack OR breach) -is:retweet lang:en",
+            "#threatintel -is:retweet",
+        ),
+        active=False,
+    ),
 )
+# The seed's X default: a database that has it as an X task already holds the X queries,
+# so "X searches" is not added beside it on upgrade.
+SEED_X_DEFAULT = "Daily Social Media Crawl"
 
 
 def _get(session: Session, task_id: int) -> CrawlTask:
@@ -228,7 +257,7 @@ def update_task(
     if name is not None:
         name = validate_name(name)
     if source is not None:
-        validate_source(source)
+        source = validate_source(source)  # "social" is stored as "x"
     if frequency is not None:
         validate_frequency(frequency)
     if active is False and next_run is not None:
@@ -282,13 +311,29 @@ def delete_task(db: Database, task_id: int) -> TaskInfo:
 
 
 def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:
-    """Create the default tasks that are missing (by name); returns those created."""
-    existing = {task.name for task in list_tasks(db)}
+    """Create the default tasks that are missing (by name); returns those created.
+
+    Idempotent, and never duplicating on upgrade: a task already holding a default's name is
+    left as the user has it, whatever its source, and a database whose "Daily Social Media
+    Crawl" is the seed's X task does not get the X example beside it. A default whose source
+    this build has no provider for is skipped.
+    """
+    tasks = list_tasks(db)
+    existing = {task.name for task in tasks}
+    seed_x = any(task.name == SEED_X_DEFAULT and task.source is Source.X for task in tasks)
     created = []
     for default in DEFAULT_TASKS:
-        if default.name in existing:
+        if default.name in existing or (default.source is Source.X and seed_x):
             continue
-        needs_token = default.source == Source.X and not have_x_token
+        try:
+            provider_for(default.source)
+        except UnknownSourceError:
+            log.warning("default task %r skipped: no provider for %s", default.name, default.source)
+            continue
+        active = default.active and not (default.source is Source.X and not have_x_token)
+        note = None
+        if default.source is Source.X:
+            note = X_EXAMPLE_NOTE if have_x_token else NO_TOKEN_NOTE
         try:
             task = create_task(
                 db,
@@ -296,8 +341,8 @@ def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:
                 default.source,
                 default.frequency,
                 list(default.targets),
-                active=not needs_token,
-                note=NO_TOKEN_NOTE if needs_token else None,
+                active=active,
+                note=note,
             )
         except (ValidationError, IntegrityError):
             # Another process (several first starts at once) created it since `existing`

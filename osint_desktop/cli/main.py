@@ -13,7 +13,7 @@ from osint_desktop import APP_ID, __version__
 # so --help, --version and refused arguments answer at once.
 from osint_desktop.cli.exit_codes import EXIT_USAGE
 from osint_desktop.core.validation import ValidationError, validate_datetime, validate_name
-from osint_desktop.core.vocabulary import FREQUENCIES, SOURCES
+from osint_desktop.core.vocabulary import FREQUENCIES, SOURCE_ALIASES, SOURCES, Source
 
 MAX_LIMIT = 100_000
 
@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add = commands.add_parser("add-task", help="create a task")
     add.add_argument("--name", required=True)
-    add.add_argument("--source", required=True, help="news or social")
+    add.add_argument(
+        "--source", required=True, help="news, x, mastodon, bluesky or telegram (social: old name of x)"
+    )
     add.add_argument("--frequency", required=True, help="hourly, daily or weekly")
     add.add_argument("--target", action="append", required=True, help="feed URL or search query")
     add.add_argument("--inactive", action="store_true", help="create it switched off")
@@ -111,8 +113,9 @@ def _validate_args(args: argparse.Namespace) -> None:
     """Check every argument before the database is opened, so a refusal writes nothing."""
     if args.command == "add-task":
         args.name = validate_name(args.name)
-        if args.source not in SOURCES:
+        if args.source not in SOURCES and args.source not in SOURCE_ALIASES:
             raise UsageError(f"unknown source {args.source!r}: choose one of {', '.join(SOURCES)}")
+        args.source = Source(args.source).value  # "social" (the seed's word) is stored as "x"
         if args.frequency not in FREQUENCIES:
             raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
         from osint_desktop.core.sources.registry import provider_for

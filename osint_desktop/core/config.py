@@ -69,6 +69,12 @@ class Settings:
     target_deadline_s: float = 60.0
     max_body_bytes: int = 15 * 1024 * 1024
     x_max_results_per_query: int = 100
+    # X bills every post read: caps on the posts all X tasks together read per run and per
+    # (UTC) day, enforced before asking.
+    x_max_posts_per_run: int = 100
+    x_max_posts_per_day: int = 500
+    # Where Bluesky logs in (a self-hosted PDS, say); $OSINT_DESKTOP_BLUESKY_SERVICE overrides it.
+    bluesky_service_url: str = "https://bsky.social"
     notify_failures: bool = True
     notify_new_items: bool = True
     close_to_tray: bool = True

@@ -1,4 +1,4 @@
-"""The X bearer token: environment override, OS keyring, or a session/file fallback, never logged."""
+"""Credentials by name (the X token among them): environment, OS keyring, or a session/file fallback."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import keyring
@@ -24,7 +25,8 @@ TOKEN_FILE = "x-bearer-token"
 
 _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
-_session_token: str | None = None
+# Credentials kept for this session only, by name.
+_session: dict[str, str] = {}
 
 
 class KeyringUnavailableError(RuntimeError):
@@ -67,71 +69,134 @@ def keyring_available() -> bool:
     return "fail" not in name.lower() and "null" not in name.lower()
 
 
-def load_token(data_dir: Path) -> str | None:
-    """The token: environment first, then this session's, then the keyring, then the local file."""
-    token = os.environ.get(TOKEN_ENV, "").strip() or _session_token
-    if not token:
+def _file_name(name: str) -> str:
+    # "mastodon-token:infosec.exchange" must be one safe file name; the X token keeps the
+    # seed's file name "x-bearer-token".
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def load_credential(name: str, data_dir: Path, env: str | None = None) -> str | None:
+    """A credential by name, never from the database.
+
+    Its environment variable first, then this session's, then the keyring (user name = the
+    credential's name), then the private file.
+    """
+    value = (os.environ.get(env, "").strip() if env else "") or _session.get(name)
+    if not value:
         try:
-            token = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
+            value = keyring.get_password(KEYRING_SERVICE, name)
         except Exception as exc:  # no backend, locked keyring, D-Bus trouble
             log.debug("keyring not readable: %s", type(exc).__name__)
-            token = None
-    if not token:
-        path = data_dir / TOKEN_FILE
+            value = None
+    if not value:
+        path = data_dir / _file_name(name)
         try:
-            token = path.read_text(encoding="utf-8").strip() or None
+            value = path.read_text(encoding="utf-8").strip() or None
         except FileNotFoundError:
-            token = None
+            value = None
         except OSError as exc:
-            log.warning("token file unreadable: %s", exc.strerror)
-            token = None
-    remember_secret(token)
-    return token
+            log.warning("credential file unreadable: %s", exc.strerror)
+            value = None
+    remember_secret(value)
+    return value
 
 
-def token_source(data_dir: Path) -> str:
-    """Where the current token comes from, in words, for Settings."""
-    if os.environ.get(TOKEN_ENV, "").strip():
-        return f"environment variable {TOKEN_ENV}"
-    if _session_token:
+def credential_names_stored(prefix: str, data_dir: Path) -> list[str]:
+    """The names starting with prefix of the credentials kept in files or this session.
+
+    The keyring cannot be listed: Settings keeps its own list of the names it saved there.
+    """
+    names = {name for name in _session if name.startswith(prefix)}
+    file_prefix = _file_name(prefix)
+    with contextlib.suppress(OSError):
+        for path in data_dir.iterdir():
+            if path.name.startswith(file_prefix) and path.is_file():
+                names.add(prefix + path.name[len(file_prefix) :])
+    return sorted(names)
+
+
+def credential_source(name: str, data_dir: Path, env: str | None = None) -> str:
+    """Where a credential comes from, in words, for Settings."""
+    if env and os.environ.get(env, "").strip():
+        return f"environment variable {env}"
+    if _session.get(name):
         return "this session only"
     try:
-        if keyring.get_password(KEYRING_SERVICE, KEYRING_USER):
+        if keyring.get_password(KEYRING_SERVICE, name):
             return "OS keyring"
     except Exception:  # no backend
         pass
-    if (data_dir / TOKEN_FILE).exists():
-        return f"local file {data_dir / TOKEN_FILE}"
+    path = data_dir / _file_name(name)
+    if path.exists():
+        return f"local file {path}"
     return "not set"
 
 
-def save_token(token: str, data_dir: Path, storage: str = "keyring") -> None:
-    """Store the token where the user chose; the keyring raises KeyringUnavailableError when absent."""
-    global _session_token
-    token = token.strip()
-    remember_secret(token)
+def save_credential(name: str, value: str, data_dir: Path, storage: str = "keyring") -> None:
+    """Store a credential where the user chose; the keyring raises KeyringUnavailableError when absent."""
+    value = value.strip()
+    remember_secret(value)
+    path = data_dir / _file_name(name)
     if storage == "keyring":
         try:
-            keyring.set_password(KEYRING_SERVICE, KEYRING_USER, token)
+            keyring.set_password(KEYRING_SERVICE, name, value)
         except Exception as exc:
             raise KeyringUnavailableError(
                 f"no OS keyring is available ({type(exc).__name__})"
             ) from None
-        _session_token = None
-        (data_dir / TOKEN_FILE).unlink(missing_ok=True)
+        _session.pop(name, None)
+        path.unlink(missing_ok=True)
     elif storage == "session":
-        _session_token = token
+        _session[name] = value
     elif storage == "file":
-        write_private_file(data_dir / TOKEN_FILE, token)
-        _session_token = None
+        write_private_file(path, value)
+        _session.pop(name, None)
     else:
         raise ValueError(f"unknown token storage {storage!r}")
 
 
+def clear_credential(name: str, data_dir: Path) -> None:
+    """Forget a credential everywhere the app keeps it."""
+    _session.pop(name, None)
+    with contextlib.suppress(Exception):  # nothing stored, or no backend
+        keyring.delete_password(KEYRING_SERVICE, name)
+    (data_dir / _file_name(name)).unlink(missing_ok=True)
+
+
+def renewed_credential_saver(data_dir: Path, storage: str) -> Callable[[str, str], None]:
+    """What a provider calls to keep a credential it renewed (a session).
+
+    It goes where the user keeps credentials; a keyring that has gone falls back to this
+    session, never to a file unasked.
+    """
+
+    def save(name: str, value: str) -> None:
+        try:
+            save_credential(name, value, data_dir, storage)
+        except KeyringUnavailableError:
+            save_credential(name, value, data_dir, "session")
+
+    return save
+
+
+# The X bearer token: the credential "x-bearer-token", as the seed kept it.
+
+
+def load_token(data_dir: Path) -> str | None:
+    """The token: environment first, then this session's, then the keyring, then the local file."""
+    return load_credential(KEYRING_USER, data_dir, TOKEN_ENV)
+
+
+def token_source(data_dir: Path) -> str:
+    """Where the current token comes from, in words, for Settings."""
+    return credential_source(KEYRING_USER, data_dir, TOKEN_ENV)
+
+
+def save_token(token: str, data_dir: Path, storage: str = "keyring") -> None:
+    """Store the token where the user chose; the keyring raises KeyringUnavailableError when absent."""
+    save_credential(KEYRING_USER, token, data_dir, storage)
+
+
 def clear_token(data_dir: Path) -> None:
     """Forget the token everywhere the app keeps it."""
-    global _session_token
-    _session_token = None
-    with contextlib.suppress(Exception):  # nothing stored, or no backend
-        keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
-    (data_dir / TOKEN_FILE).unlink(missing_ok=True)
+    clear_credential(KEYRING_USER, data_dir)

@@ -9,7 +9,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from osint_desktop.core.timeutil import parse_iso
-from osint_desktop.core.vocabulary import FREQUENCIES, SOURCES, Frequency, Source
+from osint_desktop.core.vocabulary import FREQUENCIES, SOURCE_ALIASES, SOURCES, Frequency, Source
 
 MAX_NAME_LENGTH = 200
 MAX_URL_LENGTH = 2048
@@ -47,8 +47,8 @@ def _has_control(text: str) -> bool:
 
 
 def validate_source(source: str) -> Source:
-    """news or social."""
-    if source not in SOURCES:
+    """One of the sources' words (news, x, mastodon, bluesky, telegram); "social" is x's old name."""
+    if source not in SOURCES and source not in SOURCE_ALIASES:
         raise ValidationError(
             f"unknown source {source!r}: choose one of {', '.join(SOURCES)}", "source"
         )

@@ -5,18 +5,29 @@ member can be written and compared as the string it stands for; text for people 
 from them only at the edges.
 """
 
+from __future__ import annotations
+
 from enum import StrEnum
+
+# Older words still accepted as input, by the word they stand for now.
+SOURCE_ALIASES = {"social": "x"}
 
 
 class Source(StrEnum):
     """Where a task's targets are crawled from."""
 
     NEWS = "news"
-    # X/Twitter, stored as the seed's word "social" until a migration renames it.
-    X = "social"
+    X = "x"  # X/Twitter; the seed stored it as "social" (migration 0004 renamed it)
     MASTODON = "mastodon"
     BLUESKY = "bluesky"
     TELEGRAM = "telegram"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Source | None:
+        # Scripts written for the seed say "social": Source("social") is Source.X, so every
+        # place that takes a source word accepts it, and every output says "x".
+        alias = SOURCE_ALIASES.get(value) if isinstance(value, str) else None
+        return cls(alias) if alias is not None else None
 
 
 class Frequency(StrEnum):
@@ -75,6 +86,7 @@ class FailureKind(StrEnum):
     PARSE = "parse"  # an answer came, but no feed or post could be read from it
     AUTH = "auth"  # credentials missing, refused, or without access
     RATE_LIMIT = "rate_limit"  # asked to wait (429, or 503 with a retry time)
+    CREDITS = "credits"  # a paid API's credits or spending cap ran out (402): the user must act
     NOT_FOUND = "not_found"
     CANCELLED = "cancelled"  # the run was stopped (Quit): the target did nothing wrong
     INTERNAL = "internal"  # a bug or an answer the code could not handle

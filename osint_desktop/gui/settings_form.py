@@ -68,6 +68,18 @@ FIELDS = (
         kind=Kind.DECIMAL, minimum=1.0, maximum=300.0, step=1.0, decimals=1, suffix=" s",
         tooltip="Give up on a server that sends nothing for this long.",
     ),
+    # X bills each post read: the minimum is X's smallest request (10 posts).
+    Field(
+        key="x_max_posts_per_run", page="Crawling", label="X: posts read per run, at most:",
+        kind=Kind.WHOLE, minimum=10, maximum=100000, step=10, suffix=" posts",
+        tooltip="X bills every post read (about $0.005 each). A run of all X tasks stops asking "
+        "when this many were read.",
+    ),
+    Field(
+        key="x_max_posts_per_day", page="Crawling", label="X: posts read per day, at most:",
+        kind=Kind.WHOLE, minimum=10, maximum=1000000, step=10, suffix=" posts",
+        tooltip="All X runs of a day (UTC) together read no more than this.",
+    ),
     Field(
         key="notify_failures", page="Notifications", label="Notify me when a run fails",
         kind=Kind.CHECK,

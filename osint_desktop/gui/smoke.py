@@ -112,10 +112,12 @@ def _open(state: dict[str, Any]) -> str:
 def _defaults(state: dict[str, Any]) -> str:
     from osint_desktop.app.tasks import ensure_default_tasks, list_tasks
 
-    ensure_default_tasks(state["ctx"].db, have_x_token=False)
+    created = ensure_default_tasks(state["ctx"].db, have_x_token=False)
     names = [task.name for task in list_tasks(state["ctx"].db)]
-    if len(names) != 3:
-        raise RuntimeError(f"expected 3 default tasks, found {names}")
+    if not created or len(names) != len(created):
+        raise RuntimeError(f"the default tasks were not created: {names}")
+    if ensure_default_tasks(state["ctx"].db, have_x_token=False):
+        raise RuntimeError("creating the default tasks twice added tasks")
     return ", ".join(names)
 
 

@@ -111,7 +111,7 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def seeded(cli_home: Path, seeded_template: Path) -> Path:
-    """This test's data folder, holding the four tasks of the template."""
+    """This test's data folder, holding the tasks of the template (the defaults and "Existing")."""
     shutil.copytree(seeded_template, cli_home, dirs_exist_ok=True)
     return cli_home
 

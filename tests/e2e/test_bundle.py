@@ -69,6 +69,8 @@ def test_bundle_serves_the_command_line(cli_home: Path) -> None:
         assert set(task) >= TASK_KEYS
     assert [(task["source"], task["frequency"]) for task in tasks] == [
         ("news", "hourly"),
-        ("social", "daily"),
+        ("mastodon", "daily"),
         ("news", "weekly"),
+        ("telegram", "daily"),
+        ("x", "daily"),
     ]

@@ -35,7 +35,14 @@ from tests.helpers import (
     write_settings,
 )
 
-DEFAULT_NAMES = ["Hourly News Crawl", "Daily Social Media Crawl", "Weekly Security News Crawl"]
+# DESIGN.md's three, then those added when issue 11 split the social default by source.
+DEFAULT_NAMES = [
+    "Hourly News Crawl",
+    "Daily Social Media Crawl",
+    "Weekly Security News Crawl",
+    "Daily Telegram Security Channels",
+    "X searches",
+]
 TASK_KEYS = {"id", "name", "source", "frequency", "status", "active", "last_run", "next_run", "targets"}
 LOG_KEYS = {"id", "task_id", "started_at", "finished_at", "duration_s", "status", "trigger",
             "items_found", "items_new", "error", "details"}
@@ -82,7 +89,7 @@ def assert_iso_utc(value: object) -> None:
 # init-tasks, list-tasks, add-task -----------------------------------------------------------
 
 
-def test_init_tasks_twice_leaves_exactly_the_three_defaults(cli: Cli) -> None:
+def test_init_tasks_twice_leaves_exactly_the_defaults(cli: Cli) -> None:
     first = cli("init-tasks")
     assert first.code == 0
     assert first.json["status"] == "success"
@@ -94,23 +101,29 @@ def test_init_tasks_twice_leaves_exactly_the_three_defaults(cli: Cli) -> None:
     assert list(tasks) == DEFAULT_NAMES
     for task in tasks.values():
         assert set(task) >= TASK_KEYS
+    # Works with no key: public Mastodon hashtag pages.
     social = tasks["Daily Social Media Crawl"]
-    assert social["active"] is False and social["next_run"] is None
-    assert "OSINT_DESKTOP_X_BEARER_TOKEN" in social["note"]
+    assert (social["source"], social["active"]) == ("mastodon", True)
+    assert_iso_utc(social["next_run"])
+    assert tasks["Daily Telegram Security Channels"]["source"] == "telegram"
+    x = tasks["X searches"]
+    assert (x["source"], x["active"], x["next_run"]) == ("x", False, None)
+    assert "OSINT_DESKTOP_X_BEARER_TOKEN" in x["note"]
     hourly = tasks["Hourly News Crawl"]
     assert hourly["active"] is True and hourly["source"] == "news" and hourly["frequency"] == "hourly"
     assert_iso_utc(hourly["next_run"])
     assert tasks["Weekly Security News Crawl"]["frequency"] == "weekly"
 
 
-def test_init_tasks_with_a_token_activates_the_social_default(cli: Cli, cli_home: Path) -> None:
+def test_init_tasks_with_a_token_leaves_the_x_example_inactive(cli: Cli, cli_home: Path) -> None:
+    # X bills every post read: nothing is spent until the user activates the example.
     env = cli_env(cli_home, OSINT_DESKTOP_X_BEARER_TOKEN=FAKE_TOKEN)
     result = cli("init-tasks", env=env)
     assert result.code == 0
     assert FAKE_TOKEN not in result.stdout + result.stderr
-    social = tasks_by_name(cli)["Daily Social Media Crawl"]
-    assert social["active"] is True and social["note"] is None
-    assert_iso_utc(social["next_run"])
+    x = tasks_by_name(cli)["X searches"]
+    assert x["active"] is False and x["next_run"] is None
+    assert "bills every post read" in x["note"]
 
 
 def test_add_task_and_list_it(cli: Cli) -> None:
@@ -122,7 +135,8 @@ def test_add_task_and_list_it(cli: Cli) -> None:
     task = tasks_by_name(cli)["X watch"]
     assert task["id"] == data["task_id"]
     assert task["targets"] == ["#osint -is:retweet", "ransomware"]
-    assert (task["source"], task["frequency"], task["status"]) == ("social", "daily", "pending")
+    # "social", the seed's word, is still accepted; the source is x from then on.
+    assert (task["source"], task["frequency"], task["status"]) == ("x", "daily", "pending")
     assert task["next_run"] is None and task["last_run"] is None
 
 
@@ -144,7 +158,7 @@ def test_add_task_and_list_it(cli: Cli) -> None:
 )
 def test_rejected_add_task_writes_nothing(cli: Cli, seeded: Path, args: list[str], reason: str) -> None:
     before = database_rows(seeded)
-    assert len(before[0]) == 4
+    assert len(before[0]) == len(DEFAULT_NAMES) + 1  # the defaults and "Existing"
     result = cli("add-task", "--name", "Refused", *args)
     assert result.code == 2
     assert result.stdout == ""
@@ -508,6 +522,6 @@ def test_a_broken_database_file_is_a_json_error(cli: Cli, tmp_path: Path) -> Non
 def test_db_option_uses_another_database(cli: Cli, cli_home: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.sqlite3"
     created = cli("--db", str(other), "init-tasks")
-    assert created.code == 0 and len(created.json["created"]) == 3
+    assert created.code == 0 and len(created.json["created"]) == len(DEFAULT_NAMES)
     assert other.exists()
     assert cli("list-tasks").json["tasks"] == []  # the data folder's database is another one

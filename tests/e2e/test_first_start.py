@@ -13,7 +13,13 @@ from tests.e2e.conftest import CLI_TIMEOUT_S, CliResult, cli_env, command
 from tests.helpers import query_db
 
 PROCESSES = 5
-DEFAULT_NAMES = {"Hourly News Crawl", "Daily Social Media Crawl", "Weekly Security News Crawl"}
+DEFAULT_NAMES = {
+    "Hourly News Crawl",
+    "Daily Social Media Crawl",
+    "Weekly Security News Crawl",
+    "Daily Telegram Security Channels",
+    "X searches",
+}
 
 
 def start_together(home: Path, *commands: list[str]) -> list[CliResult]:

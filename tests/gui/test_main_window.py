@@ -52,10 +52,17 @@ def test_opens_with_the_default_tasks(desktop: DesktopApp) -> None:
     desktop.window.reload_all()
     model = desktop.window.task_model
     names = [model.index(row, 0).data() for row in range(model.rowCount())]
-    assert names == ["Hourly News Crawl", "Daily Social Media Crawl", "Weekly Security News Crawl"]
-    social = model.index(1, COL_STATUS).data()
-    assert "inactive" in social
-    assert model.index(1, COL_ACTIVE).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert names == [
+        "Hourly News Crawl",
+        "Daily Social Media Crawl",
+        "Weekly Security News Crawl",
+        "Daily Telegram Security Channels",
+        "X searches",
+    ]
+    # The X example waits for a token (and the user's decision to pay for reads).
+    x = model.index(4, COL_STATUS).data()
+    assert "inactive" in x
+    assert model.index(4, COL_ACTIVE).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
 
 
 def test_create_task_through_the_dialog_with_validation(

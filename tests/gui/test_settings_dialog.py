@@ -105,7 +105,7 @@ def xdg_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def ctx(home: Path, xdg_config: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppContext]:
     """An opened application context on a fresh data folder."""
     # A session-only token is process-wide: keep one test's from leaking into the next.
-    monkeypatch.setattr(secrets_module, "_session_token", None)
+    monkeypatch.setattr(secrets_module, "_session", {})
     context = AppContext.open(console_log=None)
     yield context
     context.close()

@@ -312,7 +312,7 @@ def _choose_source(dialog: TaskDialog, source: str) -> None:
 def test_switching_to_social_refuses_feed_urls_as_queries(qtbot: QtBot, editor: TaskDialog) -> None:
     editor.name_edit.setText("Was news")
     editor.targets_edit.setPlainText("https://example.org/feed.xml\n#osint lang:en")
-    _choose_source(editor, "social")
+    _choose_source(editor, "x")
     # Said at once, on switching, not only when saving.
     assert editor.targets_error.isVisibleTo(editor)
     message = editor.targets_error.text()
@@ -324,7 +324,7 @@ def test_switching_to_social_refuses_feed_urls_as_queries(qtbot: QtBot, editor: 
     _choose_source(editor, "news")
     assert "line 2" in editor.targets_error.text()  # "#osint lang:en" is not a feed URL
     editor.targets_edit.setPlainText("https://example.org/feed.xml")
-    _choose_source(editor, "social")
+    _choose_source(editor, "x")
     _choose_source(editor, "news")
     assert not editor.targets_error.isVisibleTo(editor)
 
@@ -335,7 +335,7 @@ def test_an_active_social_task_without_token_is_announced_and_saved_inactive(
     editor.name_edit.setText("Chatter")
     editor.targets_edit.setPlainText("ransomware leak -is:retweet")
     assert not editor.token_notice.isVisibleTo(editor)  # news needs no token
-    _choose_source(editor, "social")
+    _choose_source(editor, "x")
     qtbot.waitUntil(lambda: editor.token_notice.isVisibleTo(editor), timeout=RUN_TIMEOUT_MS)
     assert editor.token_notice.text().startswith(
         "No X bearer token is set: this task will fail until you add one in Settings"
@@ -351,7 +351,7 @@ def test_an_active_social_task_without_token_is_announced_and_saved_inactive(
     assert asked == ["Chatter"]
     assert editor.saved_task_id is not None
     saved = get_task(desktop.ctx.db, editor.saved_task_id)
-    assert (saved.source, saved.active) == ("social", False)
+    assert (saved.source, saved.active) == ("x", False)
 
 
 def test_with_a_token_no_notice_and_no_question(
@@ -360,7 +360,7 @@ def test_with_a_token_no_notice_and_no_question(
     monkeypatch.setenv("OSINT_DESKTOP_X_BEARER_TOKEN", FAKE_TOKEN)
     editor.name_edit.setText("Chatter")
     editor.targets_edit.setPlainText("#osint")
-    _choose_source(editor, "social")
+    _choose_source(editor, "x")
     qtbot.wait(200)
     assert not editor.token_notice.isVisibleTo(editor)
     editor.save()

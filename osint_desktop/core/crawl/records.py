@@ -51,7 +51,13 @@ class TargetMemory:
 
 # The words after an API's HTTP status in a detail ("429 rate limited"); others read "error",
 # or "server error" from 500 up.
-_API_STATUS_WORDS = {400: "bad request", 401: "unauthorized", 403: "forbidden", 429: "rate limited"}
+_API_STATUS_WORDS = {
+    400: "bad request",
+    401: "unauthorized",
+    402: "payment required",
+    403: "forbidden",
+    429: "rate limited",
+}
 _NETWORK_KINDS = (FailureKind.NETWORK, FailureKind.UNREACHABLE, FailureKind.TIMEOUT)
 
 
@@ -81,6 +87,8 @@ class TargetOutcome:
     rate_limited_until: datetime | None = None
     # Not fetched this time because it kept failing (back-off): still a failing source.
     still_failing: bool = False
+    # Extra keys of this target's detail, beyond the contract's (X: posts_read, estimated_cost_usd).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -138,4 +146,5 @@ class TargetOutcome:
         }
         if self.warning:
             detail["warning"] = self.warning
+        detail.update(self.extra)
         return detail

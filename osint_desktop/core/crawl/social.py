@@ -29,6 +29,15 @@ FORBIDDEN_MESSAGE = (
     "X refused the request (HTTP 403): the account's access level does not allow the "
     "recent-search endpoint"
 )
+CREDITS_MESSAGE = (
+    "X credits exhausted: the task is not retried until you act (add credits or raise the "
+    "cap, then Run now)"
+)
+# A query held back because an earlier run met HTTP 402; only a run a person starts asks again.
+CREDITS_HELD_MESSAGE = f"not sent: {CREDITS_MESSAGE}"
+# X's pay-per-use price of one post read, in US dollars, as issue 11 gives it (about
+# $0.005 per post read; checked 2026-11-29). An estimate for the run's details, not a bill.
+PRICE_PER_POST_READ_USD = 0.005
 TWEET_FIELDS = ["created_at", "author_id", "lang", "public_metrics"]
 USER_FIELDS = ["username", "name"]
 PAGE_SIZE_MAX = 100
@@ -60,6 +69,42 @@ class QueryState:
 
     since_id: str | None = None
     retry_after: datetime | None = None
+    # The last attempt met HTTP 402 and this run must not ask again (a scheduled run).
+    credits_exhausted: bool = False
+
+
+class ReadBudget:
+    """The posts this run may still read, over all its queries (None: no cap)."""
+
+    def __init__(self, remaining: int | None) -> None:
+        self.remaining = remaining
+        self.read = 0
+
+    def allowed(self, wanted: int) -> int:
+        """How many posts the next request may ask for: wanted, shrunk to what is left."""
+        return wanted if self.remaining is None else min(wanted, self.remaining)
+
+    def spend(self, count: int) -> None:
+        """Count posts X returned (and billed)."""
+        self.read += count
+        if self.remaining is not None:
+            self.remaining = max(0, self.remaining - count)
+
+
+def cost_detail(posts_read: int) -> dict[str, Any]:
+    """The X-only keys of a target's detail: posts read and their estimated price."""
+    return {
+        "posts_read": posts_read,
+        "estimated_cost_usd": round(posts_read * PRICE_PER_POST_READ_USD, 4),
+    }
+
+
+def cap_message(budget: ReadBudget) -> str:
+    """Why a query stopped (or was not sent) before X had nothing more to give."""
+    return (
+        "X read cap reached: the posts read per run or per day are capped in Settings "
+        f"({budget.read} read in this run)"
+    )
 
 
 def tweet_url(tweet_id: str, username: str | None) -> str:
@@ -131,10 +176,16 @@ def search_query(
     max_results: int,
     cancel: threading.Event | None = None,
     limits: FetchLimits | None = None,
+    budget: ReadBudget | None = None,
 ) -> TargetOutcome:
-    """All new posts for one query since the last run, up to max_results; errors become the outcome."""
+    """All new posts for one query since the last run; errors become the outcome.
+
+    At most max_results, and never more than the run's read budget: enforced before asking.
+    """
     started = time.monotonic()
+    budget = budget if budget is not None else ReadBudget(None)
     outcome = TargetOutcome(query, pages=0)
+    read_before = budget.read
     newest: str | None = None
     next_token: str | None = None
     try:
@@ -142,7 +193,12 @@ def search_query(
             if cancel is not None and cancel.is_set():
                 outcome.failure, outcome.error = FailureKind.CANCELLED, "cancelled"
                 break
-            page_size = max(PAGE_SIZE_MIN, min(PAGE_SIZE_MAX, max_results - len(outcome.items)))
+            wanted = min(PAGE_SIZE_MAX, max_results - len(outcome.items))
+            page_size = max(PAGE_SIZE_MIN, budget.allowed(wanted))
+            if budget.allowed(PAGE_SIZE_MIN) < PAGE_SIZE_MIN:
+                # X asks for at least 10 per request: with fewer left, asking would overspend.
+                outcome.warning = cap_message(budget)
+                break
             response = client.search_recent_tweets(
                 query,
                 since_id=state.since_id,
@@ -157,11 +213,17 @@ def search_query(
             meta = response.meta or {}
             if newest is None and meta.get("newest_id"):
                 newest = str(meta["newest_id"])
-            outcome.items.extend(_records(response, query))
+            records = _records(response, query)
+            budget.spend(len(records))
+            outcome.items.extend(records)
             next_token = meta.get("next_token")
             if not next_token or len(outcome.items) >= max_results:
                 break
-        if newest and not outcome.failed:
+        if outcome.warning and outcome.pages == 0:
+            # Not asked at all: its since_id and state stay as they were.
+            outcome.held_back = HeldBack.NOT_SENT
+            outcome.pages = None
+        elif newest and not outcome.failed:
             outcome.state = StateUpdate(since_id=newest, clear_retry_after=True)
         else:
             outcome.state = StateUpdate(clear_retry_after=True)
@@ -189,8 +251,14 @@ def search_query(
         _failed(outcome, code, FailureKind.HTTP, f"X API server error (HTTP {code}); try again later")
     except tweepy.HTTPException as exc:
         code = exc.response.status_code
-        kind = FailureKind.NOT_FOUND if code in (404, 410) else FailureKind.HTTP
-        _failed(outcome, code, kind, f"X API answered HTTP {code}: {_api_detail(exc) or 'no reason given'}")
+        if code == 402:
+            # Payment Required: the account's credits or spending cap ran out. Asking again
+            # cannot help until the user acts, so no run asks again before that (crawl_queries).
+            _failed(outcome, 402, FailureKind.CREDITS, CREDITS_MESSAGE)
+        else:
+            kind = FailureKind.NOT_FOUND if code in (404, 410) else FailureKind.HTTP
+            reason = f"X API answered HTTP {code}: {_api_detail(exc) or 'no reason given'}"
+            _failed(outcome, code, kind, reason)
     except requests.exceptions.RequestException as exc:
         if is_unreachable(exc):
             kind = FailureKind.UNREACHABLE
@@ -200,6 +268,7 @@ def search_query(
             kind = FailureKind.NETWORK
         _failed(outcome, None, kind, describe_exception(exc, limits or FetchLimits()))
     outcome.elapsed_s = time.monotonic() - started
+    outcome.extra = cost_detail(budget.read - read_before)
     if outcome.failed:
         log.warning("query %r failed: %s", query, outcome.error)
     return outcome
@@ -209,8 +278,9 @@ def _failed(outcome: TargetOutcome, code: int | None, kind: FailureKind, error: 
     outcome.http_status, outcome.failure, outcome.error = code, kind, error
 
 
-# After one of these the other queries are not sent: they would meet the same token or limit.
-_STOPPING = (FailureKind.AUTH, FailureKind.RATE_LIMIT)
+# After one of these the other queries are not sent: they would meet the same token, limit
+# or empty account.
+_STOPPING = (FailureKind.AUTH, FailureKind.RATE_LIMIT, FailureKind.CREDITS)
 
 
 def crawl_queries(
@@ -222,14 +292,20 @@ def crawl_queries(
     cancel: threading.Event | None = None,
     on_done: Callable[[TargetOutcome], None] | None = None,
     client_factory: Callable[[str, FetchLimits], Any] = make_client,
+    budget: ReadBudget | None = None,
 ) -> list[TargetOutcome]:
-    """Run every query in turn; after a 401, 403 or 429 the rest are not sent (same token, same limit)."""
+    """Run every query in turn within the read budget; stop asking after a refusal.
+
+    After a 401, 402, 403 or 429 the rest are not sent (same token, same account, same limit).
+    """
     outcomes: list[TargetOutcome] = []
+    budget = budget if budget is not None else ReadBudget(None)
     if not token:
         for query in queries:
             outcome = TargetOutcome(
                 query, failure=FailureKind.AUTH, error=NO_TOKEN_MESSAGE, held_back=HeldBack.NOT_SENT
             )
+            outcome.extra = cost_detail(0)
             outcomes.append(outcome)
             if on_done:
                 on_done(outcome)
@@ -241,9 +317,15 @@ def crawl_queries(
     # reset, none is sent.
     waits = [s.retry_after for s in states.values() if s.retry_after is not None and s.retry_after > now]
     blocked_until = max(waits, default=None)
+    # Credits belong to the account too: after a 402 no scheduled run asks X again.
+    unpaid = any(s.credits_exhausted for s in states.values())
     for query in queries:
         state = states.get(query, QueryState())
-        if stop is not None:
+        if unpaid:
+            outcome = TargetOutcome(
+                query, failure=FailureKind.CREDITS, error=CREDITS_HELD_MESSAGE, held_back=HeldBack.DEFERRED
+            )
+        elif stop is not None:
             outcome = TargetOutcome(
                 query,
                 failure=stop.failure,
@@ -263,7 +345,7 @@ def crawl_queries(
             )
         else:
             try:
-                outcome = search_query(client, query, state, max_results, cancel, limits)
+                outcome = search_query(client, query, state, max_results, cancel, limits, budget)
             except Exception as exc:  # an answer tweepy cannot read must not lose the other queries
                 log.exception("query %r could not be crawled", query)
                 outcome = TargetOutcome(
@@ -273,6 +355,7 @@ def crawl_queries(
                 )
             if outcome.failure in _STOPPING:
                 stop = outcome
+        outcome.extra = outcome.extra or cost_detail(0)
         outcomes.append(outcome)
         if on_done:
             on_done(outcome)

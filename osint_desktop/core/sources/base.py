@@ -58,6 +58,13 @@ class CrawlContext:
     feed_parser: FeedParser | None = None
     # Stand-ins for a provider's API client, by source (tests; fakes of the outside world).
     client_factories: Mapping[Source, Callable[..., Any]] = field(default_factory=dict)
+    # Items a source billed per read may still read in this run (its per-run and per-day
+    # caps, less what today's runs read); None: no cap. Only billed_per_read providers read it.
+    read_budget: int | None = None
+    # Stores a credential the provider renewed (a session), by name; None: not kept.
+    save_credential: Callable[[str, str], None] | None = None
+    # Source settings by Settings field name (a service URL: users may run their own server).
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cancelled(self) -> bool:
@@ -77,6 +84,15 @@ class SourceProvider(ABC):
     target_hint: ClassVar[str]  # what one line of the targets box holds
     example_target: ClassVar[str]
     credentials: ClassVar[tuple[Credential, ...]] = ()
+    # The source bills every item read (X): runs give it a read_budget and log "posts_read".
+    billed_per_read: ClassVar[bool] = False
+
+    def credential_names(self, targets: Sequence[str]) -> list[str]:
+        """The names of the credentials these targets need: by default the static ones.
+
+        A provider with per-target credentials (Mastodon's "mastodon-token:<host>") overrides it.
+        """
+        return [credential.name for credential in self.credentials]
 
     @abstractmethod
     def validate_target(self, text: str, *, strict: bool = False) -> str:

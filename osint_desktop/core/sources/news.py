@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from osint_desktop.core.crawl.records import TargetMemory, TargetOutcome
 from osint_desktop.core.sources.base import (
@@ -32,6 +33,34 @@ log = logging.getLogger(__name__)
 SERVER_ASKED_TO_WAIT = ("429", "503")
 
 
+# A subreddit page, or a search in it, on reddit.com: Reddit serves both as RSS, so no
+# API key (and no PRAW) is needed.
+_REDDIT_HOSTS = ("reddit.com", "www.reddit.com", "old.reddit.com")
+_SUBREDDIT = re.compile(r"^/r/(?P<sub>[A-Za-z0-9_]{2,21})/?(?P<search>search/?)?$")
+
+
+def reddit_feed(url: str) -> str:
+    """The RSS form of a subreddit or subreddit-search URL; any other URL as it is.
+
+    https://www.reddit.com/r/osint/ -> https://www.reddit.com/r/osint/.rss
+    https://www.reddit.com/r/osint/search?q=x -> https://www.reddit.com/r/osint/search.rss?q=x&sort=new
+    """
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower() not in _REDDIT_HOSTS:
+        return url
+    match = _SUBREDDIT.match(parts.path)
+    if match is None:
+        return url
+    base = f"https://www.reddit.com/r/{match['sub']}"
+    if not match["search"]:
+        return f"{base}/.rss"
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if not query.get("q"):
+        return url  # a search page without a search: left to fail or work as it is
+    query.setdefault("sort", ["new"])  # newest first: a crawl wants what is new
+    return f"{base}/search.rss?{urlencode(query, doseq=True)}"
+
+
 class NewsProvider(SourceProvider):
     """RSS, Atom and RDF feeds by URL."""
 
@@ -41,8 +70,8 @@ class NewsProvider(SourceProvider):
     example_target: ClassVar[str] = "https://example.org/feed.xml"
 
     def validate_target(self, text: str, *, strict: bool = False) -> str:
-        """An absolute http(s) URL with a valid host."""
-        return validate_feed_url(text)
+        """An absolute http(s) URL with a valid host; a subreddit page becomes its RSS feed."""
+        return reddit_feed(validate_feed_url(text))
 
     def host(self, target: str) -> str | None:
         """The feed's host, lower-cased."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from osint_desktop.core.sources.base import SourceProvider
+from osint_desktop.core.sources.bluesky import BlueskyProvider
+from osint_desktop.core.sources.mastodon import MastodonProvider
 from osint_desktop.core.sources.news import NewsProvider
+from osint_desktop.core.sources.telegram import TelegramProvider
 from osint_desktop.core.sources.x import BEARER_TOKEN, XProvider
 from osint_desktop.core.validation import MAX_TARGETS, ValidationError, validate_source
 from osint_desktop.core.vocabulary import Source
@@ -13,6 +18,9 @@ _PROVIDERS: dict[Source, SourceProvider] = {
     for provider in (
         NewsProvider(),
         XProvider(),
+        MastodonProvider(),
+        BlueskyProvider(),
+        TelegramProvider(),
     )
 }
 
@@ -40,8 +48,29 @@ def all_providers() -> list[SourceProvider]:
 
 
 def credentials_from(x_token: str | None) -> dict[str, str]:
-    """Credential values by name, from what callers hold today: the X bearer token alone."""
+    """Credential values by name from a caller that holds the X bearer token alone."""
     return {BEARER_TOKEN.name: x_token} if x_token else {}
+
+
+CredentialLookup = Callable[[str, "str | None"], "str | None"]
+
+
+def credentials_for(
+    provider: SourceProvider, targets: Sequence[str], lookup: CredentialLookup
+) -> dict[str, str]:
+    """The values of the credentials these targets need, by name, through lookup(name, env).
+
+    The names are the provider's (its static credentials, and per-target ones such as
+    "mastodon-token:<host>"); a static credential's environment variable overrides the
+    keyring. Missing ones are left out: the provider says what is missing.
+    """
+    envs = {credential.name: credential.env for credential in provider.credentials}
+    found: dict[str, str] = {}
+    for name in provider.credential_names(targets):
+        value = lookup(name, envs.get(name))
+        if value:
+            found[name] = value
+    return found
 
 
 def validate_targets(source: str, targets: list[str], *, strict: bool = False) -> list[str]:

@@ -25,13 +25,14 @@ PROBE_RESULTS = 10
 
 
 class XProvider(SourceProvider):
-    """Search queries on X (stored as the source "social")."""
+    """Search queries on X (stored as "x"; the seed's word "social" is still accepted)."""
 
     source: ClassVar[Source] = Source.X
-    display_name: ClassVar[str] = "Social (X search queries)"
+    display_name: ClassVar[str] = "X (search queries; paid API, billed per post read)"
     target_hint: ClassVar[str] = f"One X search query per line (at most {MAX_QUERY_LENGTH} characters)"
     example_target: ClassVar[str] = "#OSINT -is:retweet lang:en"
     credentials: ClassVar[tuple[Credential, ...]] = (BEARER_TOKEN,)
+    billed_per_read: ClassVar[bool] = True
 
     def validate_target(self, text: str, *, strict: bool = False) -> str:
         """A one-line query within X's length; strict also refuses a web address."""
@@ -48,13 +49,21 @@ class XProvider(SourceProvider):
         context: CrawlContext,
         on_done: OutcomeCallback,
     ) -> None:
-        """Run the queries in turn; after a refused token or a rate limit the rest are not sent."""
-        from osint_desktop.core.crawl.social import QueryState, crawl_queries
+        """Run the queries in turn within the read budget; stop asking after a refusal.
+
+        After a refused token, a rate limit or exhausted credits the rest are not sent.
+        """
+        from osint_desktop.core.crawl.social import QueryState, ReadBudget, crawl_queries
 
         # Only a rate limit holds a query back: after a 401 or a server error the user
-        # fixes the token or waits, then "Run now" must really ask again.
+        # fixes the token or waits, then "Run now" must really ask again. After a 402 only
+        # a run a person starts asks again (they added credits or raised the cap).
         states = {
-            target: QueryState(known.since_id, known.retry_after if known.last_status == "429" else None)
+            target: QueryState(
+                known.since_id,
+                known.retry_after if known.last_status == "429" else None,
+                credits_exhausted=context.respect_backoff and known.last_status == "402",
+            )
             for target, known in memory.items()
         }
         crawl_queries(
@@ -65,6 +74,7 @@ class XProvider(SourceProvider):
             context.max_results,
             context.cancel,
             on_done,
+            budget=ReadBudget(context.read_budget),
             **self._client(context),
         )
 
@@ -72,7 +82,7 @@ class XProvider(SourceProvider):
         self, targets: Sequence[str], context: CrawlContext, on_result: Callable[[ProbeResult], None]
     ) -> None:
         """Ask each valid query for a few recent posts; refused queries are reported first."""
-        from osint_desktop.core.crawl.social import QueryState, crawl_queries
+        from osint_desktop.core.crawl.social import QueryState, ReadBudget, crawl_queries
 
         valid: list[str] = []
         for target in targets:
@@ -87,6 +97,7 @@ class XProvider(SourceProvider):
             context.limits,
             PROBE_RESULTS,
             context.cancel,
+            budget=ReadBudget(context.read_budget),
             **self._client(context),
         )
         for outcome in outcomes:

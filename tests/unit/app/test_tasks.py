@@ -12,6 +12,7 @@ from osint_desktop.app.context import AppContext
 from osint_desktop.app.tasks import (
     DEFAULT_TASKS,
     NO_TOKEN_NOTE,
+    X_EXAMPLE_NOTE,
     UnknownTaskError,
     create_task,
     delete_task,
@@ -24,7 +25,14 @@ from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item
 from osint_desktop.core.validation import ValidationError
 
 FEED = "https://feeds.example.org/world.xml"
-DEFAULT_NAMES = ["Hourly News Crawl", "Daily Social Media Crawl", "Weekly Security News Crawl"]
+# The three of DESIGN.md, then those issue 11 added when the social default was split by source.
+DEFAULT_NAMES = [
+    "Hourly News Crawl",
+    "Daily Social Media Crawl",
+    "Weekly Security News Crawl",
+    "Daily Telegram Security Channels",
+    "X searches",
+]
 
 
 def count_tasks(ctx: AppContext) -> int:
@@ -102,10 +110,12 @@ def test_update_changes_targets_and_name(ctx: AppContext) -> None:
 
 
 def test_changing_the_source_revalidates_the_targets(ctx: AppContext) -> None:
-    task = create_task(ctx.db, "Watch", "social", "daily", ["#osint"])
+    task = create_task(ctx.db, "Watch", "social", "daily", ["#osint"])  # the seed's word for x
     with pytest.raises(ValidationError, match="not an http"):
         update_task(ctx.db, task.id, source="news")
-    assert get_task(ctx.db, task.id).source == "social"
+    assert get_task(ctx.db, task.id).source == "x"
+    news = create_task(ctx.db, "Feeds", "news", "daily", [FEED])
+    assert update_task(ctx.db, news.id, source="social", targets=["#osint"]).source == "x"
 
 
 def test_deactivating_clears_and_activating_sets_the_next_run(ctx: AppContext) -> None:
@@ -173,35 +183,52 @@ def test_default_tasks_are_created_once(ctx: AppContext) -> None:
     assert ensure_default_tasks(ctx.db, have_x_token=False) == []
     tasks = list_tasks(ctx.db)
     assert [task.name for task in tasks] == DEFAULT_NAMES
-    by_name = {task.name: task for task in tasks}
-    assert (by_name["Hourly News Crawl"].source, by_name["Hourly News Crawl"].frequency) == ("news", "hourly")
-    assert (by_name["Daily Social Media Crawl"].source, by_name["Daily Social Media Crawl"].frequency) == (
-        "social", "daily")
-    assert (by_name["Weekly Security News Crawl"].source,
-            by_name["Weekly Security News Crawl"].frequency) == ("news", "weekly")
+    by_name = {task.name: (task.source, task.frequency, task.active) for task in tasks}
+    assert by_name == {
+        "Hourly News Crawl": ("news", "hourly", True),
+        # Works with no key at all: public Mastodon hashtag pages.
+        "Daily Social Media Crawl": ("mastodon", "daily", True),
+        "Weekly Security News Crawl": ("news", "weekly", True),
+        "Daily Telegram Security Channels": ("telegram", "daily", True),
+        "X searches": ("x", "daily", False),
+    }
     for task in tasks:
         assert len(task.targets) >= 3
-        if task.source == "news":
+        if task.source in ("news", "mastodon"):
             assert all(target.startswith("https://") for target in task.targets)
 
 
-def test_social_default_waits_for_a_token(ctx: AppContext) -> None:
+def test_the_x_example_waits_for_a_token(ctx: AppContext) -> None:
     ensure_default_tasks(ctx.db, have_x_token=False)
-    social = next(task for task in list_tasks(ctx.db) if task.source == "social")
-    assert social.active is False
-    assert social.next_run is None
-    assert social.note == NO_TOKEN_NOTE
+    x = next(task for task in list_tasks(ctx.db) if task.source == "x")
+    assert x.active is False
+    assert x.next_run is None
+    assert x.note == NO_TOKEN_NOTE
     assert "Settings" in NO_TOKEN_NOTE and "OSINT_DESKTOP_X_BEARER_TOKEN" in NO_TOKEN_NOTE
-    news = [task for task in list_tasks(ctx.db) if task.source == "news"]
-    assert all(task.active and task.note is None for task in news)
+    others = [task for task in list_tasks(ctx.db) if task.source != "x"]
+    assert all(task.active and task.note is None for task in others)
     # Activating it (once a token is set) clears the note.
-    assert update_task(ctx.db, social.id, active=True).note is None
+    assert update_task(ctx.db, x.id, active=True).note is None
 
 
-def test_social_default_is_active_with_a_token(ctx: AppContext) -> None:
+def test_the_x_example_stays_inactive_with_a_token(ctx: AppContext) -> None:
+    # X bills every post read: nothing is spent until the user activates it.
     ensure_default_tasks(ctx.db, have_x_token=True)
-    social = next(task for task in list_tasks(ctx.db) if task.source == "social")
-    assert social.active is True and social.note is None and social.next_run is not None
+    x = next(task for task in list_tasks(ctx.db) if task.source == "x")
+    assert x.active is False and x.note == X_EXAMPLE_NOTE and x.next_run is None
+
+
+def test_an_upgraded_database_keeps_its_x_default_and_gets_only_the_new_ones(ctx: AppContext) -> None:
+    # The seed's defaults: its "Daily Social Media Crawl" is an X task the user may have edited.
+    create_task(ctx.db, "Hourly News Crawl", "news", "hourly", [FEED])
+    seed = create_task(ctx.db, "Daily Social Media Crawl", "social", "daily", ["#mine"])
+    create_task(ctx.db, "Weekly Security News Crawl", "news", "weekly", [FEED])
+    created = ensure_default_tasks(ctx.db, have_x_token=True)
+    # The X queries live in the user's own task already: no "X searches" beside it.
+    assert [task.name for task in created] == ["Daily Telegram Security Channels"]
+    kept = get_task(ctx.db, seed.id)
+    assert (kept.source, kept.targets, kept.active) == ("x", ("#mine",), True)
+    assert ensure_default_tasks(ctx.db, have_x_token=True) == []
 
 
 def test_missing_defaults_are_recreated_by_name(ctx: AppContext) -> None:

@@ -74,10 +74,11 @@ def test_names() -> None:
 
 
 def test_sources_and_frequencies() -> None:
-    assert validate_source("news") == "news" and validate_source("social") == "social"
+    assert validate_source("news") == "news" and validate_source("x") == "x"
+    assert validate_source("social") == "x"  # the seed's word, still accepted
     for frequency in ("hourly", "daily", "weekly"):
         assert validate_frequency(frequency) == frequency
-    with pytest.raises(ValidationError, match="choose one of news, social"):
+    with pytest.raises(ValidationError, match="choose one of news, x, mastodon, bluesky, telegram"):
         validate_source("twitter")
     with pytest.raises(ValidationError, match="choose one of hourly, daily, weekly"):
         validate_frequency("Hourly")

@@ -75,7 +75,7 @@ def test_tweets_from_two_pages_are_stored_with_their_urls(
         "https://x.com/satwatch_de/status/1859476012377309341",
     }
     geo = items["https://x.com/geoverify_lab/status/1859548120713371915"]
-    assert geo.source == "social"
+    assert geo.source == "x"
     assert geo.origin == QUERIES[0]
     assert geo.author == "@geoverify_lab (Geo Verifier)"
     assert geo.published_at == datetime(2024, 11, 21, 8, 15, 22, tzinfo=UTC)

@@ -126,7 +126,7 @@ def test_existing_data_moves_to_memberships_and_per_task_states(
             (1, "news", OWN, None, None, None, "200", 0, None, None),
             (1, "news", SHARED, None, None, None, "503", 2, "HTTP 503", "2026-01-05 11:00:00.000000"),
             (2, "news", SHARED, None, None, None, "503", 2, "HTTP 503", "2026-01-05 11:00:00.000000"),
-            (3, "social", QUERY, None, None, None, "200", 0, None, None),
+            (3, "x", QUERY, None, None, None, "200", 0, None, None),  # renamed by 0004
         ]
 
         # Deleting a task takes its memberships and states with it, and leaves the items.

@@ -11,6 +11,7 @@ from osint_desktop.core.sources.base import SourceProvider
 from osint_desktop.core.sources.registry import (
     UnknownSourceError,
     all_providers,
+    credentials_for,
     credentials_from,
     provider_for,
     validate_targets,
@@ -43,12 +44,16 @@ def test_a_provider_is_found_by_member_and_by_stored_word(provider: SourceProvid
     assert provider_for(provider.source.value) is provider
 
 
-@pytest.mark.parametrize("source", ["twitter", "x", "", "NEWS"])
+@pytest.mark.parametrize("source", ["twitter", "", "NEWS"])
 def test_an_unknown_source_is_a_clear_validation_error(source: str) -> None:
     with pytest.raises(UnknownSourceError) as caught:
         provider_for(source)
     assert isinstance(caught.value, ValidationError) and caught.value.field == "source"
-    assert str(caught.value) == f"unknown source {source!r}: choose one of news, social"
+    assert str(caught.value).startswith(f"unknown source {source!r}: choose one of news, x")
+
+
+def test_the_seeds_word_social_still_finds_the_x_provider() -> None:
+    assert provider_for("social") is provider_for(Source.X) is provider_for("x")
 
 
 def test_each_provider_refuses_with_a_specific_reason() -> None:
@@ -76,6 +81,18 @@ def test_credentials_are_named_as_the_keyring_stores_them() -> None:
     assert (BEARER_TOKEN.name, BEARER_TOKEN.env) == (secrets.KEYRING_USER, secrets.TOKEN_ENV)
     assert credentials_from("token") == {BEARER_TOKEN.name: "token"}
     assert credentials_from(None) == {} and credentials_from("") == {}
+
+
+def test_credentials_are_looked_up_by_the_names_the_targets_need() -> None:
+    asked: list[tuple[str, str | None]] = []
+
+    def lookup(name: str, env: str | None) -> str | None:
+        asked.append((name, env))
+        return "value" if name == BEARER_TOKEN.name else None
+
+    assert credentials_for(provider_for(Source.X), ["#osint"], lookup) == {BEARER_TOKEN.name: "value"}
+    assert asked == [(BEARER_TOKEN.name, BEARER_TOKEN.env)]  # the environment variable overrides
+    assert credentials_for(provider_for(Source.NEWS), ["https://a.example/rss"], lookup) == {}
 
 
 def test_hosts_come_from_the_providers() -> None:
