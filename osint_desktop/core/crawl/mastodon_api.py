@@ -38,7 +38,13 @@ from osint_desktop.core.crawl.http import (
     is_unreachable,
     shared_politeness,
 )
-from osint_desktop.core.crawl.mastodon_targets import MastodonTarget, TargetKind
+from osint_desktop.core.crawl.mastodon_targets import (
+    InstanceMapError,
+    MastodonTarget,
+    TargetKind,
+    api_base,
+    instance_map,
+)
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutcome
 from osint_desktop.core.secrets import redact, remember_secret
 from osint_desktop.core.timeutil import as_utc, parse_iso, utcnow
@@ -821,6 +827,13 @@ def crawl_targets(
         by_instance[target.base].append(target)
     if not by_instance:
         return
+    try:
+        # Read at each run, as Telegram's and Bluesky's addresses are: only where requests go moves.
+        mapping = instance_map()
+    except InstanceMapError as exc:
+        for target in targets:
+            on_done(TargetOutcome(target.canonical(), failure=FailureKind.INTERNAL, error=str(exc)))
+        return
     session = ApiSession(limits)
     session.cancel = cancel
     finished = threading.Event()
@@ -842,7 +855,7 @@ def crawl_targets(
             futures = {
                 pool.submit(
                     crawl_instance,
-                    base,
+                    api_base(group[0], mapping),
                     group,
                     tokens.get(group[0].token_name),
                     states,
@@ -853,7 +866,7 @@ def crawl_targets(
                     client_factory,
                     probe,
                 ): group
-                for base, group in by_instance.items()
+                for group in by_instance.values()
             }
             for future in as_completed(futures):
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -69,6 +70,42 @@ class MastodonTarget:
         if self.kind is TargetKind.ACCOUNT:
             return f"@{self.value} on {self.netloc}"
         return f"search {self.value!r} on {self.netloc}"
+
+
+# Where an instance's API requests go instead of the instance itself (a self-hosted mirror,
+# a test server): "infosec.exchange=http://127.0.0.1:8080,other.example=https://mirror.example".
+# Only the requests move: targets, token names and origins keep the real instance.
+INSTANCES_ENV = "OSINT_DESKTOP_MASTODON_INSTANCES"
+
+
+class InstanceMapError(ValueError):
+    """$OSINT_DESKTOP_MASTODON_INSTANCES holds an entry that is not instance=http(s)://address."""
+
+
+def instance_map() -> dict[str, str]:
+    """$OSINT_DESKTOP_MASTODON_INSTANCES as {instance host[:port]: base address}, read now."""
+    mapping: dict[str, str] = {}
+    for entry in (os.environ.get(INSTANCES_ENV) or "").split(","):
+        netloc, equals, address = (part.strip() for part in entry.partition("="))
+        if not entry.strip():
+            continue
+        try:
+            parts = urlsplit(address)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            parts = urlsplit("")
+        if not equals or not netloc or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InstanceMapError(
+                f"{INSTANCES_ENV} has an entry that is not instance=http(s)://address: "
+                f"{entry.strip()[:100]!r}"
+            )
+        mapping[netloc.lower()] = address.rstrip("/")
+    return mapping
+
+
+def api_base(target: MastodonTarget, mapping: dict[str, str]) -> str:
+    """Where the target's instance is asked: its mapped address, else the instance itself."""
+    return mapping.get(target.netloc) or target.base
 
 
 def token_name(netloc: str) -> str:

@@ -8,6 +8,10 @@ one; hashtag and account pages work without on most instances.
 
 Per run each target reads at most MAX_POSTS_PER_RUN posts (or CrawlContext.max_results
 when lower), 40 a page; the next run carries on from the last post seen.
+
+$OSINT_DESKTOP_MASTODON_INSTANCES sends an instance's requests elsewhere (a self-hosted
+mirror, a test server): "infosec.exchange=http://127.0.0.1:8080,other.example=https://...".
+Targets, token names and item origins keep the real instance.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from osint_desktop.core.crawl.mastodon_targets import (
     TOKEN_NAME_PREFIX,
+    InstanceMapError,
     MastodonTarget,
+    instance_map,
     parse_target,
 )
 from osint_desktop.core.crawl.records import TargetMemory, TargetOutcome
@@ -61,11 +68,16 @@ class MastodonProvider(SourceProvider):
         return parse_target(text).canonical()
 
     def host(self, target: str) -> str | None:
-        """The instance's host."""
+        """The host asked for the instance: its own, or its $OSINT_DESKTOP_MASTODON_INSTANCES address's."""
         try:
-            return parse_target(target).host
+            parsed = parse_target(target)
         except ValidationError:
             return None
+        try:
+            mapped = instance_map().get(parsed.netloc)
+        except InstanceMapError:
+            return None
+        return (urlsplit(mapped).hostname or None) if mapped else parsed.host
 
     def credentials_for(self, targets: Sequence[str]) -> tuple[Credential, ...]:
         """The access tokens (one per instance) that these targets may use, each once."""
