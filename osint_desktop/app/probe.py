@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from osint_desktop.app.runs import RunOptions
 from osint_desktop.core.crawl.http import FetchLimits
-from osint_desktop.core.sources.base import CrawlContext, ProbeResult
-from osint_desktop.core.sources.registry import credentials_from, provider_for
+from osint_desktop.core.sources.base import ProbeResult
+from osint_desktop.core.sources.registry import credentials_for, credentials_from, provider_for
 from osint_desktop.core.vocabulary import Source
 
-__all__ = ["PROBE_LIMITS", "ProbeResult", "probe_targets"]
+if TYPE_CHECKING:
+    from osint_desktop.app.context import AppContext
+
+__all__ = ["PROBE_LIMITS", "ProbeResult", "probe_for_context", "probe_targets"]
 
 # One probe should not hang the dialog for a minute on a dead server.
 PROBE_LIMITS = FetchLimits(connect_timeout_s=8, read_timeout_s=15, deadline_s=25, per_host_delay_s=0.2)
@@ -23,14 +29,43 @@ def probe_targets(
     on_result: Callable[[ProbeResult], None],
     cancel: threading.Event | None = None,
     limits: FetchLimits = PROBE_LIMITS,
+    options: RunOptions | None = None,
 ) -> list[ProbeResult]:
-    """Probe every target through its source's provider, reporting each as soon as it is known."""
+    """Probe every target through its source's provider, reporting each as soon as it is known.
+
+    options: the run options a run would get (credential look-up, the renewed-session saver,
+    source settings), so that a probe uses the same credentials as a run of these targets;
+    its limits are replaced by limits (a probe must not hang the editor). token: the X
+    bearer token alone, for callers that hold nothing else.
+    """
+    provider = provider_for(source)
+    options = dataclasses.replace(options or RunOptions(), limits=limits)
+    lookup = options.credential_lookup
+    # The same names and look-up as a run: Mastodon's per-instance tokens, Bluesky's login.
+    found = credentials_for(provider, targets, lookup) if lookup is not None else {}
     results: list[ProbeResult] = []
 
     def report(result: ProbeResult) -> None:
         results.append(result)
         on_result(result)
 
-    context = CrawlContext(limits, cancel, credentials=credentials_from(token))
-    provider_for(source).probe(targets, context, report)
+    # A person asked: a target failing lately is tried at once.
+    context = options.crawl_context(
+        cancel, respect_backoff=False, credentials={**credentials_from(token), **found}
+    )
+    provider.probe(targets, context, report)
     return results
+
+
+def probe_for_context(
+    ctx: AppContext,
+    source: Source | str,
+    targets: list[str],
+    on_result: Callable[[ProbeResult], None],
+    cancel: threading.Event | None = None,
+) -> list[ProbeResult]:
+    """Probe with what a run of this app would use: its saved credentials and source settings.
+
+    Looks credentials up (the keyring may be slow): call it off the GUI thread.
+    """
+    return probe_targets(source, targets, None, on_result, cancel, options=ctx.run_options())

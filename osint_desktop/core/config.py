@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 from dataclasses import asdict, dataclass, fields
+from dataclasses import field as default_factory_field
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,9 @@ class Settings:
     x_max_posts_per_day: int = 500
     # Where Bluesky logs in (a self-hosted PDS, say); $OSINT_DESKTOP_BLUESKY_SERVICE overrides it.
     bluesky_service_url: str = "https://bsky.social"
+    # The Mastodon instances ("host[:port]") whose access token Settings saved: the keyring
+    # cannot be listed, so Settings keeps the names (never the tokens) to show them again.
+    mastodon_token_instances: list[str] = default_factory_field(default_factory=list)
     notify_failures: bool = True
     notify_new_items: bool = True
     close_to_tray: bool = True
@@ -111,6 +115,8 @@ class Settings:
                 elif isinstance(default, (int, float)):
                     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
                     value = type(default)(value) if ok else value
+                elif isinstance(default, list):
+                    ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
                 else:
                     ok = isinstance(value, type(default))
                 if ok:

@@ -1,4 +1,4 @@
-"""The Settings dialog: X token, crawl limits, notifications, window behaviour and maintenance."""
+"""The Settings dialog: X token, Bluesky and Mastodon logins, crawling, notifications, window, upkeep."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTabWidget
 from osint_desktop.app import autostart
 from osint_desktop.app.context import AppContext
 from osint_desktop.core.config import Settings
+from osint_desktop.core.validation import ValidationError
 from osint_desktop.gui.settings_backup import BackupSection
+from osint_desktop.gui.settings_credentials import CredentialsSection
 from osint_desktop.gui.settings_form import PAGES, SettingsForm
 from osint_desktop.gui.settings_token import TokenSection
 
@@ -35,12 +37,15 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(560)
         self._ctx = ctx
         self._accept_after_token_job = False
+        self._accept_after_credentials_job = False
 
         self.token_section = TokenSection(ctx, self)
+        self.credentials_section = CredentialsSection(ctx, self)
         self.backup_section = BackupSection(ctx, self)
         self.form = SettingsForm()
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.token_section, "X / Twitter")
+        self.tabs.addTab(self.credentials_section, "Bluesky && Mastodon")
         for page in PAGES:
             extra = self.backup_section if page.title == "Maintenance" else None
             self.tabs.addTab(self.form.build_page(page, extra), page.title)
@@ -58,6 +63,7 @@ class SettingsDialog(QDialog):
         self.token_section.saved.connect(self.token_saved)
         self.token_section.settled.connect(self._on_token_settled)
         self.token_section.edit.textChanged.connect(self._on_token_typed)
+        self.credentials_section.settled.connect(self._on_credentials_settled)
         self.backup_section.restore_started.connect(self.restore_started)
         self.backup_section.restore_started.connect(self._on_restore_started)
         self.backup_section.restored.connect(self.restored)
@@ -69,11 +75,12 @@ class SettingsDialog(QDialog):
         # The entry on disk is the truth: the user may have removed it with the desktop's tools.
         self.form.check("start_at_login").setChecked(autostart.is_enabled())
         self.token_section.refresh_status()
+        self.credentials_section.refresh_status()
 
     @property
     def busy(self) -> bool:
         """Whether a token, backup or restore job is still running."""
-        return self.token_section.busy or self.backup_section.busy
+        return self.token_section.busy or self.credentials_section.busy or self.backup_section.busy
 
     def settings_from_form(self) -> Settings:
         """A copy of ctx.settings with the form's values; ctx.settings is left as it is."""
@@ -95,6 +102,15 @@ class SettingsDialog(QDialog):
             self._accept_after_token_job = True
             token.save_token()
             return
+        credentials = self.credentials_section
+        if credentials.saving or (credentials.typed() and credentials.busy):
+            self._accept_after_credentials_job = True
+            return
+        if credentials.typed():
+            # A login or token typed but not saved is saved first, as the X token is.
+            self._accept_after_credentials_job = True
+            credentials.save_typed()
+            return
         self._apply_and_close()
 
     def reject(self) -> None:
@@ -108,6 +124,14 @@ class SettingsDialog(QDialog):
         if not ok:
             self.tabs.setCurrentWidget(self.token_section)
         resume, self._accept_after_token_job = self._accept_after_token_job, False
+        if resume and ok:
+            self.accept()
+
+    @Slot(bool)
+    def _on_credentials_settled(self, ok: bool) -> None:
+        if not ok:
+            self.tabs.setCurrentWidget(self.credentials_section)
+        resume, self._accept_after_credentials_job = self._accept_after_credentials_job, False
         if resume and ok:
             self.accept()
 
@@ -129,6 +153,12 @@ class SettingsDialog(QDialog):
 
     def _apply_and_close(self) -> None:
         new = self.settings_from_form()
+        try:
+            new.bluesky_service_url = self.credentials_section.service_url()
+        except ValidationError as exc:
+            self.tabs.setCurrentWidget(self.credentials_section)
+            QMessageBox.warning(self, "Settings", str(exc).capitalize())
+            return
         new.start_at_login = self._apply_start_at_login(new.start_at_login)
         settings = self._ctx.settings
         before = dataclasses.replace(settings)

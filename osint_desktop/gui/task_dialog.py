@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from osint_desktop.app.context import AppContext
-from osint_desktop.app.probe import ProbeResult, probe_targets
+from osint_desktop.app.probe import ProbeResult, probe_for_context
 from osint_desktop.app.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
 from osint_desktop.core.secrets import TOKEN_ENV
 from osint_desktop.core.sources.registry import all_providers, provider_for
@@ -313,12 +313,14 @@ class TaskDialog(QDialog):
             return
         self.test_button.setEnabled(False)
         self.test_button.setText(f"Testing 0/{len(lines)}…")
-        source, token = self.source(), self._ctx.x_token()
+        source = self.source()
         self._probe_cancel = threading.Event()
         cancel = self._probe_cancel
 
+        # The credentials a run of these targets would use (X token, Mastodon instance
+        # tokens, Bluesky login), looked up on the pool thread: the keyring may be slow.
         self._probe = run_with_progress(
-            functools.partial(probe_targets, source, lines, token, cancel=cancel),
+            functools.partial(probe_for_context, self._ctx, source, lines, cancel=cancel),
             self._on_probe_result,
             self._on_probe_finished,
             owner=self,
