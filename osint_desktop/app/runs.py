@@ -180,6 +180,9 @@ class _Claim:
     planned: datetime | None
     active: bool
     memory: dict[str, TargetMemory]
+    # The task's own caps on posts read (X); None: only the global ones apply.
+    max_reads_per_run: int | None = None
+    max_reads_per_day: int | None = None
 
 
 class _Heartbeat:
@@ -273,7 +276,7 @@ def run_task(
                 progress(done, len(claim.targets))
 
         provider = provider_for(claim.source)
-        budget = _read_budget(db, options, started) if provider.billed_per_read else None
+        budget = _read_budget(db, options, started, task_id, claim) if provider.billed_per_read else None
         lookup = options.credential_lookup
         credentials = credentials_for(provider, claim.targets, lookup) if lookup is not None else None
         # A run a person asked for tries failing targets again at once (respect_backoff).
@@ -299,14 +302,21 @@ def run_task(
     return result
 
 
-def _read_budget(db: Database, options: RunOptions, now: datetime) -> int | None:
-    """The items a billed source may still read in this run: within both of its caps.
+def _read_budget(
+    db: Database, options: RunOptions, now: datetime, task_id: int, claim: _Claim
+) -> int | None:
+    """The items a billed source may still read in this run: within every cap that applies.
 
-    The per-run cap, and what is left of the day's (UTC) after the posts_read of today's runs.
+    The global per-run cap and the task's own, and what is left of the day's (UTC) after the
+    posts_read of today's runs: of all tasks for the global daily cap, of this task's runs
+    for its own. The smallest wins.
     """
-    caps = [cap for cap in (options.max_paid_reads_per_run,) if cap is not None]
+    caps = [cap for cap in (options.max_paid_reads_per_run, claim.max_reads_per_run) if cap is not None]
+    midnight = _midnight(now)
     if options.max_paid_reads_per_day is not None:
-        caps.append(max(0, options.max_paid_reads_per_day - paid_reads_since(db, _midnight(now))))
+        caps.append(max(0, options.max_paid_reads_per_day - paid_reads_since(db, midnight)))
+    if claim.max_reads_per_day is not None:
+        caps.append(max(0, claim.max_reads_per_day - paid_reads_since(db, midnight, task_id)))
     return min(caps, default=None)
 
 
@@ -314,10 +324,16 @@ def _midnight(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def paid_reads_since(db: Database, since: datetime) -> int:
-    """Items billed sources read in the runs started since then (their details' "posts_read")."""
+def paid_reads_since(db: Database, since: datetime, task_id: int | None = None) -> int:
+    """Items billed sources read in the runs started since then (their details' "posts_read").
+
+    Of one task's runs when task_id is given, else of all.
+    """
+    query = select(CrawlLog.details).where(CrawlLog.started_at >= since)
+    if task_id is not None:
+        query = query.where(CrawlLog.task_id == task_id)
     with db.read() as session:
-        rows = session.scalars(select(CrawlLog.details).where(CrawlLog.started_at >= since)).all()
+        rows = session.scalars(query).all()
     total = 0
     for details in rows:
         for detail in details or []:
@@ -508,7 +524,8 @@ def _claim(db: Database, task_id: int, trigger: Trigger, started: datetime) -> _
             )
         }
         return _Claim(
-            run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, memory
+            run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, memory,
+            max_reads_per_run=task.x_max_posts_per_run, max_reads_per_day=task.x_max_posts_per_day,
         )
 
 

@@ -20,6 +20,7 @@ from osint_desktop.core.validation import (
     ValidationError,
     validate_frequency,
     validate_name,
+    validate_post_caps,
     validate_source,
 )
 from osint_desktop.core.vocabulary import Frequency, Source, TaskStatus
@@ -63,6 +64,9 @@ class TaskInfo:
     note: str | None
     created_at: datetime
     updated_at: datetime
+    # X only: this task's caps on posts read per run and per UTC day; None: the global setting.
+    x_max_posts_per_run: int | None = None
+    x_max_posts_per_day: int | None = None
 
     @classmethod
     def from_row(cls, row: CrawlTask) -> TaskInfo:
@@ -83,6 +87,8 @@ class TaskInfo:
             note=row.note,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            x_max_posts_per_run=row.x_max_posts_per_run,
+            x_max_posts_per_day=row.x_max_posts_per_day,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -205,12 +211,15 @@ def create_task(
     targets: list[str],
     active: bool = True,
     note: str | None = None,
+    x_max_posts_per_run: int | None = None,
+    x_max_posts_per_day: int | None = None,
 ) -> TaskInfo:
     """Validate and store a new task; an active one is due at once."""
     name = validate_name(name)
     source = validate_source(source)
     frequency = validate_frequency(frequency)
     cleaned_targets = validate_targets(source, targets)
+    validate_post_caps(source, x_max_posts_per_run, x_max_posts_per_day)
     now = utcnow()
     with db.write() as session:
         _check_unique_name(session, name)
@@ -227,6 +236,9 @@ def create_task(
             updated_at=now,
             consecutive_failures=0,
             note=note,
+            # 0 (update_task's "clear") stored as no cap of the task's own.
+            x_max_posts_per_run=x_max_posts_per_run or None,
+            x_max_posts_per_day=x_max_posts_per_day or None,
         )
         session.add(task)
         session.flush()
@@ -252,8 +264,13 @@ def update_task(
     targets: list[str] | None = None,
     active: bool | None = None,
     next_run: datetime | None = None,
+    x_max_posts_per_run: int | None = None,
+    x_max_posts_per_day: int | None = None,
 ) -> TaskInfo:
-    """Change a task; frequency or activation changes recompute its next run."""
+    """Change a task; frequency or activation changes recompute its next run.
+
+    A read cap of None leaves the task's cap as it is; 0 clears it (the global setting again).
+    """
     if name is not None:
         name = validate_name(name)
     if source is not None:
@@ -272,6 +289,14 @@ def update_task(
         if targets is not None or (source is not None and source != task.source):
             task.targets = validate_targets(new_source, list(targets or task.targets))
         task.source = new_source
+        validate_post_caps(new_source, x_max_posts_per_run, x_max_posts_per_day)
+        if x_max_posts_per_run is not None:
+            task.x_max_posts_per_run = x_max_posts_per_run or None
+        if x_max_posts_per_day is not None:
+            task.x_max_posts_per_day = x_max_posts_per_day or None
+        if Source(new_source) is not Source.X:
+            # A task moved off X keeps no caps that could never apply.
+            task.x_max_posts_per_run = task.x_max_posts_per_day = None
         schedule_changed = False
         if frequency is not None and frequency != task.frequency:
             task.frequency = frequency

@@ -78,7 +78,10 @@ def cmd_list_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def cmd_add_task(ctx: AppContext, args: argparse.Namespace) -> int:
     """Create a task."""
-    task = create_task(ctx.db, args.name, args.source, args.frequency, args.target, active=not args.inactive)
+    task = create_task(
+        ctx.db, args.name, args.source, args.frequency, args.target, active=not args.inactive,
+        x_max_posts_per_run=args.max_posts_per_run, x_max_posts_per_day=args.max_posts_per_day,
+    )
     _emit(_success(f"task {task.id} {task.name!r} created", task_id=task.id, task=task.to_json()))
     return EXIT_OK
 
@@ -130,7 +133,8 @@ def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
 def cmd_update_schedule(ctx: AppContext, args: argparse.Namespace) -> int:
     """Change frequency, next run or the active flag."""
     task = update_task(
-        ctx.db, args.task_id, frequency=args.frequency, next_run=args.next_run, active=args.active
+        ctx.db, args.task_id, frequency=args.frequency, next_run=args.next_run, active=args.active,
+        x_max_posts_per_run=args.max_posts_per_run, x_max_posts_per_day=args.max_posts_per_day,
     )
     _emit(_success(f"task {task.id} {task.name!r} updated", task_id=task.id, task=task.to_json()))
     return EXIT_OK

@@ -12,7 +12,12 @@ from osint_desktop import APP_ID, __version__
 # Heavy modules (SQLAlchemy, Alembic, feedparser, tweepy) load only once a command runs,
 # so --help, --version and refused arguments answer at once.
 from osint_desktop.cli.exit_codes import EXIT_USAGE
-from osint_desktop.core.validation import ValidationError, validate_datetime, validate_name
+from osint_desktop.core.validation import (
+    ValidationError,
+    validate_datetime,
+    validate_name,
+    validate_post_caps,
+)
 from osint_desktop.core.vocabulary import FREQUENCIES, SOURCE_ALIASES, SOURCES, Source
 
 MAX_LIMIT = 100_000
@@ -74,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--frequency", required=True, help="hourly, daily or weekly")
     add.add_argument("--target", action="append", required=True, help="feed URL or search query")
     add.add_argument("--inactive", action="store_true", help="create it switched off")
+    _add_cap_arguments(add, clear="")
 
     run = commands.add_parser("run-task", help="run one task now and wait")
     run.add_argument("task_id", type=_positive_int, metavar="ID")
@@ -88,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     active = upd.add_mutually_exclusive_group()
     active.add_argument("--active", dest="active", action="store_const", const=True)
     active.add_argument("--inactive", dest="active", action="store_const", const=False)
+    _add_cap_arguments(upd, clear="; 0: back to the setting")
 
     logs = commands.add_parser("logs", help="show run logs, newest first")
     logs.add_argument("--task", type=_positive_int, metavar="ID")
@@ -109,6 +116,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cap(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of posts")
+    return value
+
+
+def _add_cap_arguments(parser: argparse.ArgumentParser, clear: str) -> None:
+    """The per-task caps on posts an X task reads (X bills every post read)."""
+    for flag, what in (("--max-posts-per-run", "per run"), ("--max-posts-per-day", "per UTC day")):
+        parser.add_argument(
+            flag, type=_cap, metavar="N",
+            help=f"X tasks only: read at most N posts {what} (default: the setting{clear})",
+        )
+
+
 def _validate_args(args: argparse.Namespace) -> None:
     """Check every argument before the database is opened, so a refusal writes nothing."""
     if args.command == "add-task":
@@ -122,6 +148,9 @@ def _validate_args(args: argparse.Namespace) -> None:
 
         provider = provider_for(args.source)
         args.target = [provider.validate_target(target) for target in args.target]
+        if args.max_posts_per_run == 0 or args.max_posts_per_day == 0:
+            raise UsageError("a read cap on a new task is a number of posts, 1 or more")
+        validate_post_caps(args.source, args.max_posts_per_run, args.max_posts_per_day)
     elif args.command == "update-schedule":
         if args.frequency is not None and args.frequency not in FREQUENCIES:
             raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
@@ -129,8 +158,12 @@ def _validate_args(args: argparse.Namespace) -> None:
             args.next_run = validate_datetime(args.next_run)
             if args.active is False:
                 raise UsageError("--next-run and --inactive contradict: an inactive task has no next run")
-        if args.frequency is None and args.next_run is None and args.active is None:
-            raise UsageError("nothing to change: give --frequency, --next-run, --active or --inactive")
+        caps = (args.max_posts_per_run, args.max_posts_per_day)
+        if args.frequency is None and args.next_run is None and args.active is None and caps == (None, None):
+            raise UsageError(
+                "nothing to change: give --frequency, --next-run, --active, --inactive, "
+                "--max-posts-per-run or --max-posts-per-day"
+            )
     elif args.command == "items" and args.search is not None and not args.search.strip():
         raise UsageError("--search needs some text")
 

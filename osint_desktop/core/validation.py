@@ -145,6 +145,19 @@ def validate_x_query(query: str) -> str:
     return cleaned
 
 
+def validate_post_caps(source: str, per_run: int | None, per_day: int | None) -> None:
+    """Per-task read caps are for X tasks only, and are never negative (0: clear, in updates)."""
+    given = [cap for cap in (per_run, per_day) if cap is not None]
+    if not given:
+        return
+    if Source(source) is not Source.X:
+        raise ValidationError(
+            "read caps (--max-posts-per-run, --max-posts-per-day) apply to X tasks only", "caps"
+        )
+    if any(cap < 0 for cap in given):
+        raise ValidationError("a read cap is a number of posts, not below 0", "caps")
+
+
 def validate_datetime(text: str) -> datetime:
     """An ISO 8601 timestamp (UTC when no zone is given)."""
     try:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from osint_desktop.app.context import AppContext
+from osint_desktop.core.crawl import social
 from osint_desktop.core.secrets import (
     TOKEN_ENV,
     TOKEN_FILE,
@@ -76,6 +77,11 @@ def read_token_status(home: Path) -> TokenStatus:
 def _save_token_job(token: str, home: Path, storage: str) -> tuple[str, TokenStatus]:
     save_token(token, home, storage)
     return storage, read_token_status(home)
+
+
+def _usage_job(ctx: AppContext) -> social.XUsage:
+    """The saved token's month of usage; the token never leaves this call."""
+    return social.fetch_usage(ctx.x_token() or "", ctx.run_options().limits)
 
 
 def _clear_token_job(home: Path) -> TokenStatus:
@@ -170,8 +176,18 @@ class TokenSection(QWidget):
         self.remove_button.clicked.connect(self.remove_token)
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.remove_button)
+        self.usage_button = QPushButton("Check usage", self)
+        self.usage_button.setAutoDefault(False)
+        self.usage_button.setToolTip("Ask X how many posts this project read this month (the saved token)")
+        self.usage_button.clicked.connect(self.check_usage)
+        buttons.addWidget(self.usage_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
+
+        self.usage_label = QLabel("", self)
+        self.usage_label.setWordWrap(True)
+        self.usage_label.setHidden(True)
+        layout.addWidget(self.usage_label)
 
         self.message_label = QLabel("", self)
         self.message_label.setWordWrap(True)
@@ -325,6 +341,34 @@ class TokenSection(QWidget):
         self.message_label.setText(f"The token store could not be read: {failure.message}")
         self._update_widgets()
         self.settled.emit(False)
+
+    @Slot()
+    def check_usage(self) -> None:
+        """Ask X for this month's usage with the saved token, on a pool thread."""
+        self.usage_button.setEnabled(False)
+        self.usage_label.setText("Asking X…")
+        self.usage_label.setHidden(False)
+        run_in_background(
+            functools.partial(_usage_job, self._ctx),
+            self._on_usage,
+            owner=self,
+            on_error=self._on_usage_failed,
+            on_finished=functools.partial(self.usage_button.setEnabled, True),
+        )
+
+    def _on_usage(self, usage: social.XUsage) -> None:
+        text = f"This month: {usage.project_usage:,} posts read"
+        if usage.project_cap is not None:
+            text += f" of the project's cap of {usage.project_cap:,}"
+        if usage.cap_reset_day is not None:
+            text += f" (the count starts again on day {usage.cap_reset_day} of the month)"
+        self.usage_label.setText(text + ".")
+        grow_to_fit(self.window())
+
+    def _on_usage_failed(self, failure: Failure) -> None:
+        # XUsageError texts are X's own reason, already masked; Failure masks anything else.
+        self.usage_label.setText(f"Usage not available: {failure.message}")
+        grow_to_fit(self.window())
 
     # --- widgets -------------------------------------------------------------------------------
 

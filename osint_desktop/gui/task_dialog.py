@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import threading
+from datetime import timedelta
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +28,8 @@ from PySide6.QtWidgets import (
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.probe import ProbeResult, probe_for_context
 from osint_desktop.app.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
+from osint_desktop.core.crawl.social import cost_estimate
+from osint_desktop.core.intervals import interval
 from osint_desktop.core.secrets import TOKEN_ENV
 from osint_desktop.core.sources.registry import all_providers, provider_for
 from osint_desktop.core.validation import ValidationError, validate_name
@@ -86,6 +90,19 @@ class TaskDialog(QDialog):
         self.token_notice = self._error_label()
         self.token_notice.setStyleSheet(NOTICE_STYLE)
 
+        # X bills every post read: the task's own caps (empty: the global setting) and what
+        # they would cost at most.
+        settings = ctx.settings
+        self.max_run_edit = self._cap_edit(
+            task.x_max_posts_per_run if task else None, settings.x_max_posts_per_run
+        )
+        self.max_day_edit = self._cap_edit(
+            task.x_max_posts_per_day if task else None, settings.x_max_posts_per_day
+        )
+        self.cost_label = QLabel()
+        self.cost_label.setStyleSheet(text_style(HINT_COLOUR))
+        self.cost_label.setWordWrap(True)
+
         self.test_button = QPushButton("Test targets")
         self.test_button.setToolTip("Fetch each target once, without storing anything")
         self.test_button.clicked.connect(self.test_targets)
@@ -103,6 +120,10 @@ class TaskDialog(QDialog):
         form.addRow("", self.targets_error)
         form.addRow("", self.active_check)
         form.addRow("", self.token_notice)
+        form.addRow("X posts per run, at most", self.max_run_edit)
+        form.addRow("X posts per day, at most", self.max_day_edit)
+        form.addRow("", self.cost_label)
+        self._form = form
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -120,9 +141,44 @@ class TaskDialog(QDialog):
         self.active_check.toggled.connect(self._update_token_notice)
         self.name_edit.textChanged.connect(self._clear_name_error)
         self.targets_edit.textChanged.connect(self._clear_targets_error)
+        self.frequency_combo.currentIndexChanged.connect(self._update_cost)
+        self.max_run_edit.textChanged.connect(self._update_cost)
+        self.max_day_edit.textChanged.connect(self._update_cost)
         self._update_hint()
+        self._update_cost()
         if self.source() == Source.X:
             self._look_up_token()
+
+    @staticmethod
+    def _cap_edit(value: int | None, setting: int) -> QLineEdit:
+        edit = QLineEdit("" if value is None else str(value))
+        edit.setValidator(QIntValidator(1, 10_000_000))
+        edit.setPlaceholderText(f"the setting: {setting}")
+        edit.setToolTip("Empty: the global cap in Settings applies. The smaller of the two wins.")
+        return edit
+
+    def caps(self) -> tuple[int | None, int | None]:
+        """The task's own read caps as typed; None where empty (the global setting)."""
+        return _cap_value(self.max_run_edit), _cap_value(self.max_day_edit)
+
+    @Slot()
+    def _update_cost(self) -> None:
+        """Show the cap fields and the spending ceiling for an X task only, kept current."""
+        is_x = self.source() == Source.X
+        for widget in (self.max_run_edit, self.max_day_edit, self.cost_label):
+            self._form.setRowVisible(widget, is_x)
+        if not is_x:
+            return
+        settings = self._ctx.settings
+        per_run, per_day = self.caps()
+        run_cap = min(c for c in (per_run, settings.x_max_posts_per_run) if c is not None)
+        day_cap = min(c for c in (per_day, settings.x_max_posts_per_day) if c is not None)
+        runs_per_day = timedelta(days=1) / interval(str(self.frequency_combo.currentData()))
+        estimate = cost_estimate(run_cap, day_cap, runs_per_day)
+        self.cost_label.setText(
+            f"Up to {estimate.posts_per_run} posts a run ≈ ${estimate.run_usd:.2f}; "
+            f"up to {estimate.posts_per_day} a day ≈ ${estimate.month_usd:.2f} a month"
+        )
 
     @staticmethod
     def _error_label() -> QLabel:
@@ -144,6 +200,7 @@ class TaskDialog(QDialog):
     def _on_source_changed(self) -> None:
         """Say at once what the targets are worth for the new source, and whether it can run."""
         self._update_hint()
+        self._update_cost()
         problems = self._target_problems(require_one=False)
         if problems:
             self._show_error(self.targets_error, _summary(problems))
@@ -273,6 +330,8 @@ class TaskDialog(QDialog):
                 active, note = False, NO_TOKEN_NOTE
                 self.active_check.setChecked(False)
         frequency = str(self.frequency_combo.currentData())
+        is_x = self.source() == Source.X
+        per_run, per_day = self.caps() if is_x else (None, None)
         try:
             if self._task is None:
                 task = create_task(
@@ -284,6 +343,8 @@ class TaskDialog(QDialog):
                     active=active,
                     # The window offers to activate such tasks once a token is saved.
                     note=note,
+                    x_max_posts_per_run=per_run,
+                    x_max_posts_per_day=per_day,
                 )
             else:
                 task = update_task(
@@ -294,6 +355,9 @@ class TaskDialog(QDialog):
                     frequency=frequency,
                     targets=self.target_lines(),
                     active=active,
+                    # An emptied field is 0 here: back to the setting.
+                    x_max_posts_per_run=(per_run or 0) if is_x else None,
+                    x_max_posts_per_day=(per_day or 0) if is_x else None,
                 )
         except ValidationError as exc:
             label = self.name_error if exc.field == "name" else self.targets_error
@@ -361,6 +425,11 @@ class TaskDialog(QDialog):
 def _token_is_set(ctx: AppContext) -> bool:
     """Whether an X token is set (the keyring may be slow: off the GUI thread)."""
     return bool(ctx.x_token())
+
+
+def _cap_value(edit: QLineEdit) -> int | None:
+    text = edit.text().strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _summary(problems: list[str]) -> str:

@@ -153,8 +153,15 @@ def test_add_task_and_list_it(cli: Cli) -> None:
           "--target", "a.example/rss"], "is not an http(s) URL"),
         (["--source", "social", "--frequency", "daily", "--target", "   "], "the search query is empty"),
         (["--source", "news", "--frequency", "hourly"], "--target"),
+        (["--source", "news", "--frequency", "hourly", "--target", "https://a.example/rss",
+          "--max-posts-per-run", "10"], "X tasks only"),
+        (["--source", "x", "--frequency", "daily", "--target", "osint", "--max-posts-per-day", "0"],
+         "1 or more"),
+        (["--source", "x", "--frequency", "daily", "--target", "osint", "--max-posts-per-run", "-5"],
+         "not a number of posts"),
     ],
-    ids=["source", "frequency", "ftp-target", "schemeless-target", "empty-query", "no-target"],
+    ids=["source", "frequency", "ftp-target", "schemeless-target", "empty-query", "no-target",
+         "cap-on-news", "zero-cap", "negative-cap"],
 )
 def test_rejected_add_task_writes_nothing(cli: Cli, seeded: Path, args: list[str], reason: str) -> None:
     before = database_rows(seeded)
@@ -355,6 +362,28 @@ def test_invalid_arguments_exit_2_with_one_line(cli: Cli, cli_home: Path, args: 
 
 
 # update-schedule, run-scheduled -------------------------------------------------------------
+
+
+def test_x_read_caps_are_set_changed_cleared_and_refused_for_news(cli: Cli) -> None:
+    result = cli("add-task", "--name", "X capped", "--source", "x", "--frequency", "daily",
+                 "--target", "#osint", "--inactive", "--max-posts-per-run", "40")
+    assert result.code == 0, result.stderr
+    task = result.json["task"]
+    assert (task["x_max_posts_per_run"], task["x_max_posts_per_day"]) == (40, None)
+    result = cli("update-schedule", str(task["id"]), "--max-posts-per-day", "300")
+    assert result.code == 0, result.stderr
+    changed = result.json["task"]
+    assert (changed["x_max_posts_per_run"], changed["x_max_posts_per_day"]) == (40, 300)
+    # 0: back to the setting.
+    cli("update-schedule", str(task["id"]), "--max-posts-per-run", "0")
+    task = tasks_by_name(cli)["X capped"]
+    assert (task["x_max_posts_per_run"], task["x_max_posts_per_day"]) == (None, 300)
+
+    news_id = add_news_task(cli, "World", "https://a.example/rss")
+    result = cli("update-schedule", str(news_id), "--max-posts-per-run", "10")
+    assert result.code == 2
+    assert "X tasks only" in result.stderr
+    assert tasks_by_name(cli)["World"]["x_max_posts_per_run"] is None
 
 
 def test_update_schedule_changes_frequency_next_run_and_active(cli: Cli) -> None:

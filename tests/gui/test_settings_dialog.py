@@ -634,3 +634,43 @@ def test_backup_and_restore_are_disabled_for_a_database_server(
     assert not dialog.backup_section.restore_button.isEnabled()
     assert not dialog.backup_section.unavailable_label.isHidden()
     assert "not a SQLite" in dialog.backup_section.unavailable_label.text()
+
+
+# --- X usage ---------------------------------------------------------------------------------
+
+
+def test_check_usage_shows_the_months_usage_or_xs_reason_and_never_the_token(
+    qtbot: QtBot,
+    ctx: AppContext,
+    home: Path,
+    memory_keyring: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    open_dialog: Callable[[], SettingsDialog],
+) -> None:
+    from osint_desktop.core.crawl import social
+
+    save_token(TOKEN, home, "keyring")
+    asked: list[str] = []
+
+    def usage(token: str, _limits: Any) -> social.XUsage:
+        asked.append(token)
+        return social.XUsage(project_usage=2236, project_cap=10000, cap_reset_day=19)
+
+    monkeypatch.setattr(social, "fetch_usage", usage)
+    dialog = open_dialog()
+    section = dialog.token_section
+    assert section.usage_label.isHidden()
+    qtbot.mouseClick(section.usage_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "posts read" in section.usage_label.text(), timeout=WAIT_MS)
+    assert asked == [TOKEN]  # the saved token, read off the GUI thread
+    assert "2,236 posts read of the project's cap of 10,000" in section.usage_label.text()
+    assert section.usage_button.isEnabled()
+
+    def refused(token: str, _limits: Any) -> social.XUsage:
+        raise social.XUsageError(f"X refused the usage request (HTTP 403): Client Forbidden {token}")
+
+    monkeypatch.setattr(social, "fetch_usage", refused)
+    qtbot.mouseClick(section.usage_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "not available" in section.usage_label.text(), timeout=WAIT_MS)
+    assert "HTTP 403): Client Forbidden" in section.usage_label.text()
+    assert TOKEN not in all_visible_text(dialog)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -14,8 +15,9 @@ from typing import Any
 import requests
 import tweepy
 
-from osint_desktop.core.crawl.http import FetchLimits, describe_exception, is_unreachable
+from osint_desktop.core.crawl.http import USER_AGENT, FetchLimits, describe_exception, is_unreachable
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutcome
+from osint_desktop.core.secrets import redact
 from osint_desktop.core.vocabulary import FailureKind, HeldBack, Source
 
 log = logging.getLogger(__name__)
@@ -99,10 +101,87 @@ def cost_detail(posts_read: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class CostEstimate:
+    """The most an X task can read and what that would cost, at PRICE_PER_POST_READ_USD."""
+
+    posts_per_run: int
+    posts_per_day: int
+    run_usd: float
+    month_usd: float
+
+
+def cost_estimate(per_run_cap: int, per_day_cap: int, runs_per_day: float) -> CostEstimate:
+    """The ceiling of an X task's spending under its caps: a run never reads past the daily cap.
+
+    A month is 30 days; a task running less than daily (weekly) spreads its runs over them.
+    """
+    per_run = max(0, min(per_run_cap, per_day_cap))
+    # On a day it runs, a task reads at most its runs' worth (a weekly task: one run).
+    per_day = min(per_run * max(1, math.ceil(runs_per_day)), per_day_cap)
+    per_month = 30 * min(per_run * runs_per_day, per_day_cap)
+    return CostEstimate(
+        per_run, per_day, per_run * PRICE_PER_POST_READ_USD, per_month * PRICE_PER_POST_READ_USD
+    )
+
+
+USAGE_URL = "https://api.twitter.com/2/usage/tweets"
+
+
+class XUsageError(Exception):
+    """The usage could not be read; the message is safe to show (no token)."""
+
+
+@dataclass(frozen=True)
+class XUsage:
+    """The project's posts read in this billing cycle, as X counts them."""
+
+    project_usage: int
+    project_cap: int | None
+    cap_reset_day: int | None
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)  # X sends the counts as strings
+    except (TypeError, ValueError):
+        return None
+
+
+def fetch_usage(token: str, limits: FetchLimits) -> XUsage:
+    """Ask X for this month's usage (GET /2/usage/tweets); XUsageError with X's reason if not."""
+    if not token:
+        raise XUsageError(NO_TOKEN_MESSAGE)
+    try:
+        response = requests.get(
+            USAGE_URL,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+            timeout=(limits.connect_timeout_s, limits.read_timeout_s),
+        )
+    except requests.RequestException as exc:
+        raise XUsageError(redact(describe_exception(exc, limits))) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code != 200:
+        detail = ""
+        if isinstance(body, dict):
+            detail = " ".join(str(body.get("detail") or body.get("title") or "").split())[:300]
+        reason = detail or response.reason or "no reason given"
+        raise XUsageError(redact(f"X refused the usage request (HTTP {response.status_code}): {reason}"))
+    data = body.get("data") if isinstance(body, dict) else None
+    usage = _as_int(data.get("project_usage")) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or usage is None:
+        raise XUsageError("X answered the usage request without the project's usage")
+    return XUsage(usage, _as_int(data.get("project_cap")), _as_int(data.get("cap_reset_day")))
+
+
 def cap_message(budget: ReadBudget) -> str:
     """Why a query stopped (or was not sent) before X had nothing more to give."""
     return (
         "X read cap reached: the posts read per run or per day are capped in Settings "
+        "and in the task's own caps "
         f"({budget.read} read in this run)"
     )
 

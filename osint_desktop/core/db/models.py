@@ -75,6 +75,9 @@ class CrawlTask(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_items_new: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    # Per-task caps on the posts an X task reads (billed per read); None: the global setting.
+    x_max_posts_per_run: Mapped[int | None] = mapped_column(Integer)
+    x_max_posts_per_day: Mapped[int | None] = mapped_column(Integer)
 
 
 class CrawlLog(Base):
