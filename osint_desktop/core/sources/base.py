@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from osint_desktop.core.crawl.records import TargetMemory, TargetOutcome
+from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import Source
 
 if TYPE_CHECKING:
@@ -131,3 +132,13 @@ class SourceProvider(ABC):
         Targets are probed together, not one call each, because a source may stop asking
         after the first answer that condemns them all (a refused token).
         """
+
+    def valid_for_probe(self, targets: Sequence[str], on_result: Callable[[ProbeResult], None]) -> list[str]:
+        """The targets that validate; each one that does not is reported at once as a failed probe."""
+        valid: list[str] = []
+        for target in targets:
+            try:
+                valid.append(self.validate_target(target))
+            except ValidationError as exc:
+                on_result(ProbeResult(target, False, str(exc)))
+        return valid

@@ -179,12 +179,7 @@ class BlueskyProvider(SourceProvider):
         """Ask each valid target for one post, without storing anything."""
         from osint_desktop.core.crawl.bluesky import crawl_targets
 
-        valid: list[str] = []
-        for target in targets:
-            try:
-                valid.append(self.validate_target(target))
-            except ValidationError as exc:
-                on_result(ProbeResult(target, False, str(exc)))
+        valid = self.valid_for_probe(targets, on_result)
         if not valid:
             return
         clients = self._clients(context)

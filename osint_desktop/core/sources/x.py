@@ -13,7 +13,7 @@ from osint_desktop.core.sources.base import (
     ProbeResult,
     SourceProvider,
 )
-from osint_desktop.core.validation import MAX_QUERY_LENGTH, ValidationError, validate_query, validate_x_query
+from osint_desktop.core.validation import MAX_QUERY_LENGTH, validate_query, validate_x_query
 from osint_desktop.core.vocabulary import Source
 
 API_HOST = "api.twitter.com"
@@ -84,12 +84,7 @@ class XProvider(SourceProvider):
         """Ask each valid query for a few recent posts; refused queries are reported first."""
         from osint_desktop.core.crawl.social import QueryState, ReadBudget, crawl_queries
 
-        valid: list[str] = []
-        for target in targets:
-            try:
-                valid.append(validate_query(target))
-            except ValidationError as exc:
-                on_result(ProbeResult(target, False, str(exc)))
+        valid = self.valid_for_probe(targets, on_result)
         outcomes = crawl_queries(
             valid,
             context.credentials.get(BEARER_TOKEN.name),
