@@ -43,7 +43,10 @@ class ItemCsvWriter:
     """
 
     def __init__(self, handle: TextIO) -> None:
-        self._writer = csv.DictWriter(handle, fieldnames=list(ITEM_FIELDS), lineterminator=CSV_LINE_END)
+        # The CSV columns are the command-line contract's; keys beyond them stay in JSON.
+        self._writer = csv.DictWriter(
+            handle, fieldnames=list(ITEM_FIELDS), lineterminator=CSV_LINE_END, extrasaction="ignore"
+        )
         self._writer.writeheader()
 
     def write(self, item: ItemInfo) -> None:

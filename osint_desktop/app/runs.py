@@ -566,6 +566,7 @@ def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemR
             "published_at": r.published_at,
             "collected_at": collected,
             "origin": r.origin,
+            "language": r.language,
         }
         for r in unique.values()
     ]

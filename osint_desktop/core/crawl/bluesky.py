@@ -442,6 +442,14 @@ def post_url(post: dict[str, Any]) -> str | None:
     return f"https://bsky.app/profile/{quote(who, safe=':')}/post/{quote(rkey, safe='')}"
 
 
+def _first_language(langs: object) -> str | None:
+    """The first language a post declares in its record's langs, when it is a plausible tag."""
+    if not isinstance(langs, list) or not langs:
+        return None
+    text = str(langs[0] or "").strip()
+    return text if text and len(text) <= 35 and text.replace("-", "").isalnum() else None
+
+
 def post_item(post: dict[str, Any], origin: str) -> ItemRecord | None:
     """One post as an item; None for something that is not a readable post."""
     uri = post.get("uri")
@@ -466,6 +474,7 @@ def post_item(post: dict[str, Any], origin: str) -> ItemRecord | None:
         content_html=nh3.clean(body + _external_embed(post), tags={"p", "a", "br"}),
         author=f"@{handle}" if handle else None,
         published_at=_time(record.get("createdAt")) or _time(post.get("indexedAt")),
+        language=_first_language(record.get("langs")),
     )
 
 

@@ -308,7 +308,14 @@ def item_from_status(status: Mapping[str, Any], target: MastodonTarget) -> ItemR
         content_html=sanitize_html(content) if content else None,
         author=author,
         published_at=_published(post.get("created_at")),
+        language=_language(post.get("language")),
     )
+
+
+def _language(value: object) -> str | None:
+    """The post's declared language, when it is a plausible tag ("en", "pt-BR")."""
+    text = str(value or "").strip()
+    return text[:35] if text and len(text) <= 35 and text.replace("-", "").isalnum() else None
 
 
 # --- errors ----------------------------------------------------------------------------

@@ -22,6 +22,8 @@ class ItemRecord:
     content_html: str | None
     author: str | None
     published_at: datetime | None
+    # The language the post declares (BCP 47, e.g. "en"); feeds and channels leave it unset.
+    language: str | None = None
 
 
 @dataclass

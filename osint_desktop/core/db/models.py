@@ -132,6 +132,7 @@ class Item(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     origin: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(35))
 
     __table_args__ = (
         UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),

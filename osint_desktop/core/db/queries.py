@@ -78,6 +78,8 @@ class ItemInfo:
     published_at: datetime | None
     collected_at: datetime
     origin: str
+    # Beyond the CSV columns of the command-line contract: JSON consumers get it as an extra key.
+    language: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The command line's representation."""
@@ -100,7 +102,7 @@ def _item_info(row: Item, listed_task: int | None = None) -> ItemInfo:
     # `items --task B` must not print rows that say they are task A's.
     return ItemInfo(
         row.id, row.task_id if listed_task is None else listed_task, row.source, row.url, row.title,
-        row.summary, row.author, row.published_at, row.collected_at, row.origin,
+        row.summary, row.author, row.published_at, row.collected_at, row.origin, row.language,
     )
 
 

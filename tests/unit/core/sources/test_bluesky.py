@@ -480,6 +480,8 @@ def test_run_task_stores_bluesky_posts_and_keeps_the_session(ctx: AppContext, xr
     stored = list_items(ctx.db, limit=100)
     assert {i.source for i in stored} == {"bluesky"}
     assert all(i.url and i.url.startswith("https://bsky.app/profile/") for i in stored)
+    # The first of the record's langs is kept; posts that declare none have no language.
+    assert "en" in {i.language for i in stored}
 
     second = run_task(ctx.db, task.id, Trigger.MANUAL, options())
     assert second.status == "success", second.error

@@ -15,7 +15,7 @@ from osint_desktop.app.runs import RunOptions, run_task
 from osint_desktop.app.tasks import create_task
 from osint_desktop.core.crawl.mastodon_api import html_to_text, sanitize_html
 from osint_desktop.core.crawl.records import TargetMemory, TargetOutcome
-from osint_desktop.core.db.queries import count_items
+from osint_desktop.core.db.queries import count_items, list_items
 from osint_desktop.core.sources.base import CrawlContext, ProbeResult
 from osint_desktop.core.sources.mastodon import MastodonProvider
 from osint_desktop.core.sources.registry import provider_for
@@ -372,7 +372,7 @@ def test_probe_reports_each_target(fake: FakeMastodon) -> None:
 
 def test_run_task_stores_posts_and_skips_duplicates(ctx: AppContext, fake: FakeMastodon) -> None:
     fake.add_tag_posts("osint", 4)
-    fake.add_account("bob", [fake.status("hello", "bob")])
+    fake.add_account("bob", [fake.status("olá", "bob", language="pt-BR")])
     task = create_task(
         ctx.db, "Mastodon", "mastodon", "daily", [f"{fake.base}/tags/OSINT", f"{fake.base}/@bob"]
     )
@@ -381,6 +381,11 @@ def test_run_task_stores_posts_and_skips_duplicates(ctx: AppContext, fake: FakeM
     first = run_task(ctx.db, task.id, Trigger.MANUAL, options)
     assert first.status == RunStatus.SUCCESS, first.details
     assert (first.items_found, first.items_new) == (5, 5)
+    # Each post keeps the language it declares: for the item list and its JSON.
+    languages = {item.title: item.language for item in list_items(ctx.db, limit=10)}
+    assert languages["olá"] == "pt-BR"
+    assert {lang for title, lang in languages.items() if title != "olá"} == {"ja"}  # as recorded
+    assert list_items(ctx.db, limit=1)[0].to_json()["language"] in ("ja", "pt-BR")
     fake.add_tag_posts("osint", 2)
     second = run_task(ctx.db, task.id, Trigger.MANUAL, options)
     assert second.status == RunStatus.SUCCESS
