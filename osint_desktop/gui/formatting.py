@@ -8,7 +8,7 @@ from functools import cache
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from osint_desktop.core.timeutil import utcnow
-from osint_desktop.core.vocabulary import RunStatus, TaskStatus
+from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
 
 # Run and task statuses share their words (a task's status is its last run's).
 STATUS_COLOURS: dict[str, str] = {
@@ -27,6 +27,14 @@ UNKNOWN_STATUS_COLOUR = "#8a94a6"
 NOTICE_COLOUR = "#b06f00"
 HINT_COLOUR = "#6b7280"
 STATUS_SWATCH_PX = 12
+# A source in the Tasks table: short, so the column stays narrow (the editor shows more).
+SOURCE_LABELS = {
+    Source.NEWS: "News (RSS/Atom)",
+    Source.X: "X",
+    Source.MASTODON: "Mastodon",
+    Source.BLUESKY: "Bluesky",
+    Source.TELEGRAM: "Telegram",
+}
 
 
 def status_hex(status: str) -> str:

@@ -15,6 +15,8 @@ from osint_desktop.core.bidi import BIDI_CONTROLS
 from osint_desktop.core.db.models import CrawlLog, Item, ItemTask
 from osint_desktop.core.db.queries import get_item_content
 from osint_desktop.core.timeutil import utcnow
+from osint_desktop.core.vocabulary import Source
+from osint_desktop.gui.formatting import SOURCE_LABELS
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.models.logs import LogTableModel
 from osint_desktop.gui.models.paged import PAGE_SIZE
@@ -145,3 +147,15 @@ def test_bidi_overrides_are_shown_not_obeyed(qtbot: QtBot, gui_ctx: AppContext) 
     assert "report\u27e8U+202E\u27e9txt.exe" in text
     assert "\u27e8U+2067\u27e9oice\u27e8U+2069\u27e9\u27e8U+200F\u27e9" in text
     assert not BIDI_CONTROLS & set(text)
+
+
+def test_tasks_table_names_each_source(gui_ctx: AppContext) -> None:
+    """Mastodon and Telegram tasks were shown as "Social (X)" after the new sources arrived."""
+    create_task(gui_ctx.db, "Toots", "mastodon", "daily", ["https://infosec.exchange/tags/osint"])
+    create_task(gui_ctx.db, "Channels", "telegram", "daily", ["@vxunderground"])
+    create_task(gui_ctx.db, "Queries", "social", "daily", ["ransomware"], active=False)
+    model = TaskTableModel(gui_ctx.db)
+    model.reload()
+    shown = {model.index(row, 0).data(): model.index(row, 1).data() for row in range(model.rowCount())}
+    assert shown == {"Toots": "Mastodon", "Channels": "Telegram", "Queries": "X"}
+    assert set(SOURCE_LABELS) == set(Source)

@@ -9,8 +9,15 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from osint_desktop.app.tasks import TaskInfo, get_task, list_tasks
 from osint_desktop.core.db.engine import Database
-from osint_desktop.core.vocabulary import Source, TaskStatus
-from osint_desktop.gui.formatting import local_time, local_time_full, relative, status_colour, status_icon
+from osint_desktop.core.vocabulary import TaskStatus
+from osint_desktop.gui.formatting import (
+    SOURCE_LABELS,
+    local_time,
+    local_time_full,
+    relative,
+    status_colour,
+    status_icon,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Source", "Frequency", "Status", "Last run", "Next run", "Active", "Last result")
@@ -185,7 +192,7 @@ class TaskTableModel(QAbstractTableModel):
         if column == COL_NAME:
             return task.name
         if column == COL_SOURCE:
-            return "News (RSS/Atom)" if task.source == Source.NEWS else "Social (X)"
+            return SOURCE_LABELS.get(task.source, str(task.source))
         if column == COL_FREQUENCY:
             return task.frequency.capitalize()
         if column == COL_STATUS:
