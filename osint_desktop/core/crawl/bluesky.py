@@ -676,15 +676,7 @@ def crawl_targets(
         known = memory.get(text)
         stop = stops.get(route)
         if stop is not None:
-            outcome = TargetOutcome(
-                text,
-                failure=stop.failure,
-                error=f"not sent: {stop.error}",
-                held_back=HeldBack.NOT_SENT,
-                rate_limited_until=stop.rate_limited_until,
-            )
-            if stop.rate_limited_until:
-                outcome.state = StateUpdate(retry_after=stop.rate_limited_until)
+            outcome = TargetOutcome.not_sent_after(text, stop)
         elif known and known.last_status == "429" and known.retry_after and known.retry_after > now:
             outcome = TargetOutcome(
                 text,

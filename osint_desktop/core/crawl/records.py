@@ -92,6 +92,20 @@ class TargetOutcome:
     # Extra keys of this target's detail, beyond the contract's (X: posts_read, estimated_cost_usd).
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def not_sent_after(cls, target: str, stop: TargetOutcome) -> TargetOutcome:
+        """A target not asked because an earlier one met what would stop it too (token, limit)."""
+        outcome = cls(
+            target,
+            failure=stop.failure,
+            error=f"not sent: {stop.error}",
+            held_back=HeldBack.NOT_SENT,
+            rate_limited_until=stop.rate_limited_until,
+        )
+        if stop.rate_limited_until:
+            outcome.state = StateUpdate(retry_after=stop.rate_limited_until)
+        return outcome
+
     @property
     def failed(self) -> bool:
         """The target did not work this run (held back by a rate limit counts; a back-off does not)."""

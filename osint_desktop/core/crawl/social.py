@@ -405,15 +405,7 @@ def crawl_queries(
                 query, failure=FailureKind.CREDITS, error=CREDITS_HELD_MESSAGE, held_back=HeldBack.DEFERRED
             )
         elif stop is not None:
-            outcome = TargetOutcome(
-                query,
-                failure=stop.failure,
-                error=f"not sent: {stop.error}",
-                held_back=HeldBack.NOT_SENT,
-                rate_limited_until=stop.rate_limited_until,
-            )
-            if stop.rate_limited_until:
-                outcome.state = StateUpdate(retry_after=stop.rate_limited_until)
+            outcome = TargetOutcome.not_sent_after(query, stop)
         elif blocked_until is not None:
             outcome = TargetOutcome(
                 query,
