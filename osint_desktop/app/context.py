@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from osint_desktop.app.health import HealthSettings
 from osint_desktop.app.recovery import recover_dead_runs
 from osint_desktop.app.runs import FeedParser, RunOptions
 from osint_desktop.core.config import Settings, data_dir, database_url
@@ -104,6 +105,11 @@ class AppContext:
             max_paid_reads_per_run=s.x_max_posts_per_run,
             max_paid_reads_per_day=s.x_max_posts_per_day,
             source_settings={"bluesky_service_url": s.bluesky_service_url},
+            health=HealthSettings(
+                failing_after=s.health_failing_after,
+                quiet_factor=s.health_quiet_factor,
+                quiet_floor_hours=s.health_quiet_floor_hours,
+            ),
         )
 
     def credential(self, name: str, env: str | None = None) -> str | None:

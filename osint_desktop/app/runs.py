@@ -24,6 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from osint_desktop.app.health import HealthChange, HealthSettings, update_health
+from osint_desktop.app.matching import WatchHit, match_new_items
 from osint_desktop.app.recovery import (
     HEARTBEAT_INTERVAL_S,
     current_owner,
@@ -89,6 +91,9 @@ class RunOptions:
     max_paid_reads_per_run: int | None = 100
     max_paid_reads_per_day: int | None = 500
 
+    # When a target counts as failing or quiet (app.health).
+    health: HealthSettings = field(default_factory=HealthSettings)
+
     def crawl_context(
         self,
         cancel: threading.Event | None,
@@ -129,6 +134,10 @@ class RunResult:
     finished_at: datetime | None = None
     duration_s: float = 0.0
     next_run: datetime | None = None
+    # Targets whose health changed in this run (failing, quiet, recovered): each change once.
+    health_changes: list[HealthChange] = field(default_factory=list)
+    # Watches whose query matched items new in this run, with the first titles.
+    watch_hits: list[WatchHit] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -290,7 +299,7 @@ def run_task(
         if _summarise(outcomes, cancelled)[0] == RunStatus.DEFERRED:
             _defer_offline(db, task_id, claim, result, outcomes, clock, before)
         else:
-            _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled)
+            _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled, options)
     except Exception as exc:
         log.exception("run %d of task %d crashed", claim.log_id, task_id)
         result.error = redact(_crash_reason(exc))[:1000]
@@ -542,12 +551,30 @@ def _memory_of(state: TargetState) -> TargetMemory:
     )
 
 
-def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemRecord]) -> Counter[str]:
+@dataclass
+class StoredBatch:
+    """What a run's store added: the items new to its task, by id and by origin."""
+
+    new_by_origin: Counter[str] = field(default_factory=Counter)
+    # Ids of the items new to the task (stored now, or stored earlier by another task).
+    new_ids: list[int] = field(default_factory=list)
+    # When the new items were published (collected, when the source gave no date), by origin:
+    # source health learns a target's usual interval from them.
+    published_by_origin: dict[str, list[datetime]] = field(default_factory=dict)
+
+    def note(self, item_id: int, record: ItemRecord, collected: datetime) -> None:
+        """Count one item as new to the task."""
+        self.new_by_origin[record.origin] += 1
+        self.new_ids.append(item_id)
+        self.published_by_origin.setdefault(record.origin, []).append(record.published_at or collected)
+
+
+def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemRecord]) -> StoredBatch:
     """Store the run's items once each and make every one of them the task's.
 
-    Returns, per origin, how many are new to the task (see the module's docstring). Batched:
-    one conflict-skipping insert of the items, one look-up of the ids of those stored
-    before, one conflict-skipping insert of the memberships; no query per item.
+    Returns the items new to the task (see the module's docstring), counted per origin.
+    Batched: one conflict-skipping insert of the items, one look-up of the ids of those
+    stored before, one conflict-skipping insert of the memberships; no query per item.
     """
     collected = utcnow()
     unique: dict[tuple[str, str], ItemRecord] = {}
@@ -570,9 +597,9 @@ def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemR
         }
         for r in unique.values()
     ]
-    new: Counter[str] = Counter()
+    batch = StoredBatch()
     if not rows:
-        return new
+        return batch
     insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert_fn(Item)
@@ -585,15 +612,15 @@ def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemR
             ids[(source, key)] = item_id
     if task_id is None:
         # The task was deleted during the run: the items are kept, and belong to no task.
-        for source, key in ids:
-            new[unique[(source, key)].origin] += 1
-        return new
+        for stored_key, item_id in ids.items():
+            batch.note(item_id, unique[stored_key], collected)
+        return batch
     ids.update(_stored_ids(session, [key for key in unique if key not in ids]))
     # The origin is this run's (the target that produced the entry), not the stored row's:
     # the same entry may have been stored first from another feed.
-    origin_of = {item_id: unique[key].origin for key, item_id in ids.items()}
+    record_of = {item_id: unique[key] for key, item_id in ids.items()}
     memberships = [
-        {"item_id": item_id, "task_id": task_id, "first_seen_at": collected} for item_id in origin_of
+        {"item_id": item_id, "task_id": task_id, "first_seen_at": collected} for item_id in record_of
     ]
     joined = (
         insert_fn(ItemTask)
@@ -602,8 +629,8 @@ def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemR
     )
     for start in range(0, len(memberships), INSERT_CHUNK):
         for (item_id,) in session.execute(joined, memberships[start : start + INSERT_CHUNK]):
-            new[origin_of[item_id]] += 1
-    return new
+            batch.note(item_id, record_of[item_id], collected)
+    return batch
 
 
 def _stored_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -703,6 +730,7 @@ def _finish(
     clock: float,
     advance_schedule: bool,
     cancelled: bool,
+    options: RunOptions,
 ) -> None:
     order = {target: index for index, target in enumerate(claim.targets)}
     outcomes.sort(key=lambda o: order.get(o.target, len(order)))
@@ -712,9 +740,16 @@ def _finish(
     now = utcnow()
     with db.write() as session:
         task = session.get(CrawlTask, task_id)
-        new = _insert_items(session, task_id if task else None, (r for o in outcomes for r in o.items))
+        stored = _insert_items(session, task_id if task else None, (r for o in outcomes for r in o.items))
+        new = stored.new_by_origin
         if task is not None:  # a deleted task's states went with it
             _save_states(session, task_id, claim.source, outcomes, now)
+            result.health_changes = update_health(
+                session, task_id, claim.name, claim.source, claim.frequency, outcomes, stored,
+                now, options.health, claim.log_id,
+            )
+        # In the run that stores them, over the items new to this task only.
+        result.watch_hits = match_new_items(session, task_id, claim.source, stored.new_ids, claim.log_id, now)
         result.status = status
         result.error = redact(error) if error else None
         result.items_found = sum(len(o.items) for o in outcomes)

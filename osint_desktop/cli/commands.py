@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import logging
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from osint_desktop import APP_ID
 from osint_desktop.app.context import AppContext, DatabaseProblemError, explain_database_error
 from osint_desktop.app.export import ItemCsvWriter
+from osint_desktop.app.health import list_source_health
 from osint_desktop.app.maintenance import backup_now
 from osint_desktop.app.restore import RestoreError, restore_backup
 from osint_desktop.app.runs import RunResult, run_task
@@ -30,29 +31,22 @@ from osint_desktop.app.tasks import (
     update_task,
 )
 from osint_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from osint_desktop.cli.output import emit, error, success
+from osint_desktop.cli.watch_commands import cmd_alerts, cmd_watch
 from osint_desktop.core.db.backup import list_backups
 from osint_desktop.core.db.queries import list_items, list_logs
 from osint_desktop.core.intervals import is_due
 from osint_desktop.core.secrets import redact
 from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.validation import ValidationError
-from osint_desktop.core.vocabulary import RunStatus, Trigger
+from osint_desktop.core.vocabulary import HealthState, RunStatus, Trigger
 
 log = logging.getLogger(__name__)
 
 
 
-def _emit(payload: dict[str, Any]) -> None:
-    sys.stdout.write(redact(json.dumps(payload, ensure_ascii=False)) + "\n")
-    sys.stdout.flush()
-
-
-def _success(message: str, **extra: Any) -> dict[str, Any]:
-    return {"status": "success", "message": message, **extra}
-
-
-def _error(message: str, **extra: Any) -> dict[str, Any]:
-    return {"status": "error", "message": message, **extra}
+# One output format for every subcommand, those in other modules included.
+_emit, _success, _error = emit, success, error
 
 
 def cmd_init_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -172,6 +166,25 @@ def cmd_items(ctx: AppContext, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sources(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Every target of every task (or of one task) with its health: ok, failing or quiet."""
+    if args.task is not None:
+        _require_task(ctx, args.task)
+    state = HealthState(args.state) if args.state is not None else None
+    sources = list_source_health(ctx.db, task_id=args.task, state=state)
+    counts = Counter(entry.state for entry in sources)
+    summary = ", ".join(f"{counts[word]} {word}" for word in HealthState if counts[word])
+    extra = {"task_id": args.task} if args.task is not None else {}
+    _emit(
+        _success(
+            f"{len(sources)} source(s)" + (f": {summary}" if summary else ""),
+            sources=[entry.to_json() for entry in sources],
+            **extra,
+        )
+    )
+    return EXIT_OK
+
+
 def cmd_headless(ctx: AppContext, args: argparse.Namespace) -> int:
     """Run the scheduler until SIGINT or SIGTERM."""
     from osint_desktop.app.headless import HeadlessRunner
@@ -245,9 +258,12 @@ COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {
     "update-schedule": cmd_update_schedule,
     "logs": cmd_logs,
     "items": cmd_items,
+    "sources": cmd_sources,
     "headless": cmd_headless,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "watch": cmd_watch,
+    "alerts": cmd_alerts,
 }
 
 

@@ -12,13 +12,15 @@ from osint_desktop import APP_ID, __version__
 # Heavy modules (SQLAlchemy, Alembic, feedparser, tweepy) load only once a command runs,
 # so --help, --version and refused arguments answer at once.
 from osint_desktop.cli.exit_codes import EXIT_USAGE
+from osint_desktop.cli.watch_args import add_watch_parsers, validate_watch_args
+from osint_desktop.core.query import QueryError, parse_query
 from osint_desktop.core.validation import (
     ValidationError,
     validate_datetime,
     validate_name,
     validate_post_caps,
 )
-from osint_desktop.core.vocabulary import FREQUENCIES, SOURCE_ALIASES, SOURCES, Source
+from osint_desktop.core.vocabulary import FREQUENCIES, HEALTH_STATES, SOURCE_ALIASES, SOURCES, Source
 
 MAX_LIMIT = 100_000
 
@@ -106,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_argument("--limit", type=_limit, default=50)
     items.add_argument("--format", choices=("json", "csv"), default="json")
 
+    sources = commands.add_parser("sources", help="show every task's targets with their health")
+    sources.add_argument("--task", type=_positive_int, metavar="ID")
+    sources.add_argument("--state", choices=HEALTH_STATES, help="only targets that are ok, failing or quiet")
+
+    add_watch_parsers(commands, _positive_int, _limit)
+
     commands.add_parser("headless", help="run the scheduler without a window until stopped")
 
     commands.add_parser("backup", help="back up the database now (SQLite online backup)")
@@ -164,8 +172,15 @@ def _validate_args(args: argparse.Namespace) -> None:
                 "nothing to change: give --frequency, --next-run, --active, --inactive, "
                 "--max-posts-per-run or --max-posts-per-day"
             )
-    elif args.command == "items" and args.search is not None and not args.search.strip():
-        raise UsageError("--search needs some text")
+    elif args.command in ("watch", "alerts"):
+        validate_watch_args(args)
+    elif args.command == "items" and args.search is not None:
+        if not args.search.strip():
+            raise UsageError("--search needs some text")
+        try:
+            parse_query(args.search)
+        except QueryError as exc:
+            raise UsageError(f"--search: {exc}") from None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

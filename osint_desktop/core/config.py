@@ -81,6 +81,15 @@ class Settings:
     mastodon_token_instances: list[str] = default_factory_field(default_factory=list)
     notify_failures: bool = True
     notify_new_items: bool = True
+    # Source health (app.health): failing after this many failed fetches in a row; quiet
+    # after nothing new for quiet_factor times its usual interval, and never sooner than the floor.
+    health_failing_after: int = 3
+    health_quiet_factor: float = 3.0
+    health_quiet_floor_hours: float = 24.0
+    # A tray notification when a source starts failing, goes quiet or recovers...
+    notify_health: bool = True
+    # ...and the same message through the outbound channel (Apprise).
+    outbound_health: bool = False
     close_to_tray: bool = True
     start_minimized: bool = False
     start_at_login: bool = False

@@ -92,6 +92,14 @@ class FailureKind(StrEnum):
     INTERNAL = "internal"  # a bug or an answer the code could not handle
 
 
+class HealthState(StrEnum):
+    """How one target of a task stands (app.health): working, failing, or gone quiet."""
+
+    OK = "ok"
+    FAILING = "failing"  # its last few fetches in a row failed
+    QUIET = "quiet"  # it answers, but nothing new for several times its usual interval
+
+
 class HeldBack(StrEnum):
     """Why a target was not asked at all in a run (it keeps its state)."""
 
@@ -109,3 +117,4 @@ RUN_OUTCOMES = tuple(
 )
 TASK_STATUSES = tuple(s.value for s in TaskStatus)
 TRIGGERS = tuple(t.value for t in Trigger)
+HEALTH_STATES = tuple(h.value for h in HealthState)

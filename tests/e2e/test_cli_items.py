@@ -125,3 +125,36 @@ def test_csv_output_cannot_run_in_a_spreadsheet(cli: Cli, cli_home: Path, server
     # JSON is data: every title exactly as collected, the override character included.
     listed = cli("items", "--task", str(task_id)).json["items"]
     assert sorted(row["title"] for row in listed) == sorted([*expected, "report\u202etxt.exe"])
+
+
+def test_search_takes_the_query_language_and_refuses_a_malformed_one(
+    cli: Cli, cli_home: Path, server: FeedServer
+) -> None:
+    refused = cli("items", "--search", 'cable "undersea')
+    assert (refused.code, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        "osint-desktop: error: --search: unbalanced quote: the phrase starting at character 7 "
+        'has no closing "\n'
+    )
+    assert not db_file(cli_home).exists()  # refused before the database is opened
+
+    server.add_file("/feeds/1.xml", WORLD)
+    task_id = add_news_task(cli, "World", server.url("/feeds/1.xml"))
+    assert cli("run-task", str(task_id)).json["items_new"] == WORLD_ENTRIES
+
+    def titles(search: str) -> list[str]:
+        result = cli("items", "--search", search)
+        assert result.code == 0, result.stderr
+        return sorted(row["title"] for row in result.json["items"])
+
+    assert titles('"undersea cable"') == ["Undersea cable cut disrupts internet in island nation"]
+    assert titles('"cable undersea"') == []
+    assert titles("airline OR wildfire") == [
+        "Airline suspends flights after airspace closure",
+        "Wildfire forces evacuation of coastal villages",
+    ]
+    assert titles("(airline OR wildfire) NOT coastal") == ["Airline suspends flights after airspace closure"]
+    assert titles("evacuat*") == ["Wildfire forces evacuation of coastal villages"]
+    refused_later = cli("items", "--search", "NOT airline")
+    assert refused_later.code == 2
+    assert "--search: NOT needs something before it to exclude from" in refused_later.stderr

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: crawl tasks, their run logs, collected items, their tasks and per-target state."""
+"""SQLAlchemy 2 models: tasks, run logs, items and their tasks, per-target state, watches and alerts."""
 
 from __future__ import annotations
 
@@ -200,5 +200,80 @@ class TargetState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     since_id: Mapped[str | None] = mapped_column(String(64))
+    # Source health (app.health): what the target has produced and whether it is failing or
+    # has gone quiet. When it first answered, when it last gave an item new to the task.
+    first_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Recent publication moments (epoch seconds, newest last, bounded): the usual interval
+    # between items and the items per week are learned from them.
+    publish_history: Mapped[list[float]] = mapped_column(JSON, default=list)
+    health_state: Mapped[str] = mapped_column(String(16), default="ok")
+    health_reason: Mapped[str | None] = mapped_column(Text)
+    health_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("task_id", "source", "target", name="uq_target_states_task"),)
+
+
+class Watch(Base):
+    """What an analyst follows: a search over what is collected, alerting when new items match.
+
+    Scope: every item when task_ids and sources are both empty; otherwise items of one of
+    the chosen tasks or from one of the chosen sources (either suffices).
+    """
+
+    __tablename__ = "watches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The Items search language (core.query); empty when the regular expression stands alone.
+    query: Mapped[str] = mapped_column(Text, default="")
+    regex: Mapped[str | None] = mapped_column(Text)
+    task_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A tray notification when new items match.
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Also sent through Apprise: the watch's own URL when it has one, else the global one.
+    outbound: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Alert(Base):
+    """One item matched by one watch: recorded once, whichever run or backfill found it."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    # The run whose new items matched; NULL for a backfill over what was already collected.
+    log_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_logs.id", ondelete="SET NULL"))
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("watch_id", "item_id", name="uq_alerts_watch_item"),
+        # The inbox of one watch, newest first, and the unseen counts, from indexes alone.
+        Index("ix_alerts_watch_id", "watch_id", "id"),
+        Index("ix_alerts_seen_watch", "seen", "watch_id"),
+        Index("ix_alerts_item", "item_id"),
+    )
+
+
+class HealthEvent(Base):
+    """A target's health changed (ok, failing, quiet): raised once per change, never per run."""
+
+    __tablename__ = "health_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("crawl_tasks.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    previous_state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    log_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_logs.id", ondelete="SET NULL"))
+
+    __table_args__ = (Index("ix_health_events_task", "task_id", "id"),)

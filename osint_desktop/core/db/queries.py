@@ -6,7 +6,6 @@ never items.task_id, which only says which task found it first.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask
+from osint_desktop.core.query import parse_query
 from osint_desktop.core.timeutil import iso
 from osint_desktop.core.vocabulary import RunStatus, Trigger
 
@@ -143,11 +143,13 @@ def get_log(db: Database, log_id: int) -> LogInfo | None:
 
 
 def fts_expression(search: str) -> str | None:
-    """A safe FTS5 MATCH expression: each word quoted, prefix-matched, all required."""
-    words = re.findall(r"\w+", search, flags=re.UNICODE)
-    if not words:
+    """The FTS5 MATCH expression of a search query (see core.query), None for blank text.
+
+    Raises QueryError for a malformed query: no rows at all would hide the mistake.
+    """
+    if not search.strip():
         return None
-    return " ".join(f'"{word}"*' for word in words[:20])
+    return parse_query(search).fts5()
 
 
 def item_query(

@@ -17,6 +17,7 @@ from osint_desktop.core.db.queries import (
     list_items,
     list_logs,
 )
+from osint_desktop.core.query import QueryError
 
 FEED = "https://feeds.example.org/world.xml"
 TITLES = [
@@ -54,20 +55,29 @@ def test_items_newest_first_with_keyset_paging(ctx: AppContext, task: TaskInfo) 
 
 def test_full_text_search_matches_words_and_prefixes(ctx: AppContext, task: TaskInfo) -> None:
     assert {item.title for item in list_items(ctx.db, search="hospital")} == {TITLES[0], TITLES[2]}
-    assert [item.title for item in list_items(ctx.db, search="hospital ransom")] == [TITLES[0]]
-    assert [item.title for item in list_items(ctx.db, search="evacu")] == [TITLES[3]]
+    assert [item.title for item in list_items(ctx.db, search="hospital ransom*")] == [TITLES[0]]
+    assert list_items(ctx.db, search="hospital ransom") == []  # a word is a whole word
+    assert [item.title for item in list_items(ctx.db, search="evacu*")] == [TITLES[3]]
     assert list_items(ctx.db, search="nothing-like-this") == []
 
 
-@pytest.mark.parametrize("text", ['"OR"', "NEAR(parser)", "c++ -", '"', "*", "AND OR NOT", ")("])
-def test_search_text_is_never_a_query_language(ctx: AppContext, task: TaskInfo, text: str) -> None:
+@pytest.mark.parametrize("text", ['"OR"', "NEAR(parser)", "c++", '"NEAR" c', "compiler:bug", "^compiler"])
+def test_search_text_is_never_fts5_syntax(ctx: AppContext, task: TaskInfo, text: str) -> None:
     found = list_items(ctx.db, search=text)  # no FTS5 syntax error, whatever the user types
-    assert all(item.title in TITLES for item in found)
+    assert [item.title for item in found] == [TITLES[4]]
 
 
-def test_fts_expression_quotes_every_word() -> None:
-    assert fts_expression('ransom "OR" x*') == '"ransom"* "OR"* "x"*'
-    assert fts_expression("  ---  ") is None
+@pytest.mark.parametrize("text", ['"', "*", "AND OR NOT", ")(", "c++ -"])
+def test_malformed_search_is_refused_not_answered_with_nothing(
+    ctx: AppContext, task: TaskInfo, text: str
+) -> None:
+    with pytest.raises(QueryError):
+        list_items(ctx.db, search=text)
+
+
+def test_fts_expression_quotes_every_term() -> None:
+    assert fts_expression('ransom "OR" x*') == '"ransom" AND "OR" AND "x"*'
+    assert fts_expression("   ") is None
 
 
 def test_item_content_and_logs(ctx: AppContext, task: TaskInfo) -> None:
