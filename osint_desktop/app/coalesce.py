@@ -67,14 +67,14 @@ class NotificationCoalescer:
             self._last_shown[key] = now
             return [notice]
 
-    def due(self) -> list[Notice]:
-        """The held notices whose window has expired, removed from the holding."""
+    def due(self, force: bool = False) -> list[Notice]:
+        """The held notices whose window has expired (every held one when forced), removed."""
         with self._lock:
             now = self._clock()
             ready = [
                 notice
                 for key, notice in self._held.items()
-                if now - self._last_shown.get(key, now - self._window_s) >= self._window_s
+                if force or now - self._last_shown.get(key, now - self._window_s) >= self._window_s
             ]
             for notice in ready:
                 del self._held[notice.key]

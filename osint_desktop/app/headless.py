@@ -6,7 +6,8 @@ import logging
 import threading
 
 from osint_desktop.app.context import AppContext
-from osint_desktop.app.run_service import RunListener, RunService
+from osint_desktop.app.run_listener import RunListener
+from osint_desktop.app.run_service import RunService
 from osint_desktop.app.runs import RunResult
 from osint_desktop.app.scheduling import TaskScheduler
 from osint_desktop.core.network import NetworkMonitor

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import apprise
-
 from osint_desktop.core.secrets import load_credential, redact, remember_secret
 
 log = logging.getLogger(__name__)
@@ -100,6 +98,8 @@ def _contain_apprise_log() -> None:
 
 def apprise_understands(url: str) -> bool:
     """True when Apprise knows the URL's service and can parse it."""
+    import apprise  # here: Apprise and its plugins cost 0.1 s, paid only when a message is sent
+
     _contain_apprise_log()
     return apprise.Apprise.instantiate(url) is not None
 
@@ -119,6 +119,8 @@ class _WarningCapture(logging.Handler):
 
 def send_with_apprise(urls: list[str], title: str, body: str, *, timeout_s: float = 15.0) -> bool:
     """Send to every URL with Apprise; raises DeliveryError with Apprise's reason (redacted) on failure."""
+    import apprise
+
     _contain_apprise_log()
     notifier = apprise.Apprise()
     for url in urls:

@@ -16,7 +16,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.maintenance import run_maintenance
+from osint_desktop.app.notify import OutboundNotifier
 from osint_desktop.app.recovery import recover_dead_runs
+from osint_desktop.app.run_listener import RunListener
 from osint_desktop.app.runs import RunOptions, RunResult, run_task
 from osint_desktop.app.scheduling import TaskScheduler
 from osint_desktop.app.tasks import UnknownTaskError, list_tasks
@@ -58,35 +60,6 @@ class RunFunction(Protocol):
         ...
 
 
-class RunListener:
-    """What a RunService reports; override what you need (the defaults do nothing).
-
-    Called on worker and scheduler threads (queued: on the submitter's), so a listener
-    only hands the news over (a queued Qt signal, a locked list); it never blocks.
-    """
-
-    def queued(self, task_id: int, trigger: Trigger) -> None:
-        """A run was accepted and waits for a worker."""
-
-    def started(self, task_id: int, trigger: Trigger) -> None:
-        """A worker took the run."""
-
-    def progress(self, task_id: int, done: int, total: int) -> None:
-        """Targets done of total."""
-
-    def finished(self, result: RunResult) -> None:
-        """The run ended (any status, skipped and deferred included)."""
-
-    def failed(self, task_id: int, reason: str) -> None:
-        """The run could not start (task deleted, cancelled, a crash before the claim)."""
-
-    def state_changed(self) -> None:
-        """The scheduler started, stopped, went offline or came back."""
-
-    def job_error(self, message: str) -> None:
-        """A scheduler job (maintenance, a clock check) raised."""
-
-
 class RunService:
     """Owns the worker pool, the runs in flight, their cancel flag, the scheduler and maintenance.
 
@@ -104,6 +77,9 @@ class RunService:
         self.network = network or NetworkMonitor()
         self._run = run
         self._listeners: tuple[RunListener, ...] = ()
+        # Matches and source health through Apprise, from whichever process ran the run.
+        self.outbound = OutboundNotifier(ctx.home, lambda: ctx.settings.outbound_health)
+        self.add_listener(self.outbound)
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -164,6 +140,7 @@ class RunService:
         # Crawls that did not stop in time are ours and about to die with the process.
         recover_dead_runs(self.ctx.db, include_own=True)
         close_shared_parser()
+        self.outbound.close()
         return finished
 
     # dispatch ---------------------------------------------------------------------

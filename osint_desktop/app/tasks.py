@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from osint_desktop.core.db.engine import Database
-from osint_desktop.core.db.models import CrawlTask
+from osint_desktop.core.db.models import CrawlTask, Watch
 from osint_desktop.core.intervals import interval
 from osint_desktop.core.sources.registry import UnknownSourceError, provider_for, validate_targets
 from osint_desktop.core.timeutil import iso, utcnow
@@ -331,8 +331,25 @@ def delete_task(db: Database, task_id: int) -> TaskInfo:
             raise ValidationError("the task is running: wait for it to finish", "status")
         info = TaskInfo.from_row(task)
         session.delete(task)
+        _forget_in_watches(session, task_id)
     log.info("task %d %r deleted", task_id, info.name)
     return info
+
+
+def _forget_in_watches(session: Session, task_id: int) -> None:
+    """Drop a deleted task from the watches scoped to it.
+
+    Its id could be given to the next task created (SQLite reuses the highest id): a watch
+    must not start following a stranger. A watch left with no scope would silently widen to
+    every task, so it is switched off instead, and says why in the log.
+    """
+    for watch in session.scalars(select(Watch)):
+        if task_id not in (watch.task_ids or []):
+            continue
+        watch.task_ids = [t for t in watch.task_ids if t != task_id]
+        if not watch.task_ids and not watch.sources:
+            watch.active = False
+            log.warning("watch %r followed only the deleted task %d: switched off", watch.name, task_id)
 
 
 def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:

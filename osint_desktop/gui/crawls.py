@@ -7,7 +7,8 @@ import logging
 from PySide6.QtCore import QObject, Signal, Slot
 
 from osint_desktop.app.context import AppContext
-from osint_desktop.app.run_service import RunListener, RunService
+from osint_desktop.app.run_listener import RunListener
+from osint_desktop.app.run_service import RunService
 from osint_desktop.app.runs import RunResult
 from osint_desktop.core.network import NetworkMonitor
 from osint_desktop.core.vocabulary import Trigger

@@ -6,7 +6,7 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
-from osint_desktop.app.run_service import RunListener
+from osint_desktop.app.run_listener import RunListener
 from osint_desktop.app.scheduling import SchedulerState
 from osint_desktop.gui.crawls import CrawlController
 

@@ -38,8 +38,17 @@ class _FeedHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(SAMPLE_FEED)
 
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _FeedHandler.posted.append(body)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the report is the output."""
+
+    posted: list[bytes] = []  # what Apprise sent to this server
 
 
 class SmokeTest:
@@ -78,6 +87,7 @@ def run_smoke_test() -> int:
         smoke.step("open database (migrations)", lambda: _open(state))
         smoke.step("default tasks", lambda: _defaults(state))
         smoke.step("crawl a loopback feed", lambda: _crawl(state, feed_url))
+        smoke.step("watch search and Apprise", lambda: _watch_and_apprise(state, server.server_address[1]))
         smoke.step("scheduler trigger fires", _scheduler)
         smoke.step("keyring backend", _keyring)
         smoke.step("main window", lambda: _window(state))
@@ -99,6 +109,28 @@ def run_smoke_test() -> int:
     }
     print(json.dumps(report, indent=2))
     return 0 if ok else 1
+
+
+# Services analysts name most; each is a plugin Apprise finds by listing its folder.
+APPRISE_SCHEMES = ("json://h/", "ntfy://topic", "mailto://u:p@example.com", "matrix://u:p@h/#r",
+                   "slack://T000/B000/XXXX", "discord://1/t", "tgram://1:a/2")
+
+
+def _watch_and_apprise(state: dict[str, Any], port: int) -> str:
+    from osint_desktop.app.matching import backfill_watch
+    from osint_desktop.app.outbound import apprise_understands, send_with_apprise
+    from osint_desktop.app.watches import WatchSpec, create_watch
+
+    watch = create_watch(state["ctx"].db, WatchSpec(name="Smoke", query='"second report"', regex=r"rep\w+"))
+    found = backfill_watch(state["ctx"].db, watch.id)
+    if found != 1:
+        raise RuntimeError(f"the watch found {found} items, not 1")
+    unknown = [scheme for scheme in APPRISE_SCHEMES if not apprise_understands(scheme)]
+    if unknown:
+        raise RuntimeError(f"Apprise does not know {', '.join(unknown)}")
+    if not send_with_apprise([f"json://127.0.0.1:{port}/hook"], "Smoke", "test") or not _FeedHandler.posted:
+        raise RuntimeError("the loopback JSON endpoint got nothing")
+    return f"1 match; {len(APPRISE_SCHEMES)} Apprise services known; JSON notification delivered"
 
 
 def _open(state: dict[str, Any]) -> str:

@@ -11,8 +11,8 @@ from osint_desktop.app.alerts import list_alerts
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.matching import backfill_watch, match_new_items
 from osint_desktop.app.runs import RunResult, run_task
-from osint_desktop.app.tasks import create_task, list_tasks
-from osint_desktop.app.watches import WatchError, WatchSpec, create_watch, update_watch
+from osint_desktop.app.tasks import create_task, delete_task, list_tasks
+from osint_desktop.app.watches import WatchError, WatchSpec, create_watch, get_watch, update_watch
 from osint_desktop.core.db.models import Alert, Item, Watch
 from osint_desktop.core.vocabulary import Trigger
 from tests.e2e.test_cli_watch import rss
@@ -166,3 +166,14 @@ def test_no_new_items_means_no_query(ctx: AppContext) -> None:
     with ctx.db.write() as session:
         assert match_new_items(session, None, "news", [], None) == []
         assert session.scalar(select(func.count()).select_from(Item)) == 0
+
+
+def test_deleting_a_task_leaves_no_watch_following_its_id(ctx: AppContext, server: FeedServer) -> None:
+    first = run_feed(ctx, server, "first", ["Acme"])
+    second = run_feed(ctx, server, "second", ["Acme too"], start=5)
+    only_first = watch(ctx, "Only first", "acme", task_ids=[first.task_id])
+    both = watch(ctx, "Both", "acme", task_ids=[first.task_id, second.task_id])
+    delete_task(ctx.db, first.task_id)
+    lonely, shared = get_watch(ctx.db, only_first), get_watch(ctx.db, both)
+    assert (lonely.task_ids, lonely.active) == ((), False)  # not widened to every task
+    assert (shared.task_ids, shared.active) == ((second.task_id,), True)
