@@ -8,11 +8,12 @@ import sys
 import traceback
 from types import TracebackType
 
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTrayIcon
 
 from osint_desktop import APP_ID, APP_NAME, __version__
 from osint_desktop.app.context import AppContext, DatabaseProblemError
+from osint_desktop.app.notify import HEALTH_KEY, WATCH_KEY_PREFIX
 from osint_desktop.app.restore import RestoreError, restore_backup
 from osint_desktop.app.tasks import ensure_default_tasks, list_tasks
 from osint_desktop.core.config import Settings, data_dir, database_url
@@ -49,8 +50,12 @@ class DesktopApp(QObject):
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = Tray(ctx.db, lambda: self.bridge.scheduler.paused, self)
             self.tray.show()
-        self.notifier = Notifier(ctx.settings, self.tray.icon if self.tray else None)
+        self.notifier = Notifier(ctx.settings, self.tray.icon if self.tray else None, self)
         self.window = MainWindow(ctx, self.controller, self.bridge, self.notifier, self.tray)
+        self.notifier.opened.connect(self.open_notification)
+        if self.tray is not None:
+            self.window.alerts_page.unseen_changed.connect(self.tray.set_unseen_alerts)
+            self.tray.alerts_requested.connect(lambda: self.window.show_alerts(None))
         self.window.quit_requested.connect(self.quit)
         self.instance_server: InstanceServer | None = None
         self._start_minimized = start_minimized and self.tray is not None
@@ -62,6 +67,17 @@ class DesktopApp(QObject):
             self.window.show()
         self.service.start()
         self.window.update_status()
+
+    @Slot(str)
+    def open_notification(self, key: str) -> None:
+        """A notification was clicked: the watch's alerts, the sources' health, or the window."""
+        if key.startswith(WATCH_KEY_PREFIX):
+            self.window.show_alerts(int(key[len(WATCH_KEY_PREFIX) :]))
+        elif key == HEALTH_KEY:
+            self.window.show_and_raise()
+            self.window.tabs.setCurrentWidget(self.window.health_page)
+        else:
+            self.window.show_and_raise()
 
     @Slot()
     def bring_forward(self) -> None:
@@ -82,6 +98,11 @@ class DesktopApp(QObject):
         self.window.stop_watching()
         self.window.overview.wait_idle()
         self.service.shutdown(SHUTDOWN_WAIT_S)
+        # Runs that ended during the shutdown may have asked pages to reload: those background
+        # reads end before the database closes, and waitForDone also ends each pool's idle
+        # threads instead of leaving them 30 s to expire.
+        self.window.wait_for_pages()
+        QThreadPool.globalInstance().waitForDone(5000)
         if self.tray is not None:
             self.tray.hide()
         if self.instance_server is not None:

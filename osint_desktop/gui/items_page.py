@@ -24,11 +24,14 @@ from PySide6.QtWidgets import (
 
 from osint_desktop.app.export import export_items, iter_filtered_items
 from osint_desktop.app.tasks import TaskInfo
+from osint_desktop.app.watches import WatchInfo
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import ItemFilter
 from osint_desktop.core.db.queries import ItemInfo, get_item_content
-from osint_desktop.core.vocabulary import Source
+from osint_desktop.core.query import QUERY_HELP, QueryError, parse_query
+from osint_desktop.core.vocabulary import RunStatus, Source
 from osint_desktop.gui.background import BackgroundCall, Failure, run_with_progress
+from osint_desktop.gui.formatting import status_hex, text_style
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.gui.selection import SelectionKeeper
@@ -45,14 +48,25 @@ class ItemsPage(QWidget):
         self._db = db
         self.model = ItemTableModel(db, self)
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Search titles, summaries and authors…")
+        self.search_edit.setPlaceholderText('Search: words, "phrase", OR, NOT, prefix*')
+        self.search_edit.setToolTip(QUERY_HELP)
         self.search_edit.setClearButtonEnabled(True)
+        # A malformed query says what is wrong here, and the last valid search stays listed.
+        self.search_error = QLabel()
+        self.search_error.setStyleSheet(text_style(status_hex(RunStatus.FAILED)))
+        self.search_error.setWordWrap(True)
+        self.search_error.setVisible(False)
+        self._valid_search = ""
         self.task_filter = QComboBox()
         self.task_filter.addItem("All tasks", None)
         self.source_filter = QComboBox()
         self.source_filter.addItem("All sources", None)
         self.source_filter.addItem("News", Source.NEWS.value)
         self.source_filter.addItem("X", Source.X.value)
+        # Only the items a watch matched (Alerts, "Show in Items"): filled by set_watches.
+        self.watch_filter = QComboBox()
+        self.watch_filter.addItem("Any watch", None)
+        self.watch_filter.setToolTip("Show only the items a watch matched")
         self.count_label = QLabel()
         self.table = data_table(self.model, (130, 380, 70, 150, 130), multi_select=True)
         self.preview = ItemPreview()
@@ -76,6 +90,8 @@ class ItemsPage(QWidget):
         top.addWidget(self.search_edit, 3)
         top.addWidget(self.task_filter, 2)
         top.addWidget(self.source_filter, 1)
+        top.addWidget(QLabel("Watch:"))
+        top.addWidget(self.watch_filter, 1)
         top.addWidget(self.count_label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
@@ -93,12 +109,14 @@ class ItemsPage(QWidget):
         splitter.setSizes([700, 500])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.search_error)
         layout.addWidget(splitter, 1)
 
         self.search_edit.textChanged.connect(self._search_timer.start)
         self._search_timer.timeout.connect(self.apply_filters)
         self.task_filter.currentIndexChanged.connect(self.apply_filters)
         self.source_filter.currentIndexChanged.connect(self.apply_filters)
+        self.watch_filter.currentIndexChanged.connect(self.apply_filters)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         # After a search, a filter or new items: the same items selected if still listed,
         # else an empty preview and no action on an item that is not there.
@@ -110,6 +128,39 @@ class ItemsPage(QWidget):
         self.model.modelReset.connect(self._update_count)
         self.model.modelReset.connect(self._mark_preview_stale)
         self.model.rowsInserted.connect(self._update_count)
+
+    def set_watches(self, watches: list[WatchInfo]) -> None:
+        """Keep the watch filter's choices in step with the watches; a deleted one falls back to any."""
+        current = self.watch_filter.currentData()
+        self.watch_filter.blockSignals(True)
+        self.watch_filter.clear()
+        self.watch_filter.addItem("Any watch", None)
+        for watch in watches:
+            self.watch_filter.addItem(watch.name, watch.id)
+        index = self.watch_filter.findData(current)
+        self.watch_filter.setCurrentIndex(max(0, index))
+        self.watch_filter.blockSignals(False)
+        if index < 0 and current is not None:
+            self.apply_filters()
+
+    def show_watch_matches(self, watch_id: int, item_id: int | None = None) -> None:
+        """List only the items a watch matched (other filters cleared), the given item selected."""
+        index = self.watch_filter.findData(watch_id)
+        if index < 0:
+            self.watch_filter.addItem(f"Watch {watch_id}", watch_id)  # the list arrives later
+            index = self.watch_filter.count() - 1
+        for combo, position in ((self.task_filter, 0), (self.source_filter, 0), (self.watch_filter, index)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(position)
+            combo.blockSignals(False)
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self.apply_filters()
+        row = self.model.find_row(item_id) if item_id is not None else None
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
 
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
         """Keep the task filter's choices in step with the tasks."""
@@ -127,9 +178,28 @@ class ItemsPage(QWidget):
 
     def _apply_filters(self, force: bool) -> None:
         self._search_timer.stop()
+        self._check_search()
         self.model.set_filter(
-            self.task_filter.currentData(), self.source_filter.currentData(), self.search_edit.text(), force
+            self.task_filter.currentData(),
+            self.source_filter.currentData(),
+            self._valid_search,
+            force,
+            watch_id=self.watch_filter.currentData(),
         )
+
+    def _check_search(self) -> None:
+        """Take the search text if it parses, else say why and keep the last one that did."""
+        text = self.search_edit.text()
+        try:
+            if text.strip():
+                parse_query(text)
+        except QueryError as exc:
+            self.search_error.setText(f"Search: {exc}")
+            self.search_error.setVisible(True)
+            return
+        self.search_error.setVisible(False)
+        self.search_error.clear()
+        self._valid_search = text
 
     @Slot()
     def refresh(self) -> None:

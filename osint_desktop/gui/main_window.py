@@ -24,9 +24,11 @@ from osint_desktop.app.tasks import TaskInfo, delete_task, update_task
 from osint_desktop.core.db.changes import Changes
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import Source, TaskStatus, Trigger
+from osint_desktop.gui.alerts_page import AlertsPage
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.db_watch import DatabaseWatcher
 from osint_desktop.gui.formatting import local_time, relative
+from osint_desktop.gui.health_page import HealthPage
 from osint_desktop.gui.icons import app_icon
 from osint_desktop.gui.items_page import ItemsPage
 from osint_desktop.gui.logs_page import LogsPage
@@ -40,7 +42,7 @@ from osint_desktop.gui.tray import Tray
 
 log = logging.getLogger(__name__)
 
-TAB_TASKS, TAB_LOGS, TAB_ITEMS, TAB_OVERVIEW = range(4)
+TAB_TASKS, TAB_LOGS, TAB_ITEMS, TAB_ALERTS, TAB_OVERVIEW = range(5)
 REFRESH_INTERVAL_MS = 30_000
 
 
@@ -76,17 +78,22 @@ class MainWindow(QMainWindow):
         self.task_model.on_toggle_active = self.set_task_active
         self.logs_page = LogsPage(ctx.db, self)
         self.items_page = ItemsPage(ctx.db, self)
+        self.alerts_page = AlertsPage(ctx, self)
         self.overview = OverviewWidget(ctx.db, self)
+        self.health_page = HealthPage(ctx.db, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.tasks_page, "Tasks")
         self.tabs.addTab(self.logs_page, "Logs")
         self.tabs.addTab(self.items_page, "Items")
+        self.tabs.addTab(self.alerts_page, "Alerts")
         self.tabs.addTab(self.overview, "Overview")
+        self.tabs.addTab(self.health_page, "Sources")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
         self._make_actions()
         self._connect_tasks_page()
+        self._connect_alerts_page()
         self._make_menus_and_toolbar()
         self._make_status_bar()
         self._connect()
@@ -144,6 +151,18 @@ class MainWindow(QMainWindow):
         self.export_opml_action = self._action("E&xport feeds (OPML)…", self.export_opml)
         self.clear_logs_action = self._action("&Clear old logs…", self.clear_old_logs)
         self.about_action = self._action("&About", self.about)
+        self.new_watch_action = self._action(
+            "New &watch…", self.new_watch, "Ctrl+Shift+N", "Follow names, terms and indicators"
+        )
+        self.show_alerts_action = self._action(
+            "&Alerts", lambda: self.show_alerts(None), "Ctrl+Shift+A", "The matches of your watches"
+        )
+
+    def _connect_alerts_page(self) -> None:
+        page = self.alerts_page
+        page.unseen_changed.connect(self._on_unseen_changed)
+        page.watches_changed.connect(self.items_page.set_watches)
+        page.show_items_requested.connect(self._show_watch_items)
 
     def _connect_tasks_page(self) -> None:
         page = self.tasks_page
@@ -167,6 +186,10 @@ class MainWindow(QMainWindow):
         task_menu.addActions([self.run_action, self.run_all_action])
         task_menu.addSeparator()
         task_menu.addAction(self.clear_logs_action)
+        task_menu.addSeparator()
+        task_menu.addAction(self.new_watch_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.show_alerts_action)
         scheduler_menu = self.menuBar().addMenu("&Scheduler")
         scheduler_menu.addAction(self.pause_action)
         help_menu = self.menuBar().addMenu("&Help")
@@ -229,6 +252,7 @@ class MainWindow(QMainWindow):
             "tasks": self.tasks_table.horizontalHeader(),
             "logs": self.logs_page.table.horizontalHeader(),
             "items": self.items_page.table.horizontalHeader(),
+            "alerts": self.alerts_page.table.horizontalHeader(),
         }
 
     def selected_task(self) -> TaskInfo | None:
@@ -255,6 +279,7 @@ class MainWindow(QMainWindow):
         self.logs_page.apply_filters()
         # Forced: the filters are unchanged at start-up, and the table must still be read.
         self.items_page.reload()
+        self.alerts_page.reload()
         self._update_actions()
         self.update_status()
 
@@ -262,6 +287,8 @@ class MainWindow(QMainWindow):
     def periodic_refresh(self) -> None:
         """Keep relative times ("in 5 min") current."""
         self._reload_tasks()
+        # Alerts marked seen elsewhere (the command line) change nothing the change probe sees.
+        self.alerts_page.refresh()
         self.update_status()
 
     def _reload_tasks(self) -> None:
@@ -284,15 +311,25 @@ class MainWindow(QMainWindow):
             self.logs_page.refresh()
         if changes.items:
             self.items_page.refresh()
+            # A run's matches are stored with its items.
+            self.alerts_page.refresh()
         if changes.runs and self.tabs.currentIndex() == TAB_OVERVIEW:
             self.overview.refresh()
         if changes.tasks or changes.runs:
+            # Loads now when on screen, else when next shown.
+            self.health_page.refresh()
             self.update_status()
 
     def stop_watching(self) -> None:
         """Stop polling the database (before it is closed)."""
         self.db_watch.stop()
         self._refresh_timer.stop()
+        self.health_page.wait_idle()
+
+    def wait_for_pages(self) -> None:
+        """Wait until the pages that read in pools of their own have finished (at shutdown)."""
+        self.health_page.wait_idle()
+        self.overview.wait_idle()
 
     @Slot()
     def update_status(self) -> None:
@@ -349,8 +386,10 @@ class MainWindow(QMainWindow):
         self.logs_page.model.refresh()
         if result.items_new:
             self.items_page.model.refresh()
+            self.alerts_page.refresh()
         if self.tabs.currentIndex() == TAB_OVERVIEW:
             self.overview.refresh()
+        self.health_page.refresh()
         self.notifier.run_finished(result)
         self.statusBar().showMessage(result.message, 10_000)
         self.update_status()
@@ -620,6 +659,29 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(TAB_ITEMS)
         index = self.items_page.task_filter.findData(task_id)
         self.items_page.task_filter.setCurrentIndex(max(0, index))
+
+    @Slot()
+    def new_watch(self) -> None:
+        """Open the watch editor on the Alerts tab, where the new watch's matches then show."""
+        self.tabs.setCurrentIndex(TAB_ALERTS)
+        self.alerts_page.new_watch()
+
+    def show_alerts(self, watch_id: int | None) -> None:
+        """Bring the window up on the Alerts tab, one watch's alerts (None: every watch's)."""
+        self.show_and_raise()
+        self.tabs.setCurrentIndex(TAB_ALERTS)
+        self.alerts_page.show_watch(watch_id)
+
+    @Slot(int)
+    def _on_unseen_changed(self, unseen: int) -> None:
+        index = self.tabs.indexOf(self.alerts_page)
+        self.tabs.setTabText(index, f"Alerts ({unseen:,})" if unseen else "Alerts")
+        self.tabs.setTabToolTip(index, f"{unseen:,} unseen alerts" if unseen else "No unseen alerts")
+
+    @Slot(int, int)
+    def _show_watch_items(self, watch_id: int, item_id: int) -> None:
+        self.tabs.setCurrentIndex(TAB_ITEMS)
+        self.items_page.show_watch_matches(watch_id, item_id)
 
     @Slot(int)
     def _on_tab_changed(self, index: int) -> None:

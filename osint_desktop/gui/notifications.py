@@ -3,50 +3,108 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from osint_desktop.app.coalesce import Notice, NotificationCoalescer
+from osint_desktop.app.notify import notice_text, notices_for
 from osint_desktop.app.runs import RunResult
 from osint_desktop.core.config import Settings
 from osint_desktop.core.vocabulary import RunStatus
 
 log = logging.getLogger(__name__)
 
+# How often merged notices are looked at: a minute's coalescing window, give or take this.
+FLUSH_EVERY_MS = 5000
+
 
 @dataclass(frozen=True)
 class Notification:
-    """One message shown to the user."""
+    """One message shown to the user; key says what a click on it opens ("watch:3", "health")."""
 
-    kind: str  # "failure" | "new-items"
+    kind: str  # "failure" | "new-items" | "watch" | "health"
     title: str
     body: str
+    key: str = ""
 
 
-class Notifier:
-    """Decides what deserves a notification and shows it; keeps a short history."""
+Display = Callable[[Notification], None]
 
-    def __init__(self, settings: Settings, tray: QSystemTrayIcon | None) -> None:
+
+class Notifier(QObject):
+    """Decides what deserves a notification and shows it; keeps a short history.
+
+    Watch matches and source health changes go through a coalescer: one notification per
+    watch per run, and runs within a minute of it merged into one shown when the minute is
+    over. A click on the last balloon shown asks for what it was about (opened).
+    """
+
+    opened = Signal(str)  # the clicked notification's key
+
+    def __init__(
+        self,
+        settings: Settings,
+        tray: QSystemTrayIcon | None,
+        parent: QObject | None = None,
+        *,
+        display: Display | None = None,
+        coalescer: NotificationCoalescer | None = None,
+    ) -> None:
+        super().__init__(parent)
         self._settings = settings
         self._tray = tray
+        self._display = display or self._show_in_tray
+        self._coalescer = coalescer or NotificationCoalescer()
+        self._last_key = ""
         self.history: list[Notification] = []
+        self._flush = QTimer(self)
+        self._flush.setInterval(FLUSH_EVERY_MS)
+        self._flush.timeout.connect(self.flush_due)
+        if tray is not None:
+            tray.messageClicked.connect(self._on_clicked)
 
     def run_finished(self, result: RunResult) -> Notification | None:
-        """One notification per run: its failure, or its new items."""
+        """The run's failure or new items (one), then one per watch it matched and its health changes."""
+        monitored = self._monitor_notices(result)
+        matched = any(hit.notify for hit in result.watch_hits)
+        note: Notification | None = None
         if result.status == RunStatus.FAILED and self._settings.notify_failures:
             note = Notification("failure", f"{result.task_name} failed", result.error or "unknown error")
         elif result.status == RunStatus.PARTIAL and self._settings.notify_failures and not result.items_new:
             note = Notification("failure", f"{result.task_name}: some sources failed", result.error or "")
-        elif result.items_new > 0 and self._settings.notify_new_items:
+        elif result.items_new > 0 and self._settings.notify_new_items and not matched:
+            # A watch that matched says more than a count (now or merged within the
+            # minute): the count would only bury it.
             plural = "s" if result.items_new != 1 else ""
             body = f"{result.items_new} new item{plural} collected"
             if result.status == RunStatus.PARTIAL and result.error:
                 body += f" ({result.error})"
             note = Notification("new-items", result.task_name, body)
-        else:
-            return None
-        self.show(note)
+        if note is not None:
+            self.show(note)
+        for notice in monitored:
+            self.show(_from_notice(notice))
+        if self._coalescer.pending() and not self._flush.isActive():
+            self._flush.start()
         return note
+
+    def _monitor_notices(self, result: RunResult) -> list[Notice]:
+        if not result.watch_hits and not result.health_changes:
+            return []
+        return notices_for(
+            result, self._coalescer, watches=True, health=self._settings.notify_health, outbound_only=False
+        )
+
+    @Slot()
+    def flush_due(self) -> None:
+        """Show the merged notices whose minute is over."""
+        for notice in self._coalescer.due():
+            self.show(_from_notice(notice))
+        if not self._coalescer.pending():
+            self._flush.stop()
 
     def run_could_not_start(self, task_name: str, reason: str) -> None:
         """A run that never began is a failure too."""
@@ -57,11 +115,26 @@ class Notifier:
         """Display it now."""
         self.history.append(note)
         del self.history[:-50]
+        self._last_key = note.key
+        self._display(note)
+        log.info("notification: %s — %s", note.title, note.body)
+
+    def _show_in_tray(self, note: Notification) -> None:
         if self._tray is not None and self._tray.isVisible() and QSystemTrayIcon.supportsMessages():
             icon = (
                 QSystemTrayIcon.MessageIcon.Warning
-                if note.kind == "failure"
+                if note.kind in ("failure", "health")
                 else QSystemTrayIcon.MessageIcon.Information
             )
             self._tray.showMessage(note.title, note.body[:300], icon, 8000)
-        log.info("notification: %s — %s", note.title, note.body)
+
+    @Slot()
+    def _on_clicked(self) -> None:
+        # The tray says only that its last balloon was clicked: that is the last one shown.
+        self.opened.emit(self._last_key)
+
+
+def _from_notice(notice: Notice) -> Notification:
+    title, body = notice_text(notice)
+    kind = "health" if notice.key == "health" else "watch"
+    return Notification(kind, title, body, notice.key)

@@ -14,6 +14,7 @@ from osint_desktop.core.validation import ValidationError
 from osint_desktop.gui.settings_backup import BackupSection
 from osint_desktop.gui.settings_credentials import CredentialsSection
 from osint_desktop.gui.settings_form import PAGES, SettingsForm
+from osint_desktop.gui.settings_notifications import NotificationsSection
 from osint_desktop.gui.settings_token import TokenSection
 
 
@@ -42,13 +43,17 @@ class SettingsDialog(QDialog):
         self.token_section = TokenSection(ctx, self)
         self.credentials_section = CredentialsSection(ctx, self)
         self.backup_section = BackupSection(ctx, self)
+        self.notifications_section = NotificationsSection(ctx, self)
         self.form = SettingsForm()
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.token_section, "X / Twitter")
         self.tabs.addTab(self.credentials_section, "Bluesky && Mastodon")
+        extras: dict[str, QWidget] = {
+            "Maintenance": self.backup_section,
+            "Notifications": self.notifications_section,
+        }
         for page in PAGES:
-            extra = self.backup_section if page.title == "Maintenance" else None
-            self.tabs.addTab(self.form.build_page(page, extra), page.title)
+            self.tabs.addTab(self.form.build_page(page, extras.get(page.title)), page.title)
 
         self.button_box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self

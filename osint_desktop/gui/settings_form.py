@@ -48,6 +48,12 @@ class Page:
 PAGES = (
     Page("Crawling", "Changes apply to runs that start after you press OK."),
     Page("Notifications"),
+    Page(
+        "Source health",
+        "A source is judged after each run that asks it; a change (failing, quiet, recovered) "
+        "is reported once. A source that has given too few items to know its usual interval "
+        "is never called quiet.",
+    ),
     Page("Window"),
     Page("Maintenance"),
 )
@@ -87,6 +93,30 @@ FIELDS = (
     Field(
         key="notify_new_items", page="Notifications",
         label="Notify me when a run finds new items (one notification per run)", kind=Kind.CHECK,
+    ),
+    Field(
+        key="health_failing_after", page="Source health", label="A source is failing after:",
+        kind=Kind.WHOLE, minimum=1, maximum=100, suffix=" failed fetches in a row",
+        tooltip="Consecutive failed fetches of one feed or query before it is reported failing.",
+    ),
+    Field(
+        key="health_quiet_factor", page="Source health", label="A source is quiet after:",
+        kind=Kind.DECIMAL, minimum=1.0, maximum=50.0, step=0.5, decimals=1,
+        suffix=" times its usual interval with nothing new",
+        tooltip="The usual interval is the typical time between the source's items, learned from them.",
+    ),
+    Field(
+        key="health_quiet_floor_hours", page="Source health", label="…but never sooner than:",
+        kind=Kind.DECIMAL, minimum=1.0, maximum=24.0 * 60, step=1.0, decimals=0, suffix=" hours",
+        tooltip="A source that publishes every few minutes is not quiet after one quiet hour.",
+    ),
+    Field(
+        key="notify_health", page="Source health",
+        label="Notify me when a source starts failing, goes quiet or recovers", kind=Kind.CHECK,
+    ),
+    Field(
+        key="outbound_health", page="Source health",
+        label="Also send these through the outbound channel (Apprise)", kind=Kind.CHECK,
     ),
     Field(
         key="close_to_tray", page="Window",

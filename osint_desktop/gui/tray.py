@@ -27,6 +27,7 @@ class TrayStatus:
     paused: bool = False
     failing_tasks: int = 0
     offline: bool = False
+    unseen_alerts: int = 0
 
 
 class Tray(QObject):
@@ -37,6 +38,7 @@ class Tray(QObject):
     pause_requested = Signal()
     quit_requested = Signal()
     failure_selected = Signal(int)  # log id
+    alerts_requested = Signal()
 
     def __init__(self, db: Database, paused: Callable[[], bool], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,7 +64,12 @@ class Tray(QObject):
 
     def update_status(self, running: int, paused: bool, failing_tasks: int, offline: bool = False) -> None:
         """Choose the icon: running beats paused beats offline beats failed beats idle."""
-        self.status = TrayStatus(running, paused, failing_tasks, offline)
+        self.status = TrayStatus(running, paused, failing_tasks, offline, self.status.unseen_alerts)
+        self._apply()
+
+    def set_unseen_alerts(self, count: int) -> None:
+        """How many watch matches nobody has looked at: in the tooltip and the menu."""
+        self.status.unseen_alerts = count
         self._apply()
 
     def _apply(self) -> None:
@@ -86,6 +93,9 @@ class Tray(QObject):
         if status.failing_tasks:
             count = status.failing_tasks
             lines.append(f"{count} task{'s' * (count != 1)} with failing sources")
+        if status.unseen_alerts:
+            count = status.unseen_alerts
+            lines.append(f"{count:,} unseen alert{'s' * (count != 1)}")
         lines.extend(self.notices() or ["Scheduler running"])
         self.icon.setToolTip("\n".join(lines))
 
@@ -106,6 +116,8 @@ class Tray(QObject):
         if notices:
             self.menu.addSeparator()
         self.menu.addAction("Show / Hide window", self.show_hide_requested.emit)
+        unseen = self.status.unseen_alerts
+        self.menu.addAction(f"Alerts ({unseen:,} unseen)" if unseen else "Alerts", self.alerts_requested.emit)
         self.menu.addAction("Run all active tasks", self.run_all_requested.emit)
         pause_label = "Resume scheduler" if self._paused() else "Pause scheduler"
         self.menu.addAction(pause_label, self.pause_requested.emit)

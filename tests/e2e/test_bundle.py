@@ -20,6 +20,7 @@ SMOKE_STEPS = {
     "open database (migrations)",
     "default tasks",
     "crawl a loopback feed",
+    "watch search and Apprise",
     "scheduler trigger fires",
     "keyring backend",
     "main window",

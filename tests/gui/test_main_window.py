@@ -41,7 +41,9 @@ def test_opens_on_an_empty_database(desktop: DesktopApp) -> None:
         "Tasks",
         "Logs",
         "Items",
+        "Alerts",
         "Overview",
+        "Sources",
     ]
     assert "Scheduler: running" in window.scheduler_label.text()
 

@@ -110,7 +110,7 @@ def test_window_survives_a_thousand_runs(tmp_path: Path, soak_feeds: FeedServer)
     assert end["fds"] <= warm["fds"] + MAX_EXTRA_POOLED_FILES
     # After quitting, only the main thread is left.
     assert report["after_quit"]["python_threads"] == ["MainThread"]
-    assert report["after_quit"]["os_threads"] <= 2
+    assert report["after_quit"]["os_threads"] <= 2, report["after_quit"]["os_thread_names"]
 
     rss = report["rss_by_press"][WARMUP_PRESSES - 1 :]
     steps = [later - earlier for earlier, later in itertools.pairwise(rss)]

@@ -11,6 +11,7 @@ the end, threads and open files at idle after the warm-up and at the end, second
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -21,6 +22,7 @@ import threading
 import time
 import tracemalloc
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -49,6 +51,14 @@ def _trim_heap() -> None:
     trim = getattr(libc, "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+def _thread_names() -> list[str]:
+    names = []
+    for comm in Path("/proc/self/task").glob("*/comm"):
+        with contextlib.suppress(OSError):
+            names.append(comm.read_text().strip())
+    return names
 
 
 class Soak(QObject):
@@ -85,6 +95,8 @@ class Soak(QObject):
                 if not isinstance(thread, threading._DummyThread)  # type: ignore[attr-defined]
             ),
             "os_threads": self.process.num_threads(),
+            # Their names (Linux): which pool or library a thread left running belongs to.
+            "os_thread_names": sorted(_thread_names()),
             "fds": self.process.num_fds(),
         }
 

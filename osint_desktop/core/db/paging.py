@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.orm import Session
 
 from osint_desktop.core.db.engine import Database
-from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask
+from osint_desktop.core.db.models import Alert, CrawlLog, CrawlTask, Item, ItemTask
 from osint_desktop.core.db.queries import ItemInfo, LogInfo, _item_info, _log_info, fts_expression, item_query
 from osint_desktop.core.vocabulary import RunStatus
 
@@ -38,6 +38,8 @@ class ItemFilter:
     task_id: int | None = None
     source: str | None = None
     search: str | None = None
+    # Only the items this watch matched (its alerts), whether seen or not.
+    watch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def _fts_only(session: Session, where: ItemFilter, sort: str | None = None) -> s
     """
     if not where.search or where.task_id is not None or where.source is not None:
         return None
+    if where.watch_id is not None:
+        return None
     if sort not in (None, "collected") or session.get_bind().dialect.name != "sqlite":
         return None
     return fts_expression(where.search)
@@ -70,7 +74,14 @@ def _fts_only(session: Session, where: ItemFilter, sort: str | None = None) -> s
 
 def _task_only(where: ItemFilter) -> bool:
     """A task filter alone: its membership index holds every answer."""
-    return where.task_id is not None and where.source is None and not where.search
+    return where.task_id is not None and where.source is None and not where.search and where.watch_id is None
+
+
+def _matched_by_watch(query: Select[Any], where: ItemFilter) -> Select[Any]:
+    """The query kept to the items the filter's watch matched, when it names one."""
+    if where.watch_id is None:
+        return query
+    return query.where(Item.id.in_(select(Alert.item_id).where(Alert.watch_id == where.watch_id)))
 
 
 def count_items(db: Database, where: ItemFilter) -> int:
@@ -83,7 +94,7 @@ def count_items(db: Database, where: ItemFilter) -> int:
         if _task_only(where):
             in_task = select(func.count()).select_from(ItemTask).where(ItemTask.task_id == where.task_id)
             return int(session.scalar(in_task) or 0)
-        query = item_query(session, where.task_id, where.search, where.source)
+        query = _matched_by_watch(item_query(session, where.task_id, where.search, where.source), where)
         counted = select(func.count()).select_from(query.with_only_columns(Item.id).subquery())
         return int(session.scalar(counted) or 0)
 
@@ -106,9 +117,9 @@ def page_items(
         if by_task_index and _task_only(where):
             ids_query = select(ItemTask.item_id).where(ItemTask.task_id == where.task_id)
         else:
-            ids_query = item_query(session, where.task_id, where.search, where.source).with_only_columns(
-                Item.id
-            )
+            ids_query = _matched_by_watch(
+                item_query(session, where.task_id, where.search, where.source), where
+            ).with_only_columns(Item.id)
         order: list[ColumnElement[Any]] = _ordering(key, Item.id, descending)
         if by_task_index:
             order = [ItemTask.item_id.desc() if descending else ItemTask.item_id.asc()]

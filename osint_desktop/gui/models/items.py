@@ -47,10 +47,15 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
         self.filter = ItemFilter()
 
     def set_filter(
-        self, task_id: int | None, source: str | None, search: str | None, force: bool = False
+        self,
+        task_id: int | None,
+        source: str | None,
+        search: str | None,
+        force: bool = False,
+        watch_id: int | None = None,
     ) -> None:
         """Apply the browser's filters and search text; force reads again even if they are the same."""
-        new = ItemFilter(task_id, source, (search or "").strip() or None)
+        new = ItemFilter(task_id, source, (search or "").strip() or None, watch_id)
         if force or new != self.filter:
             self.filter = new
             self.reload()
