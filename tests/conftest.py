@@ -11,6 +11,15 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
+from tests.pg import (
+    REQUIRE_ENV,
+    ExternalServer,
+    PostgresServer,
+    PostgresUnavailable,
+    create_database,
+    running_server,
+)
+
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -59,3 +68,36 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("OSINT_DESKTOP_DB", raising=False)
     monkeypatch.delenv("OSINT_DESKTOP_X_BEARER_TOKEN", raising=False)
     return folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use a PostgreSQL server are marked `postgres`: `pytest -m postgres` runs them alone."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer | ExternalServer]:
+    """One PostgreSQL server for the session: started here (initdb in a temporary folder) or named.
+
+    Where none can be started the tests are skipped with the reason, except where
+    $OSINT_DESKTOP_REQUIRE_POSTGRES is set (CI): there it is a failure.
+    """
+    context = running_server()
+    try:
+        server = context.__enter__()
+    except PostgresUnavailable as exc:
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"PostgreSQL is required here ({REQUIRE_ENV}) and could not start: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        yield server
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer | ExternalServer) -> str:
+    """A new, empty database on the session's server, for this test alone."""
+    return create_database(pg_server.url)
