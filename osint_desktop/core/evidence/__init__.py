@@ -1,0 +1,1 @@
+"""Evidence: the exact bytes of every fetch kept in WARC files, read back, exported and verified."""

@@ -1,0 +1,1 @@
+"""Tests of the WARC evidence: capture, reading back, export and verification."""
