@@ -18,7 +18,7 @@ from osint_desktop.app.watches import UnknownWatchError, WatchInfo, active_watch
 from osint_desktop.core.db import search
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import Alert, Item, Watch
-from osint_desktop.core.query import compile_regex, parse_query, regex_matches
+from osint_desktop.core.query import QueryError, compile_regex, parse_query, regex_matches
 from osint_desktop.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,22 @@ class WatchHit:
 
 
 @lru_cache(maxsize=4096)
-def _fts(query: str) -> str | None:
+def _fts(query: str) -> search.CompiledSearch | None:
     # Queries were validated when the watch was saved; parsing again per run costs little,
     # the cache makes it nothing for a thousand watches.
-    return parse_query(query).fts5() if query else None
+    return search.CompiledSearch.of(parse_query(query)) if query else None
+
+
+def _compiled_or_none(watch: WatchInfo) -> search.CompiledSearch | None:
+    # A watch whose query no longer parses is left to the loop, which logs it.
+    try:
+        return _fts(watch.query)
+    except QueryError:
+        return None
 
 
 def _matching_ids(
-    matcher: search.SqliteMatcher,
+    matcher: search.Matcher,
     watch: WatchInfo,
     candidates: set[int],
     texts: Callable[[], dict[int, tuple[str, str]]],
@@ -95,22 +103,26 @@ def match_new_items(
 ) -> list[WatchHit]:
     """Record the alerts of every active watch in scope over a run's new items.
 
-    Batched: per watch one FTS5 query limited to the rowid ranges of the new items (a
-    handful, usually one); texts for regular expressions are read once per run. Never
+    Batched: the full-text queries are limited to the id ranges of the new items (a
+    handful, usually one), one per watch on SQLite, all of them in one statement per range
+    on PostgreSQL (prepare()); texts for regular expressions are read once per run. Never
     raises for a watch's sake: a failing watch is logged and the run's items stay stored.
     """
     if not new_ids:
         return []
     if not search.supports_fts(session):
-        # PostgreSQL full-text search comes with team mode; until then no alerts there.
-        log.debug("watch matching needs the SQLite full-text index; skipped")
+        log.debug("watch matching needs a full-text index (SQLite or PostgreSQL); skipped")
         return []
     now = now or utcnow()
     watches = [w for w in active_watches(session) if w.in_scope(task_id, source)]
     if not watches:
         return []
     candidates = set(new_ids)
-    matcher = search.SqliteMatcher(session, search.id_ranges(candidates))
+    matcher = search.matcher_for(session, candidates)
+    try:
+        matcher.prepare([compiled for compiled in map(_compiled_or_none, watches) if compiled is not None])
+    except Exception:
+        log.exception("watches could not be matched all at once; matching them one at a time")
     cache: dict[int, tuple[str, str]] = {}
 
     def texts() -> dict[int, tuple[str, str]]:
@@ -194,7 +206,7 @@ def backfill_watch(
             raise UnknownWatchError(watch_id)
         watch = WatchInfo.from_row(row)
         if not search.supports_fts(session):
-            log.warning("searching collected items for a watch needs the SQLite full-text index")
+            log.warning("searching collected items for a watch needs a full-text index (SQLite, PostgreSQL)")
             return 0
         top = search.max_item_id(session)
     added = 0

@@ -1,7 +1,8 @@
 """The search query language (words, "phrases", AND/OR/NOT, prefix*, parentheses) and indicator regexes.
 
 A query is parsed once into a small tree; fts5() writes it out for SQLite's full-text index
-with every term quoted, so nothing typed can reach FTS5 as syntax (column filters, NEAR, ^).
+with every term quoted, so nothing typed can reach FTS5 as syntax (column filters, NEAR, ^),
+and tsquery() for PostgreSQL's the same way (no &, |, !, <->, :* or weights from the user).
 Pure Python and light to import: the command line validates --search before anything else,
 so the regex package (indicator expressions) loads only when one is compiled.
 """
@@ -104,6 +105,14 @@ class SearchQuery:
     def fts5(self) -> str:
         """The SQLite FTS5 MATCH expression: terms quoted, operators and parentheses explicit."""
         return _fts5(self.tree)
+
+    def tsquery(self) -> str:
+        """PostgreSQL's to_tsquery text: lexemes quoted, operators and parentheses explicit.
+
+        Folding (case, accents) is left to the database, which folds the indexed text the
+        same way (migration 0008): the words here are the ones typed.
+        """
+        return _tsquery(self.tree)
 
     def terms(self) -> tuple[str, ...]:
         """The words, phrases and prefixes (without "*") that a match contains, none under a NOT."""
@@ -259,6 +268,33 @@ def _fts5(tree: Node) -> str:
 def _fts5_operand(tree: Node) -> str:
     # Every compound operand in parentheses: the output never depends on FTS5's precedence.
     return _fts5(tree) if isinstance(tree, Term) else f"({_fts5(tree)})"
+
+
+def _tsquery(tree: Node) -> str:
+    if isinstance(tree, Term):
+        lexemes = [_tsquery_lexeme(word) for word in tree.words]
+        if tree.prefix:
+            lexemes[-1] += ":*"
+        return " <-> ".join(lexemes)
+    if isinstance(tree, Not):
+        return f"{_tsquery_operand(tree.include)} & !{_tsquery_operand(tree.exclude)}"
+    operator = " & " if isinstance(tree, And) else " | "
+    return operator.join(_tsquery_operand(part) for part in tree.parts)
+
+
+def _tsquery_lexeme(word: str) -> str:
+    # Quoted, so to_tsquery takes nothing in a word for syntax; inside quotes a backslash and
+    # a quote are doubled. Words hold neither, but a tree may be built by hand.
+    escaped = word.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'"
+
+
+def _tsquery_operand(tree: Node) -> str:
+    # As for FTS5, every compound operand in parentheses, phrases too (<-> binds tighter than
+    # & in PostgreSQL, but the output should not lean on that).
+    if isinstance(tree, Term) and len(tree.words) == 1:
+        return _tsquery(tree)
+    return f"({_tsquery(tree)})"
 
 
 def _positive_terms(tree: Node) -> Iterator[Term]:
