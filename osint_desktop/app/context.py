@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from osint_desktop.app.health import HealthSettings
 from osint_desktop.app.recovery import recover_dead_runs
 from osint_desktop.app.runs import FeedParser, RunOptions
@@ -22,6 +24,7 @@ from osint_desktop.core.db.diagnostics import (
 )
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.migrate import MigrationLockTimeoutError, upgrade_to_head
+from osint_desktop.core.db.notify import ChangeListener
 from osint_desktop.core.logging_setup import setup_logging
 from osint_desktop.core.secrets import load_credential, load_token, renewed_credential_saver
 
@@ -29,6 +32,23 @@ from osint_desktop.core.secrets import load_credential, load_token, renewed_cred
 __all__ = ["AppContext", "DatabaseProblemError", "explain_database_error"]
 
 log = logging.getLogger(__name__)
+
+# A database server's password when the URL has none: this variable, else the credential
+# database_password_name(url) in the keyring (or the data folder's private file); else
+# libpq's own ~/.pgpass and PGPASSWORD.
+DB_PASSWORD_ENV = "OSINT_DESKTOP_DB_PASSWORD"
+
+
+def database_password_name(url: str) -> str | None:
+    """The credential name of a server database's password: "database:user@host[:port]".
+
+    None for SQLite, or a URL without a user or that carries its password itself.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" or not parsed.username or parsed.password is not None:
+        return None
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"database:{parsed.username}@{parsed.host or 'localhost'}{port}"
 
 
 @dataclass
@@ -38,6 +58,8 @@ class AppContext:
     home: Path
     db: Database
     settings: Settings
+    # Other processes' changes as they are committed (PostgreSQL); None on SQLite.
+    changes: ChangeListener | None = None
 
     @property
     def backup_dir(self) -> Path:
@@ -61,7 +83,9 @@ class AppContext:
         settings = Settings.load(home)
         url = database_url(db_option, home)
         check_database_file(url, home, allow_new_database)
-        db = Database(url)
+        password_name = database_password_name(url)
+        password = load_credential(password_name, home, DB_PASSWORD_ENV) if password_name else None
+        db = Database(url, password=password, crawls=settings.max_concurrent_crawls)
         try:
             upgrade_to_head(db, home / "backups", keep=settings.backup_keep)
             probe_writable(url)
@@ -76,7 +100,7 @@ class AppContext:
             db.dispose()
             raise DatabaseProblemError(*explain_database_error(url, exc)) from exc
         remember_database(home, url)
-        return cls(home, db, settings)
+        return cls(home, db, settings, ChangeListener.for_database(db))
 
     def x_token(self) -> str | None:
         """The X bearer token, looked up now (it may have been changed in Settings)."""
@@ -127,5 +151,7 @@ class AppContext:
         return shared_process_parser(workers)
 
     def close(self) -> None:
-        """Release the database."""
+        """Stop listening for changes and release the database."""
+        if self.changes is not None:
+            self.changes.close()
         self.db.dispose()

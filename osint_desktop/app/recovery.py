@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import cache
 
 import psutil
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlLog, CrawlTask
@@ -20,9 +20,54 @@ from osint_desktop.core.vocabulary import RunStatus, TaskStatus
 
 log = logging.getLogger(__name__)
 
-# A run on another host is presumed dead when its heartbeat is this old.
-STALE_HEARTBEAT = timedelta(minutes=5)
+# How often a run writes its heartbeat; every process on one database must use the same
+# value, since each judges the others' runs by its own (tests shorten it through the variable).
 HEARTBEAT_INTERVAL_S = 20.0
+HEARTBEAT_ENV = "OSINT_DESKTOP_HEARTBEAT_S"
+HOST_ENV = "OSINT_DESKTOP_HOST"
+HOST_MAX_LENGTH = 255  # crawl_logs.owner_host
+MIN_HEARTBEAT_INTERVAL_S = 0.5
+MAX_HEARTBEAT_INTERVAL_S = 600.0
+# A run on another host is presumed dead when its heartbeat is this many intervals old, and
+# recovery looks four times an interval: a dead collector's runs are freed within 1.75
+# intervals of their last beat (two at worst on a busy machine), while a live run's beat may
+# be half an interval late without harm.
+STALE_AFTER_BEATS = 1.5
+RECOVERY_CHECKS_PER_BEAT = 4
+STALE_HEARTBEAT = timedelta(seconds=HEARTBEAT_INTERVAL_S * STALE_AFTER_BEATS)
+
+
+def heartbeat_interval_s() -> float:
+    """The heartbeat interval: $OSINT_DESKTOP_HEARTBEAT_S when set to a sane number, else 20 s."""
+    raw = os.environ.get(HEARTBEAT_ENV, "").strip()
+    if not raw:
+        return HEARTBEAT_INTERVAL_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not MIN_HEARTBEAT_INTERVAL_S <= value <= MAX_HEARTBEAT_INTERVAL_S:  # NaN fails too
+        _warn_bad_interval(raw)
+        return HEARTBEAT_INTERVAL_S
+    return value
+
+
+@cache
+def _warn_bad_interval(raw: str) -> None:
+    log.warning(
+        "%s=%r is not a number of seconds between %s and %s: using %s",
+        HEARTBEAT_ENV, raw, MIN_HEARTBEAT_INTERVAL_S, MAX_HEARTBEAT_INTERVAL_S, HEARTBEAT_INTERVAL_S,
+    )
+
+
+def stale_heartbeat() -> timedelta:
+    """How old a heartbeat from another host must be for its run to count as dead."""
+    return timedelta(seconds=heartbeat_interval_s() * STALE_AFTER_BEATS)
+
+
+def recovery_check_interval_s() -> float:
+    """How often a scheduler looks for dead runs."""
+    return heartbeat_interval_s() / RECOVERY_CHECKS_PER_BEAT
 
 
 @dataclass(frozen=True)
@@ -58,9 +103,15 @@ def is_active_here(log_id: int) -> bool:
 
 @cache
 def current_owner() -> Owner:
-    """This process's identity; the start time tells a reused pid from the original."""
+    """This process's identity; the start time tells a reused pid from the original.
+
+    The host is $OSINT_DESKTOP_HOST when set (a collector's stable name in a container whose
+    host name is random), else the machine's name. It must differ between machines: a run
+    of this host is judged by its pid, one of another host by its heartbeat.
+    """
     pid = os.getpid()
-    return Owner(socket.gethostname(), pid, psutil.Process(pid).create_time())
+    host = os.environ.get(HOST_ENV, "").strip()[:HOST_MAX_LENGTH] or socket.gethostname()
+    return Owner(host, pid, psutil.Process(pid).create_time())
 
 
 def owner_alive(host: str | None, pid: int | None, started: float | None) -> bool | None:
@@ -89,9 +140,14 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
     """
     me = current_owner()
     now = utcnow()
+    stale = stale_heartbeat()
     recovered: list[int] = []
     with db.write() as session:
-        running = session.scalars(select(CrawlLog).where(CrawlLog.status == RunStatus.RUNNING)).all()
+        # On PostgreSQL several collectors look at once: each takes the rows it judges, and
+        # skips a row another transaction is writing (a heartbeat or a run's end: alive).
+        running = session.scalars(
+            select(CrawlLog).where(CrawlLog.status == RunStatus.RUNNING).with_for_update(skip_locked=True)
+        ).all()
         for run in running:
             mine = (run.owner_host, run.owner_pid) == (me.host, me.pid)
             alive: bool | None
@@ -101,7 +157,7 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
                 alive = owner_alive(run.owner_host, run.owner_pid, run.owner_started)
             if alive is None:
                 beat = run.heartbeat_at or run.started_at
-                alive = now - beat < STALE_HEARTBEAT
+                alive = now - beat < stale
             if alive:
                 continue
             ended = run.heartbeat_at or now
@@ -118,20 +174,26 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
                     f"{run.owner_host}) ended before the run finished"
                 )
             recovered.append(run.id)
-        live_tasks = {
-            task_id
-            for task_id in session.scalars(
-                select(CrawlLog.task_id).where(CrawlLog.status == RunStatus.RUNNING)
-            )
-        }
-        stuck = session.scalars(select(CrawlTask).where(CrawlTask.status == TaskStatus.RUNNING)).all()
-        for task in stuck:
-            if task.id in live_tasks:
-                continue
+        session.flush()
+        live_run = (
+            select(CrawlLog.id)
+            .where(CrawlLog.task_id == CrawlTask.id, CrawlLog.status == RunStatus.RUNNING)
+            .exists()
+        )
+        # One statement, so one snapshot: read in two queries, a claim committed by another
+        # process between them would look like a task running without a run, be freed here,
+        # and be claimed again by a third (a double run).
+        session.execute(
+            update(CrawlTask)
+            .where(CrawlTask.status == TaskStatus.RUNNING, ~live_run)
             # Its run's word: a run cut by a crash or a shutdown is not a failed run.
-            task.status = TaskStatus.INTERRUPTED
-            task.last_error = "the last run was interrupted before it finished"
-            task.updated_at = now
+            .values(
+                status=TaskStatus.INTERRUPTED,
+                last_error="the last run was interrupted before it finished",
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
     for log_id in recovered:
         log.warning("run %d was left running by a dead process: marked interrupted", log_id)
     return recovered

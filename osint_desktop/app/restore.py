@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from osint_desktop.app.recovery import (
-    STALE_HEARTBEAT,
     current_owner,
     is_active_here,
     owner_alive,
     recover_dead_runs,
+    stale_heartbeat,
 )
 from osint_desktop.core.db.backup import backup_sqlite, copy_database, open_read_only
 from osint_desktop.core.db.engine import BUSY_TIMEOUT_MS, Database, sqlite_path
@@ -252,7 +252,7 @@ def _running_crawls(db_file: Path) -> list[str]:
         else:
             alive = owner_alive(host, pid, started)
         if alive is None:
-            alive = now - (heartbeat or started_at) < STALE_HEARTBEAT
+            alive = now - (heartbeat or started_at) < stale_heartbeat()
         if alive and name not in live:
             live.append(name)
     return live

@@ -55,6 +55,7 @@ class RunFunction(Protocol):
         *,
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        slot: datetime | None = None,
     ) -> RunResult:
         """Run one task synchronously."""
         ...
@@ -66,10 +67,18 @@ class RunService:
     A task is in flight from submit() until its run has ended; a second submit meanwhile
     is refused, whoever asks (the scheduler, "Run now", "Run all"). The scheduler consults
     this set instead of keeping one of its own.
+
+    collect=False: a window in view-only mode on a shared database; its scheduler puts no
+    job, so only what a person starts here runs here (the collectors do the rest).
     """
 
     def __init__(
-        self, ctx: AppContext, *, network: NetworkMonitor | None = None, run: RunFunction = run_task
+        self,
+        ctx: AppContext,
+        *,
+        network: NetworkMonitor | None = None,
+        run: RunFunction = run_task,
+        collect: bool = True,
     ) -> None:
         self.ctx = ctx
         # One monitor for the scheduler and the runs: a run that finds the machine offline
@@ -84,7 +93,9 @@ class RunService:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight: set[int] = set()  # queued or running
-        self._pending: deque[tuple[int, Trigger]] = deque()  # queued, in order
+        self._pending: deque[tuple[int, Trigger, datetime | None]] = deque()  # queued, in order, with slot
+        # Scheduled runs another process got first (team mode): counted, never logged as runs.
+        self.lost_claims = 0
         self._working = 0  # worker calls not returned yet (reports included)
         self._limit = max(1, ctx.settings.max_concurrent_crawls)
         self._pool = _crawl_pool(self._limit)
@@ -97,6 +108,8 @@ class RunService:
             on_error=self._job_error,
             network=self.network,
             on_state_change=self._state_changed,
+            changes=ctx.changes,
+            collect=collect,
         )
 
     def add_listener(self, listener: RunListener) -> None:
@@ -145,13 +158,16 @@ class RunService:
 
     # dispatch ---------------------------------------------------------------------
 
-    def submit(self, task_id: int, trigger: Trigger) -> bool:
-        """Queue a run; False (nothing queued) when stopping or the task is already in flight here."""
+    def submit(self, task_id: int, trigger: Trigger, slot: datetime | None = None) -> bool:
+        """Queue a run; False (nothing queued) when stopping or the task is already in flight here.
+
+        slot: for a scheduled run, the next run the scheduler saw due (see run_task).
+        """
         with self._lock:
             if self._closed or self._cancel.is_set() or task_id in self._in_flight:
                 return False
             self._in_flight.add(task_id)
-            self._pending.append((task_id, trigger))
+            self._pending.append((task_id, trigger, slot))
         self._tell(lambda listener: listener.queued(task_id, trigger))
         self._pump()
         return True
@@ -211,7 +227,7 @@ class RunService:
 
     def _drop_pending(self) -> list[int]:
         with self._lock:
-            dropped = [task_id for task_id, _ in self._pending]
+            dropped = [task_id for task_id, _, _ in self._pending]
             self._pending.clear()
             self._in_flight.difference_update(dropped)
             self._idle.notify_all()
@@ -222,20 +238,20 @@ class RunService:
     def _pump(self) -> None:
         with self._lock:
             while self._pending and self._working < self._limit and not self._closed:
-                task_id, trigger = self._pending.popleft()
+                task_id, trigger, slot = self._pending.popleft()
                 self._working += 1
-                self._pool.submit(self._work, task_id, trigger)
+                self._pool.submit(self._work, task_id, trigger, slot)
 
-    def _work(self, task_id: int, trigger: Trigger) -> None:
+    def _work(self, task_id: int, trigger: Trigger, slot: datetime | None) -> None:
         try:
-            self._execute(task_id, trigger)
+            self._execute(task_id, trigger, slot)
         finally:
             with self._lock:
                 self._working -= 1
                 self._idle.notify_all()
             self._pump()
 
-    def _execute(self, task_id: int, trigger: Trigger) -> None:
+    def _execute(self, task_id: int, trigger: Trigger, slot: datetime | None) -> None:
         outcome: RunResult | str = CANCELLED_BEFORE_START
         try:
             if not self._cancel.is_set():
@@ -248,6 +264,7 @@ class RunService:
                     options,
                     progress=functools.partial(self._progress, task_id),
                     cancel=self._cancel,
+                    slot=slot,
                 )
         except UnknownTaskError as exc:
             outcome = str(exc)
@@ -261,6 +278,13 @@ class RunService:
             self._replan(task_id)
         if isinstance(outcome, RunResult):
             result = outcome
+            if result.lost_claim:
+                with self._lock:
+                    self.lost_claims += 1
+                    lost = self.lost_claims
+                # The collector's own log, not the shared run log: with several collectors
+                # most due tasks are lost by all but one of them.
+                log.info("task %d not run here: %s (%d lost so far)", task_id, result.error, lost)
             self._tell(lambda listener: listener.finished(result))
         else:
             reason = outcome

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from osint_desktop.app.health import HealthChange, HealthSettings, update_health
 from osint_desktop.app.matching import WatchHit, match_new_items
 from osint_desktop.app.recovery import (
-    HEARTBEAT_INTERVAL_S,
     current_owner,
+    heartbeat_interval_s,
     register_active,
     unregister_active,
 )
@@ -38,7 +38,12 @@ from osint_desktop.core.crawl.http import FetchLimits
 from osint_desktop.core.crawl.news import parse_feed
 from osint_desktop.core.crawl.records import ItemRecord, TargetMemory, TargetOutcome
 from osint_desktop.core.db.engine import Database
-from osint_desktop.core.db.errors import DbErrorKind, classify_database_error, is_database_error
+from osint_desktop.core.db.errors import (
+    DbErrorKind,
+    classify_database_error,
+    driver_error,
+    is_database_error,
+)
 from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask, TargetState
 from osint_desktop.core.intervals import next_after
 from osint_desktop.core.network import OFFLINE_ERROR, NetworkMonitor, probe_hosts
@@ -61,6 +66,8 @@ ProgressCallback = Callable[[int, int], None]
 INSERT_CHUNK = 500
 # Ask again a little after the announced reset, so clocks that differ slightly do not matter.
 SAFETY_AFTER_RESET = timedelta(seconds=30)
+# Pauses before writing a run's failure again when the database server was lost (a restart).
+FAILURE_WRITE_RETRIES_S = (0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)
@@ -145,8 +152,15 @@ class RunResult:
         return self.status in (RunStatus.SUCCESS, RunStatus.PARTIAL)
 
     @property
+    def lost_claim(self) -> bool:
+        """A scheduled run that another process got first: nothing ran, and no log row says so."""
+        return self.status == RunStatus.SKIPPED and self.log_id is None
+
+    @property
     def message(self) -> str:
         """One sentence for people."""
+        if self.lost_claim:
+            return f"{self.task_name!r} did not run here: {self.error}"
         if self.status == RunStatus.SKIPPED:
             return f"{self.task_name!r} is already running; this run was skipped"
         if self.status == RunStatus.DEFERRED:
@@ -217,9 +231,13 @@ class _Heartbeat:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        interval_s = heartbeat_interval_s()
+        # Woken often enough that a beat is never more than a small part of the interval
+        # late: other hosts call the run dead once its heartbeat is 1.5 intervals old.
+        tick_s = min(1.0, interval_s / 8)
         last_beat = time.monotonic()
-        while not self._stop.wait(1.0):
-            due = time.monotonic() - last_beat >= HEARTBEAT_INTERVAL_S
+        while not self._stop.wait(tick_s):
+            due = time.monotonic() - last_beat >= interval_s
             if self._done == self._written and not due:
                 continue
             try:
@@ -244,6 +262,7 @@ def run_task(
     advance_schedule: bool | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    slot: datetime | None = None,
 ) -> RunResult:
     """Run one task now, synchronously, and return what happened.
 
@@ -251,6 +270,11 @@ def run_task(
     A run that finds the machine offline ends "deferred": nothing is counted against the
     task or its sources and its slot stays due. ValueError for a trigger that is none of
     Trigger's words.
+
+    slot: for a scheduled or catch-up run, the next_run the scheduler saw due. The claim
+    then also requires that the task is still due for it (active, next_run not moved past
+    it), so that each slot runs once however many processes schedule the task. A scheduled
+    run that loses its claim writes no log row: its result is skipped with log_id None.
     """
     trigger = Trigger(trigger)  # callers that still pass the word get the member (or a clear error)
     on_schedule = trigger in (Trigger.SCHEDULED, Trigger.CATCH_UP)
@@ -266,7 +290,7 @@ def run_task(
             task_id, before.name, None, RunStatus.DEFERRED, trigger, error=OFFLINE_ERROR,
             started_at=started, finished_at=started, next_run=before.next_run,
         )
-    claim = _claim(db, task_id, trigger, started)
+    claim = _claim(db, task_id, trigger, started, slot if on_schedule else None)
     if isinstance(claim, RunResult):
         return claim
     result = RunResult(task_id, claim.name, claim.log_id, RunStatus.RUNNING, trigger, started_at=started)
@@ -467,23 +491,51 @@ _CRASH_REASONS = {
     DbErrorKind.DAMAGED: (
         "the database is damaged: this run's items could not be saved; restore the latest backup"
     ),
-    DbErrorKind.CANTOPEN: "the database could not be opened: this run's items could not be saved",
+    DbErrorKind.CANTOPEN: (
+        "the database could not be opened or its server was lost: this run's items could not be saved"
+    ),
 }
 
 
-def _claim(db: Database, task_id: int, trigger: Trigger, started: datetime) -> _Claim | RunResult:
+# Why a scheduled run did not run here (RunResult.error of a lost claim).
+ALREADY_RUNNING = "already running (claimed by another run)"
+NOT_DUE_ANY_MORE = "not due any more: another process has run this slot, or the schedule changed"
+
+
+def _claim(
+    db: Database, task_id: int, trigger: Trigger, started: datetime, slot: datetime | None
+) -> _Claim | RunResult:
     owner = current_owner()
+    on_schedule = trigger in (Trigger.SCHEDULED, Trigger.CATCH_UP)
+    conditions = [CrawlTask.id == task_id, CrawlTask.status != TaskStatus.RUNNING]
+    if slot is not None:
+        # Still due for the slot the scheduler saw: "<=", not "==", so a next run moved
+        # earlier meanwhile is run now rather than waiting for the job to be re-aligned;
+        # every run moves next_run past the time it ran, so a slot another process has run
+        # never matches again. An active task without a next run is due at once (_put_job).
+        conditions += [
+            CrawlTask.active.is_(True),
+            or_(CrawlTask.next_run.is_(None), CrawlTask.next_run <= slot),
+        ]
     with db.write() as session:
-        # The conditional UPDATE is the lock: only one caller can move a task to running.
+        # The conditional UPDATE is the lock: only one caller can move a task to running
+        # (on PostgreSQL a second UPDATE waits for the first to commit, then re-checks the
+        # conditions on the row it wrote).
         outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(CrawlTask)
-            .where(CrawlTask.id == task_id, CrawlTask.status != TaskStatus.RUNNING)
-            .values(status=TaskStatus.RUNNING, updated_at=started)
+            update(CrawlTask).where(*conditions).values(status=TaskStatus.RUNNING, updated_at=started)
         )
         claimed = outcome.rowcount
         task = session.get(CrawlTask, task_id)
         if task is None:
             raise UnknownTaskError(task_id)
+        if not claimed and on_schedule:
+            # Lost to another collector (or a person's run): the usual case with several
+            # collectors, so no log row; the scheduler's process counts it in its own log.
+            reason = ALREADY_RUNNING if task.status == TaskStatus.RUNNING else NOT_DUE_ANY_MORE
+            return RunResult(
+                task_id, task.name, None, RunStatus.SKIPPED, trigger, error=reason,
+                started_at=started, finished_at=started, next_run=task.next_run,
+            )
         run = CrawlLog(
             task_id=task_id,
             started_at=started,
@@ -820,26 +872,46 @@ def _fail_run(
     result.status = RunStatus.FAILED
     result.finished_at = now
     result.duration_s = time.monotonic() - clock
-    try:
-        with db.write() as session:
-            run = session.get(CrawlLog, claim.log_id)
-            if run is not None:
-                run.status = RunStatus.FAILED
-                run.finished_at = now
-                run.duration_s = result.duration_s
-                run.error = result.error
-            task = session.get(CrawlTask, task_id)
-            if task is not None:
-                task.status = TaskStatus.FAILED
-                task.last_error = result.error
-                task.last_run = result.started_at
-                task.consecutive_failures = (task.consecutive_failures or 0) + 1
-                task.updated_at = now
-                if task.active and advance_schedule:
-                    # Without this a crashing scheduled run would be due again at once, forever.
-                    task.next_run = next_after(task.next_run or now, task.frequency, now)
-                result.next_run = task.next_run
-    except Exception:
-        # The database itself is failing (disk full, file gone). Recovery at the next
-        # start marks this run interrupted; nothing more can be written now.
-        log.exception("could not record the failure of run %d", claim.log_id)
+    for pause_s in (*FAILURE_WRITE_RETRIES_S, None):
+        try:
+            _record_failure(db, task_id, claim, result, now, advance_schedule)
+            return
+        except Exception as exc:
+            # A database server restarting (what most likely cut the run) is back within
+            # seconds: the failure is worth recording then, so the task waits for its next
+            # slot instead of staying running until recovery and running again at once.
+            lost_server = not db.is_sqlite and classify_database_error(exc) is DbErrorKind.CANTOPEN
+            if pause_s is None or not lost_server:
+                # The database itself is failing (disk full, file gone, server down for
+                # good). Recovery marks this run interrupted; nothing more can be written now.
+                log.exception("could not record the failure of run %d", claim.log_id)
+                return
+            reason = redact(str(driver_error(exc))).strip().splitlines() or [type(exc).__name__]
+            log.warning(
+                "could not record the failure of run %d yet (%s): trying again in %.1f s",
+                claim.log_id, reason[0], pause_s,
+            )
+            time.sleep(pause_s)
+
+
+def _record_failure(
+    db: Database, task_id: int, claim: _Claim, result: RunResult, now: datetime, advance_schedule: bool
+) -> None:
+    with db.write() as session:
+        run = session.get(CrawlLog, claim.log_id)
+        if run is not None:
+            run.status = RunStatus.FAILED
+            run.finished_at = now
+            run.duration_s = result.duration_s
+            run.error = result.error
+        task = session.get(CrawlTask, task_id)
+        if task is not None:
+            task.status = TaskStatus.FAILED
+            task.last_error = result.error
+            task.last_run = result.started_at
+            task.consecutive_failures = (task.consecutive_failures or 0) + 1
+            task.updated_at = now
+            if task.active and advance_schedule:
+                # Without this a crashing scheduled run would be due again at once, forever.
+                task.next_run = next_after(task.next_run or now, task.frequency, now)
+            result.next_run = task.next_run

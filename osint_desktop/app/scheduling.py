@@ -14,10 +14,13 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
 
-from osint_desktop.app.recovery import recover_dead_runs
+from osint_desktop.app.recovery import recover_dead_runs, recovery_check_interval_s
 from osint_desktop.app.tasks import TaskInfo, list_tasks, update_task
 from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.models import CrawlTask
+from osint_desktop.core.db.notify import ChangeListener
 from osint_desktop.core.intervals import interval, is_due, next_after
 from osint_desktop.core.network import NetworkMonitor, probe_hosts
 from osint_desktop.core.timeutil import utcnow
@@ -28,6 +31,9 @@ log = logging.getLogger(__name__)
 JOB_PREFIX = "task-"
 CLOCK_JOB = "clock-check"
 CLOCK_CHECK_S = 60
+RECOVERY_JOB = "recover-dead-runs"
+# The table whose changes by other processes re-align the jobs (schedules, new tasks, runs).
+TASKS_TABLE = "crawl_tasks"
 NETWORK_JOB = "network-check"
 # While offline, how often the hosts are looked up again; online, nothing is probed.
 NETWORK_CHECK_S = 30.0
@@ -39,8 +45,11 @@ MISFIRE_GRACE_S = 6 * 3600
 class Dispatcher(Protocol):
     """Where due tasks go (the RunService): it runs them and is the one record of runs in flight."""
 
-    def submit(self, task_id: int, trigger: Trigger) -> bool:
-        """Hand a run over without waiting for it; False when the task is already queued or running."""
+    def submit(self, task_id: int, trigger: Trigger, slot: datetime | None = None) -> bool:
+        """Hand a run over without waiting for it; False when the task is already queued or running.
+
+        slot: the task's next run that the scheduler saw due; the run claims that slot only.
+        """
         ...
 
     def is_running(self, task_id: int) -> bool:
@@ -57,6 +66,8 @@ class SchedulerState:
     next_run: datetime | None
     jobs: int
     offline: bool = False
+    # False in a window that only shows what collectors do (view only, --no-collect).
+    collecting: bool = True
 
 
 class TaskScheduler:
@@ -69,6 +80,15 @@ class TaskScheduler:
     Offline (a run found that no host resolves) due tasks are not handed over; the
     network is looked up again every network_check_s and, once it is back, the tasks
     that came due meanwhile run as catch-up.
+
+    Several processes may schedule the same database (team mode): each fire hands over the
+    slot it saw due, and the run's claim takes that slot only if no one else has. With a
+    change listener (PostgreSQL), tasks changed by other processes re-align the jobs at
+    once instead of at the next clock check. Four times a heartbeat interval the runs of dead
+    processes are recovered, and their tasks, still due, fire again here.
+
+    collect=False (a window in view-only mode) puts no task job and fires nothing: the
+    scheduler then only recovers dead runs and runs the housekeeping jobs.
     """
 
     def __init__(
@@ -81,8 +101,18 @@ class TaskScheduler:
         network: NetworkMonitor | None = None,
         network_check_s: float = NETWORK_CHECK_S,
         on_state_change: Callable[[], None] | None = None,
+        changes: ChangeListener | None = None,
+        collect: bool = True,
     ) -> None:
         self._db = db
+        self._collect = collect
+        self._changes = changes
+        self._stop_following: Callable[[], None] | None = None
+        # Set by the change listener's thread; a thread of ours syncs, so a slow database
+        # never holds the listener (and the window's news behind it).
+        self._tasks_changed = threading.Event()
+        self._stopping = threading.Event()
+        self._follower: threading.Thread | None = None
         self._dispatcher = dispatcher
         self._catch_up = catch_up
         self._on_error = on_error
@@ -107,7 +137,7 @@ class TaskScheduler:
 
     def start(self) -> list[int]:
         """Start; returns the tasks whose runs were missed while the app was closed."""
-        missed = self._handle_missed_runs()
+        missed = self._handle_missed_runs() if self._collect else []
         self._scheduler.start()
         self._scheduler.add_job(
             self._check_clock,
@@ -115,10 +145,25 @@ class TaskScheduler:
             id=CLOCK_JOB,
             replace_existing=True,
         )
+        self._scheduler.add_job(
+            self._recover_dead_runs,
+            IntervalTrigger(seconds=recovery_check_interval_s(), timezone=UTC),
+            id=RECOVERY_JOB,
+            replace_existing=True,
+        )
+        if self._collect and self._changes is not None:
+            self._follower = threading.Thread(
+                target=self._follow_changes, name="scheduler-changes", daemon=True
+            )
+            self._follower.start()
+            self._stop_following = self._changes.subscribe(self._on_tables_changed)
         self.sync()
         for task_id in missed:
             self._fire(task_id, Trigger.CATCH_UP)
-        log.info("scheduler started with %d task jobs", len(self._task_jobs()))
+        if self._collect:
+            log.info("scheduler started with %d task jobs", len(self._task_jobs()))
+        else:
+            log.info("scheduler started view only: no scheduled task runs in this process")
         return missed
 
     def add_periodic_job(self, job_id: str, func: Callable[[], None], trigger: IntervalTrigger) -> None:
@@ -127,6 +172,13 @@ class TaskScheduler:
 
     def shutdown(self) -> None:
         """Stop firing jobs; running crawls are the caller's to cancel."""
+        if self._stop_following is not None:
+            self._stop_following()
+            self._stop_following = None
+        self._stopping.set()
+        self._tasks_changed.set()
+        if self._follower is not None:
+            self._follower.join(timeout=5)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         log.info("scheduler stopped")
@@ -162,18 +214,26 @@ class TaskScheduler:
         """Whether scheduled runs wait for the network."""
         return self._offline
 
+    @property
+    def collecting(self) -> bool:
+        """Whether this scheduler runs tasks (False: view only)."""
+        return self._collect
+
     def state(self) -> SchedulerState:
         """Running, paused, offline, the next planned run and the number of jobs."""
         jobs = self._task_jobs()
         times = [job.next_run_time for job in jobs if job.next_run_time is not None]
         return SchedulerState(
-            self._scheduler.running, self._paused, min(times, default=None), len(jobs), offline=self._offline
+            self._scheduler.running, self._paused, min(times, default=None), len(jobs), offline=self._offline,
+            collecting=self._collect,
         )
 
     # mirroring tasks ----------------------------------------------------------
 
     def sync(self, trigger_for_due: Trigger = Trigger.SCHEDULED) -> None:
         """Make the jobs match the database: one per active task at its next run."""
+        if not self._collect:
+            return
         with self._lock:
             tasks = {task.id: task for task in list_tasks(self._db)}
             for job in self._task_jobs():
@@ -196,6 +256,8 @@ class TaskScheduler:
 
     def sync_task(self, task_id: int) -> None:
         """Refresh one task's job after it was created, edited or run."""
+        if not self._collect:
+            return
         with self._lock:
             task = next((t for t in list_tasks(self._db) if t.id == task_id), None)
             job_id = f"{JOB_PREFIX}{task_id}"
@@ -246,9 +308,58 @@ class TaskScheduler:
             return
         if self._dispatcher.is_running(task_id):
             return
+        slot = self._due_slot(task_id)
+        if slot is None:
+            # Run by another process meanwhile, running there now, or changed: nothing to
+            # hand over (a queued run would only lose its claim); the job follows the task.
+            self.sync_task(task_id)
+            return
         # Refused when a run of the task got in meanwhile (a manual one): that run's end
         # re-aligns the job through task_finished.
-        self._dispatcher.submit(task_id, trigger)
+        self._dispatcher.submit(task_id, trigger, slot)
+
+    def _due_slot(self, task_id: int) -> datetime | None:
+        """The slot a fire is for: the task's next run, if it is due and free now; else None."""
+        with self._db.read() as session:
+            row = session.execute(
+                select(CrawlTask.active, CrawlTask.status, CrawlTask.next_run).where(CrawlTask.id == task_id)
+            ).first()
+        if row is None or not row.active or row.status == TaskStatus.RUNNING:
+            return None
+        now = utcnow()
+        if row.next_run is None:
+            return now  # an active task without a next run is due at once (see _put_job)
+        return row.next_run if is_due(row.next_run, now) else None
+
+    # other processes ---------------------------------------------------------------
+
+    def _on_tables_changed(self, tables: frozenset[str]) -> None:
+        # On the listener's thread: only wake ours.
+        if TASKS_TABLE in tables:
+            self._tasks_changed.set()
+
+    def _follow_changes(self) -> None:
+        while True:
+            self._tasks_changed.wait()
+            if self._stopping.is_set():
+                return
+            # Cleared before the sync: a change committed during it is synced again after.
+            self._tasks_changed.clear()
+            try:
+                self.sync()
+            except Exception:  # a busy database must not end the following
+                log.exception("re-aligning the jobs after another process's change failed")
+
+    def _recover_dead_runs(self) -> None:
+        try:
+            # Frees tasks whose runs died: another process killed, or our own final write lost.
+            freed = recover_dead_runs(self._db)
+        except Exception:  # a busy or failing database must not stop the checks
+            log.exception("recovery of dead runs failed")
+            return
+        if freed:
+            # Their tasks are still due for the slots that died with them: run them now.
+            self.sync()
 
     # offline -----------------------------------------------------------------------
 
@@ -322,11 +433,6 @@ class TaskScheduler:
         return []
 
     def _check_clock(self) -> None:
-        try:
-            # Frees tasks whose runs died: another process killed, or our own final write lost.
-            recover_dead_runs(self._db)
-        except Exception:  # a busy or failing database must not stop the clock check
-            log.exception("recovery of dead runs failed")
         wall, mono = time.time(), time.monotonic()
         drift = (wall - self._last_wall) - (mono - self._last_mono)
         self._last_wall, self._last_mono = wall, mono
@@ -334,7 +440,8 @@ class TaskScheduler:
             log.warning("wall clock moved %.0f s against the monotonic clock: rescheduling", drift)
             self.sync(trigger_for_due=Trigger.CATCH_UP)
         else:
-            # Tasks changed by another process (the command line) are picked up here.
+            # Tasks changed by another process (the command line) are picked up here, where
+            # no change listener tells of them at once (SQLite), or it missed some.
             self.sync()
 
     def _on_job_event(self, event: JobExecutionEvent) -> None:

@@ -21,6 +21,7 @@ from osint_desktop.app.context import AppContext, DatabaseProblemError, explain_
 from osint_desktop.app.export import ItemCsvWriter
 from osint_desktop.app.health import list_source_health
 from osint_desktop.app.maintenance import backup_now
+from osint_desktop.app.recovery import current_owner
 from osint_desktop.app.restore import RestoreError, restore_backup
 from osint_desktop.app.runs import RunResult, run_task
 from osint_desktop.app.tasks import (
@@ -198,16 +199,21 @@ def cmd_headless(ctx: AppContext, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     runner = HeadlessRunner(ctx)
+    # Never the password: a URL given with one is shown without it.
     sys.stderr.write(
-        f"{APP_ID}: headless scheduler running (database {ctx.db.url}); stop with Ctrl+C or SIGTERM\n"
+        f"{APP_ID}: headless scheduler running on {current_owner().host} (database "
+        f"{ctx.db.display_url}); stop with Ctrl+C or SIGTERM\n"
     )
     sys.stderr.flush()
     runner.serve(stop)
-    results = runner.results
+    # Scheduled runs another collector got first ran nowhere here: counted, not listed.
+    results = [r for r in runner.results if not r.lost_claim]
+    lost = runner.service.lost_claims
     _emit(
         _success(
             f"headless scheduler stopped after {len(results)} run(s)",
             runs=[{"task_id": r.task_id, **r.to_json()} for r in results],
+            lost_claims=lost,
         )
     )
     return EXIT_OK

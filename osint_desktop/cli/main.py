@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start an empty database where a used one has gone missing",
     )
     parser.add_argument("--minimized", action="store_true", help="start the window hidden in the tray")
+    parser.add_argument(
+        "--no-collect",
+        action="store_true",
+        help="window only: show the (shared) database and run no scheduled task; collectors do",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     commands.add_parser("init-tasks", help="create the default tasks that are missing")

@@ -94,6 +94,9 @@ class Settings:
     start_minimized: bool = False
     start_at_login: bool = False
     catch_up_missed_runs: bool = True
+    # Team mode: the window shows the shared database and runs no scheduled task, so that
+    # analysts' desktops do not compete with the collectors (--no-collect: this session only).
+    view_only: bool = False
     log_retention_days: int = 90
     backup_keep: int = 7
     backup_interval_hours: int = 24

@@ -20,6 +20,7 @@ from osint_desktop.core.config import Settings, data_dir, database_url
 from osint_desktop.core.db.backup import list_backups
 from osint_desktop.core.db.engine import Database, sqlite_path
 from osint_desktop.core.secrets import redact
+from osint_desktop.gui.background import end_pool_threads
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.garbage import GuiThreadCollector
 from osint_desktop.gui.icons import app_icon
@@ -38,11 +39,14 @@ SHUTDOWN_WAIT_S = 6.0
 class DesktopApp(QObject):
     """Owns everything the window needs and tears it down in reverse order."""
 
-    def __init__(self, qt_app: QApplication, ctx: AppContext, start_minimized: bool) -> None:
+    def __init__(
+        self, qt_app: QApplication, ctx: AppContext, start_minimized: bool, *, collect: bool = True
+    ) -> None:
         super().__init__()
         self.qt_app = qt_app
         self.ctx = ctx
-        self.controller = CrawlController(ctx, self)
+        # collect=False: view only (--no-collect or the setting), for a shared database.
+        self.controller = CrawlController(ctx, self, collect=collect)
         # Dispatch, runs in flight, cancel, the scheduler, maintenance and shutdown.
         self.service = self.controller.service
         self.bridge = SchedulerBridge(self.controller, self)
@@ -102,7 +106,7 @@ class DesktopApp(QObject):
         # reads end before the database closes, and waitForDone also ends each pool's idle
         # threads instead of leaving them 30 s to expire.
         self.window.wait_for_pages()
-        QThreadPool.globalInstance().waitForDone(5000)
+        end_pool_threads(QThreadPool.globalInstance())
         if self.tray is not None:
             self.tray.hide()
         if self.instance_server is not None:
@@ -233,7 +237,8 @@ def run_application(args: argparse.Namespace) -> int:
         ctx.settings.defaults_created = True
         ctx.settings.save(ctx.home)
     minimized = bool(args.minimized or ctx.settings.start_minimized)
-    app = DesktopApp(qt_app, ctx, minimized)
+    collect = not (getattr(args, "no_collect", False) or ctx.settings.view_only)
+    app = DesktopApp(qt_app, ctx, minimized, collect=collect)
     server = InstanceServer(name, app)
     server.show_requested.connect(app.bring_forward)
     server.listen()

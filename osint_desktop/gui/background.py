@@ -268,3 +268,15 @@ def run_with_progress(
 ) -> BackgroundCall[T]:
     """As run_in_background, and work(report) may call report(value) to reach on_progress(value)."""
     return _start(work, on_result, owner, on_error, on_progress, on_finished, key, pool, _name_of(work))
+
+
+def end_pool_threads(pool: QThreadPool, timeout_ms: int = 5000) -> bool:
+    """Wait for a pool's work, then end its idle threads (at shutdown); False if work outlasted timeout_ms.
+
+    An idle pool thread waits out the expiry it had when it went idle (30 s): waitForDone
+    alone returns with such threads alive. With the expiry at zero, a second waitForDone
+    wakes them and they end.
+    """
+    finished = bool(pool.waitForDone(timeout_ms))
+    pool.setExpiryTimeout(0)
+    return bool(pool.waitForDone(timeout_ms)) and finished

@@ -58,10 +58,16 @@ class CrawlController(QObject):
     busy_changed = Signal(int)  # number of runs queued or in progress
 
     def __init__(
-        self, ctx: AppContext, parent: QObject | None = None, network: NetworkMonitor | None = None
+        self,
+        ctx: AppContext,
+        parent: QObject | None = None,
+        network: NetworkMonitor | None = None,
+        *,
+        collect: bool = True,
     ) -> None:
         super().__init__(parent)
-        self.service = RunService(ctx, network=network)
+        # collect=False: view only, the scheduler puts no job (see RunService).
+        self.service = RunService(ctx, network=network, collect=collect)
         self._signals = RunSignals(self)
         self._signals.queued.connect(self._on_queued)
         self._signals.started.connect(self._on_started)

@@ -42,6 +42,7 @@ def details_html(entry: LogInfo) -> str:
         f"<p>Started {html.escape(local_time_full(entry.started_at))}, "
         f"finished {html.escape(local_time_full(entry.finished_at) or '—')}, "
         f"took {duration(entry.duration_s)}; trigger: {html.escape(entry.trigger)}; "
+        f"host: {html.escape(entry.host or 'unknown')}; "
         f"{entry.items_found} found, {entry.items_new} new.</p>",
     ]
     if entry.error:
@@ -84,7 +85,7 @@ class LogsPage(QWidget):
         for label, statuses in STATUS_FILTERS:
             self.status_filter.addItem(label, statuses)
         self.count_label = QLabel()
-        self.table = data_table(self.model, (130, 210, 130, 80, 110, 80, 65, 55))
+        self.table = data_table(self.model, (130, 210, 130, 80, 110, 80, 120, 65, 55))
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.setPlaceholderText("Select a run to see each target's result and the full error text.")

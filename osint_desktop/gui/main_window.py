@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -25,6 +25,7 @@ from osint_desktop.core.db.changes import Changes
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import Source, TaskStatus, Trigger
 from osint_desktop.gui.alerts_page import AlertsPage
+from osint_desktop.gui.background import end_pool_threads
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.db_watch import DatabaseWatcher
 from osint_desktop.gui.formatting import local_time, relative
@@ -35,7 +36,7 @@ from osint_desktop.gui.logs_page import LogsPage
 from osint_desktop.gui.models.tasks import has_failing_source
 from osint_desktop.gui.notifications import Notifier
 from osint_desktop.gui.overview import OverviewWidget
-from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT, SchedulerBridge
+from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT, VIEW_ONLY_TEXT, SchedulerBridge
 from osint_desktop.gui.task_dialog import TaskDialog
 from osint_desktop.gui.tasks_page import TasksPage
 from osint_desktop.gui.tray import Tray
@@ -104,7 +105,8 @@ class MainWindow(QMainWindow):
         self._refresh_timer.start()
         # Runs of the command line or a headless collector, tasks changed elsewhere: within a
         # second or two on every page, at the cost of a PRAGMA when nothing changed.
-        self.db_watch = DatabaseWatcher(ctx.db, self)
+        # On PostgreSQL the server announces each commit (LISTEN/NOTIFY): no waiting for a poll.
+        self.db_watch = DatabaseWatcher(ctx.db, self, changes=ctx.changes)
         self.db_watch.changed.connect(self.on_database_changed)
         self.db_watch.start()
         self.reload_all()
@@ -327,9 +329,10 @@ class MainWindow(QMainWindow):
         self.health_page.wait_idle()
 
     def wait_for_pages(self) -> None:
-        """Wait until the pages that read in pools of their own have finished (at shutdown)."""
-        self.health_page.wait_idle()
-        self.overview.wait_idle()
+        """Wait for the reads of the pages that have pools of their own; end those pools' threads."""
+        for pool in self.findChildren(QThreadPool):
+            pool.clear()
+            end_pool_threads(pool)
 
     @Slot()
     def update_status(self) -> None:
@@ -337,8 +340,12 @@ class MainWindow(QMainWindow):
         state = self.bridge.state()
         paused, offline = state.paused, state.offline
         self.scheduler_label.setText(
-            "Scheduler: paused" if paused else "Scheduler: offline" if offline else "Scheduler: running"
+            VIEW_ONLY_TEXT
+            if not state.collecting
+            else "Scheduler: paused" if paused else "Scheduler: offline" if offline else "Scheduler: running"
         )
+        # View only: nothing is scheduled here to pause.
+        self.pause_action.setEnabled(state.collecting)
         self.pause_action.setChecked(paused)
         self.pause_action.setText("Resume scheduler" if paused else "Pause scheduler")
         running = len(self.controller.running)
@@ -391,7 +398,8 @@ class MainWindow(QMainWindow):
             self.overview.refresh()
         self.health_page.refresh()
         self.notifier.run_finished(result)
-        self.statusBar().showMessage(result.message, 10_000)
+        if not result.lost_claim:  # another collector ran it: nothing happened here to tell
+            self.statusBar().showMessage(result.message, 10_000)
         self.update_status()
 
     @Slot(int, str)
@@ -646,7 +654,7 @@ class MainWindow(QMainWindow):
             self,
             f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>Scheduled collection of open-source intelligence."
-            f"<br><br>Data folder: {self.ctx.home}<br>Database: {self.ctx.db.url}",
+            f"<br><br>Data folder: {self.ctx.home}<br>Database: {self.ctx.db.display_url}",
         )
 
     @Slot(int)

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 # The status bar and the tray say the same words.
 PAUSED_TEXT = "Paused — no task runs until you resume"
 OFFLINE_TEXT = "Offline — collection resumes when the network is back"
+VIEW_ONLY_TEXT = "View only — the collectors run the scheduled tasks"
 
 
 class _StateRelay(RunListener):

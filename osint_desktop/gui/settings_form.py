@@ -129,6 +129,12 @@ FIELDS = (
         label="At start, run once the tasks whose run was missed", kind=Kind.CHECK,
     ),
     Field(
+        key="view_only", page="Window",
+        label="View only: this window runs no scheduled task (from the next start)", kind=Kind.CHECK,
+        tooltip="For a shared database where headless collectors run the tasks: the window shows "
+        "their runs and items, and runs a task only when you ask.",
+    ),
+    Field(
         key="log_retention_days", page="Maintenance", label="Keep run logs for:",
         kind=Kind.WHOLE, minimum=0, maximum=3650, suffix=" days", special="Keep forever",
         tooltip="Run logs older than this are deleted; collected items are kept.",

@@ -136,7 +136,7 @@ def test_run_now_shows_log_row_and_items(qtbot: QtBot, desktop: DesktopApp, feed
     logs = window.logs_page.model
     assert logs.rowCount() == 1
     assert logs.index(0, 4).data() == "success"
-    assert logs.index(0, 7).data() == "20"
+    assert logs.index(0, 8).data() == "20"  # New (Host is column 6)
     assert window.items_page.model.rowCount() == 20
     row = window.task_model.row_of(task.id)
     assert row is not None
@@ -239,7 +239,7 @@ def test_failing_target_shows_in_logs_and_notifies(
     assert result.status == "failed"
     logs = desktop.window.logs_page
     assert logs.model.index(0, 4).data() == "failed"
-    assert "500" in logs.model.index(0, 8).data()
+    assert "500" in logs.model.index(0, 9).data()
     logs.table.selectRow(0)
     assert "HTTP 500" in logs.details.toPlainText()
     assert feeds.url("/broken") in logs.details.toPlainText()

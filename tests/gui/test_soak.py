@@ -108,9 +108,14 @@ def test_window_survives_a_thousand_runs(tmp_path: Path, soak_feeds: FeedServer)
     assert len(new_threads) <= 2, new_threads
     assert end["os_threads"] <= warm["os_threads"] + MAX_IDLE_POOL_THREADS
     assert end["fds"] <= warm["fds"] + MAX_EXTRA_POOLED_FILES
-    # After quitting, only the main thread is left.
-    assert report["after_quit"]["python_threads"] == ["MainThread"]
-    assert report["after_quit"]["os_threads"] <= 2, report["after_quit"]["os_thread_names"]
+    # After quitting, only the main thread is left, and Qt's own drawing pool: the raster
+    # engine paints on pooled threads (seen with gdb: QRasterPaintEngine::drawLines starting
+    # them), at most one a core, which end 30 s after their last stroke. Ours are ended.
+    after = report["after_quit"]
+    assert after["python_threads"] == ["MainThread"]
+    others = [name for name in after["os_thread_names"] if name != "Thread (pooled)"]
+    assert len(others) <= 1, after["os_thread_names"]
+    assert len(after["os_thread_names"]) - len(others) <= (os.cpu_count() or 1), after["os_thread_names"]
 
     rss = report["rss_by_press"][WARMUP_PRESSES - 1 :]
     steps = [later - earlier for earlier, later in itertools.pairwise(rss)]

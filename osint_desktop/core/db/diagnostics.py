@@ -10,7 +10,8 @@ from sqlalchemy.engine import make_url
 
 from osint_desktop.core.config import write_private_file
 from osint_desktop.core.db.engine import sqlite_path
-from osint_desktop.core.db.errors import DbErrorKind, classify_database_error
+from osint_desktop.core.db.errors import DbErrorKind, classify_database_error, driver_error
+from osint_desktop.core.secrets import redact
 
 MARKER_FILE = "database.json"
 PROBE_TIMEOUT_S = 5.0
@@ -110,6 +111,14 @@ def explain_database_error(url: str, exc: BaseException) -> tuple[str, str]:
             "damaged",
         )
     if kind is DbErrorKind.CANTOPEN:
+        if sqlite_path(url) is None:
+            # A server: its own words say why (down, refused, TLS, authentication, no such database).
+            reason = redact(str(driver_error(exc))).strip().splitlines()
+            return (
+                f"the database server of {where} cannot be reached or refused the connection: "
+                f"{reason[0] if reason else type(exc).__name__}",
+                "missing",
+            )
         return f"the database {where} cannot be opened: check the path and its permissions", "missing"
     if kind is DbErrorKind.IO:
         return f"disk I/O error on {where}: the disk may be full or failing", "other"

@@ -48,6 +48,9 @@ _SQLSTATES: dict[str, DbErrorKind] = {
     "58030": DbErrorKind.IO,  # io_error
     "3D000": DbErrorKind.CANTOPEN,  # invalid_catalog_name: no such database
     "57P03": DbErrorKind.CANTOPEN,  # cannot_connect_now
+    # The server is going down (a restart, a failover): the connection is lost with it.
+    "57P01": DbErrorKind.CANTOPEN,  # admin_shutdown
+    "57P02": DbErrorKind.CANTOPEN,  # crash_shutdown
 }
 _SQLSTATE_CLASSES: dict[str, DbErrorKind] = {
     "08": DbErrorKind.CANTOPEN,  # connection exception
@@ -70,7 +73,16 @@ _PHRASES: tuple[tuple[tuple[str, ...], DbErrorKind], ...] = (
     (("readonly", "read-only"), DbErrorKind.READONLY),
     (("locked", "busy", "deadlock"), DbErrorKind.LOCKED),
     (("malformed", "not a database", "corrupt"), DbErrorKind.DAMAGED),
-    (("unable to open", "could not connect", "connection refused"), DbErrorKind.CANTOPEN),
+    (
+        (
+            "unable to open", "could not connect", "connection refused",
+            # A server connection lost on the way, or refused while the server restarts
+            # (libpq and psycopg say so without an SQLSTATE).
+            "server closed the connection", "the connection is closed", "terminating connection",
+            "connection failed", "the database system is shutting down", "the database system is starting up",
+        ),
+        DbErrorKind.CANTOPEN,
+    ),
     (("disk i/o error", "input/output error"), DbErrorKind.IO),
 )
 

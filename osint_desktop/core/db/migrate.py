@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
 
 from osint_desktop.core.db.backup import backup_sqlite
 from osint_desktop.core.db.engine import Database, sqlite_path
@@ -28,6 +29,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_WAIT_S = 600
 # pg_advisory_lock's key: any constant that every process of the app shares.
 PG_MIGRATION_LOCK_KEY = 0x05_1A_7D_E5_C0
+# PostgreSQL's SQLSTATE for a statement cut by statement_timeout.
+QUERY_CANCELED = "57014"
 
 
 def _alembic_config() -> Config:
@@ -84,6 +87,10 @@ def upgrade_to_head(
         # transaction that reads and then writes fails at once when another writer got in.
         engine = db.engine.execution_options(sqlite_begin="IMMEDIATE") if db.is_sqlite else db.engine
         with engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                # A migration may rewrite or index every row: the statement timeout that
+                # guards the app's own queries must not cut it half way.
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     log.info("database migrated from %s to %s", current, head)
@@ -111,7 +118,18 @@ def _migration_lock(db: Database) -> Iterator[None]:
     if db.engine.dialect.name == "postgresql":
         # Session-level, so it outlives the transactions of the migration; unlocked by hand.
         with db.engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_MIGRATION_LOCK_KEY})
+            # Waited for as long as a file lock is, not the app's statement timeout (SET LOCAL:
+            # this transaction only, so the pooled connection keeps its own).
+            conn.execute(text(f"SET LOCAL statement_timeout = {MIGRATION_LOCK_WAIT_S * 1000}"))
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_MIGRATION_LOCK_KEY})
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
+                    raise
+                raise MigrationLockTimeoutError(
+                    "another OSINT Desktop process has been upgrading the database for more than "
+                    f"{MIGRATION_LOCK_WAIT_S // 60} minutes: wait for it to finish, or stop it and try again"
+                ) from exc
             conn.commit()
             try:
                 yield

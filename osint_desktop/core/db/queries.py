@@ -1,4 +1,4 @@
-"""Read queries over logs and items, returning plain data; paging by keyset, search by FTS5.
+"""Read queries over logs and items, returning plain data; paging by keyset, full-text search.
 
 A task's items are those it belongs to through item_tasks (every task that found an item),
 never items.task_id, which only says which task found it first.
@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, select, text
+from sqlalchemy import Select, TextClause, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from osint_desktop.core.db.engine import Database
@@ -44,6 +44,8 @@ class LogInfo:
     details: list[dict[str, Any]]
     targets_total: int
     targets_done: int
+    # The machine that ran it (several collectors and windows may share a database).
+    host: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The command line's representation."""
@@ -60,6 +62,7 @@ class LogInfo:
             "items_new": self.items_new,
             "error": self.error,
             "details": self.details,
+            "host": self.host,
         }
 
 
@@ -93,7 +96,7 @@ def _log_info(row: CrawlLog, task_name: str) -> LogInfo:
     return LogInfo(
         row.id, row.task_id, task_name, row.started_at, row.finished_at, row.duration_s,
         RunStatus(row.status), Trigger(row.trigger), row.items_found, row.items_new, row.error,
-        list(row.details or []), row.targets_total, row.targets_done,
+        list(row.details or []), row.targets_total, row.targets_done, row.owner_host,
     )
 
 
@@ -152,6 +155,15 @@ def fts_expression(search: str) -> str | None:
     return parse_query(search).fts5()
 
 
+def postgres_search_condition(tsquery: str) -> TextClause:
+    """Items whose search_vector matches a to_tsquery text (core.query's tsquery()), GIN-indexed.
+
+    search_vector and osint_search_query are PostgreSQL's alone (migration 0008): not mapped
+    on Item, which SQLite shares. The function folds the query as the column folds the text.
+    """
+    return text("items.search_vector @@ osint_search_query(:tsquery)").bindparams(tsquery=tsquery)
+
+
 def item_query(
     session: Session,
     task_id: int | None = None,
@@ -176,8 +188,7 @@ def item_query(
             )
             query = query.where(Item.id.in_(matching))
         else:
-            pattern = f"%{search.strip()}%"
-            query = query.where(Item.title.ilike(pattern) | Item.summary.ilike(pattern))
+            query = query.where(postgres_search_condition(parse_query(search).tsquery()))
     return query
 
 

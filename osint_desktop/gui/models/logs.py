@@ -37,6 +37,8 @@ LOG_COLUMNS: list[Column[LogInfo]] = [
         ),
     ),
     Column("Trigger", lambda r: r.trigger),
+    # Which collector or window ran it: several share a team's database.
+    Column("Host", lambda r: r.host or ""),
     Column("Found", lambda r: str(r.items_found), align_right=True),
     Column("New", lambda r: str(r.items_new), "new", align_right=True),
     Column("Error", lambda r: _first_line(r.error), tooltip=lambda r: r.error),

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -218,7 +218,7 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[int, str]] = []
 
-    def submit(self, task_id: int, trigger: str) -> bool:
+    def submit(self, task_id: int, trigger: str, slot: datetime | None = None) -> bool:
         if self.is_running(task_id):
             return False
         self.calls.append((task_id, trigger))

@@ -90,6 +90,7 @@ class GatedRun:
         *,
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        slot: datetime | None = None,
     ) -> RunResult:
         with self.lock:
             self.calls.append((task_id, trigger))
@@ -301,9 +302,10 @@ def test_a_crawl_that_does_not_stop_in_time_is_marked_interrupted(
         *,
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        slot: datetime | None = None,
     ) -> RunResult:
         try:
-            return run_task(db, task_id, trigger, options, progress=progress)  # deaf to cancel
+            return run_task(db, task_id, trigger, options, progress=progress, slot=slot)  # deaf to cancel
         finally:
             ended.set()
 

@@ -29,7 +29,7 @@ class Recorder:
         self.in_flight: set[int] = set()
         self.lock = threading.Lock()
 
-    def submit(self, task_id: int, trigger: str) -> bool:
+    def submit(self, task_id: int, trigger: str, slot: datetime | None = None) -> bool:
         with self.lock:
             self.calls.append((task_id, trigger))
             if task_id in self.in_flight:
