@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -73,6 +73,14 @@ class FetchResult:
     elapsed_s: float = 0.0
     # The request never reached a server (name did not resolve, no route): maybe offline.
     unreachable: bool = False
+    # The exchange as it happened, for evidence capture (set for a 200 with a body): the
+    # status line's words and version, the headers sent and received, and when it answered.
+    reason: str = ""
+    http_version: str = "HTTP/1.1"
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    retrieved_at: datetime | None = None
+    user_agent: str = USER_AGENT
 
     @property
     def not_modified(self) -> bool:
@@ -400,10 +408,12 @@ class FeedFetcher:
             if response.status_code != 200:
                 result.error = f"unexpected HTTP {response.status_code} {response.reason or ''}".strip()
                 return None
+            retrieved_at = utcnow()
             result.body = self._read_capped(response, started)
             if result.body is None:
                 result.error = self._cap_error(started)
                 return None
+            _remember_exchange(result, response, retrieved_at)
             result.content_type = response.headers.get("content-type")
             result.etag = response.headers.get("etag")
             result.last_modified = response.headers.get("last-modified")
@@ -445,6 +455,20 @@ class FeedFetcher:
         if time.monotonic() - started > self.limits.deadline_s:
             return f"the body trickled in slower than the {self.limits.deadline_s:g} s deadline"
         return f"the body is larger than the {_size(self.limits.max_body_bytes)} cap"
+
+
+def _remember_exchange(result: FetchResult, response: requests.Response, retrieved_at: datetime) -> None:
+    """Keep what evidence needs of the exchange: headers as sent and received, not as merged."""
+    result.reason = response.reason or ""
+    version = getattr(response.raw, "version", 11)
+    result.http_version = "HTTP/1.0" if version == 10 else "HTTP/1.1"
+    result.request_headers = {str(k): str(v) for k, v in response.request.headers.items()}
+    raw_headers = getattr(response.raw, "headers", None)
+    # urllib3 keeps repeated headers (two Set-Cookie) apart; requests' own mapping joins them.
+    source = raw_headers.items() if raw_headers is not None else response.headers.items()
+    result.response_headers = [(str(k), str(v)) for k, v in source]
+    result.retrieved_at = retrieved_at
+    result.user_agent = result.request_headers.get("User-Agent", USER_AGENT)
 
 
 def _size(count: int) -> str:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osint_desktop.core.vocabulary import FailureKind, HeldBack
+
+if TYPE_CHECKING:
+    # Type-only: validating targets must not load warcio.
+    from osint_desktop.core.evidence.capture import CaptureRef
+
+EVIDENCE_NOT_CAPTURED = "evidence not captured"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class StateUpdate:
     since_id: str | None = None
     retry_after: datetime | None = None
     clear_retry_after: bool = False
+    # This run's capture of the target: the next identical body is written as a revisit of it.
+    capture: CaptureRef | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class TargetMemory:
     last_status: str | None = None
     last_error: str | None = None
     error_count: int = 0
+    # The last capture of the target's body (evidence), for a revisit when it comes back the same.
+    capture: CaptureRef | None = None
 
 
 # The words after an API's HTTP status in a detail ("429 rate limited"); others read "error",
@@ -91,6 +101,10 @@ class TargetOutcome:
     still_failing: bool = False
     # Extra keys of this target's detail, beyond the contract's (X: posts_read, estimated_cost_usd).
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where the answer the items came from is kept as evidence; None when nothing was captured.
+    capture: CaptureRef | None = None
+    # Why the answer could not be captured (disk full, folder not writable); the target still worked.
+    capture_error: str | None = None
 
     @classmethod
     def not_sent_after(cls, target: str, stop: TargetOutcome) -> TargetOutcome:
@@ -160,7 +174,10 @@ class TargetOutcome:
             "error": self.error,
             "elapsed_s": round(self.elapsed_s, 3),
         }
-        if self.warning:
-            detail["warning"] = self.warning
+        warnings = [self.warning] if self.warning else []
+        if self.capture_error:
+            warnings.append(f"{EVIDENCE_NOT_CAPTURED}: {self.capture_error}")
+        if warnings:
+            detail["warning"] = "; ".join(warnings)
         detail.update(self.extra)
         return detail

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     # heavy module (requests, feedparser, tweepy) is loaded.
     from osint_desktop.core.crawl.http import FetchLimits
     from osint_desktop.core.crawl.news import ParsedFeed
+    from osint_desktop.core.evidence.capture import EvidenceWriter
 
 FeedParser = Callable[[bytes, str, "str | None"], "ParsedFeed"]
 OutcomeCallback = Callable[[TargetOutcome], None]
@@ -66,6 +67,8 @@ class CrawlContext:
     save_credential: Callable[[str, str], None] | None = None
     # Source settings by Settings field name (a service URL: users may run their own server).
     settings: Mapping[str, str] = field(default_factory=dict)
+    # Where a provider captures the answers its items come from (WARC); None: capture is off.
+    evidence: EvidenceWriter | None = None
 
     @property
     def cancelled(self) -> bool:

@@ -26,6 +26,7 @@ from osint_desktop.core.vocabulary import FailureKind, HeldBack, Source
 if TYPE_CHECKING:
     # Loaded by crawl() and probe(): validating a target must not load requests or feedparser.
     from osint_desktop.core.crawl.http import FeedFetcher, FetchResult
+    from osint_desktop.core.evidence.capture import EvidenceWriter
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class NewsProvider(SourceProvider):
                         parser,
                         cancel,
                         context.respect_backoff,
+                        context.evidence,
                     )
                     for url in targets
                 ]
@@ -179,10 +181,11 @@ def _crawl_feed_isolated(
     parser: FeedParser,
     cancel: threading.Event | None,
     respect_backoff: bool,
+    evidence: EvidenceWriter | None = None,
 ) -> TargetOutcome:
     """_crawl_feed, with a surprise in one feed (a parser bug, odd bytes) kept to that feed."""
     try:
-        return _crawl_feed(fetcher, url, memory, parser, cancel, respect_backoff)
+        return _crawl_feed(fetcher, url, memory, parser, cancel, respect_backoff, evidence)
     except Exception as exc:
         from osint_desktop.core.secrets import redact
 
@@ -201,6 +204,7 @@ def _crawl_feed(
     parser: FeedParser,
     cancel: threading.Event | None,
     respect_backoff: bool,
+    evidence: EvidenceWriter | None = None,
 ) -> TargetOutcome:
     now = utcnow()
     if (
@@ -242,6 +246,10 @@ def _crawl_feed(
         outcome.state.clear_retry_after = True
         return outcome
     assert fetched.body is not None
+    if evidence is not None:
+        # Before parsing: what the source served is evidence even when it is not a feed
+        # (it explains the parse error), and a parse failure must not lose it.
+        _capture(evidence, url, fetched, memory, outcome)
     parsed = parser(fetched.body, fetched.final_url, fetched.content_type)
     if parsed.error:
         outcome.failure, outcome.error = FailureKind.PARSE, parsed.error
@@ -254,6 +262,43 @@ def _crawl_feed(
     outcome.state.last_modified = fetched.last_modified
     outcome.state.clear_retry_after = True
     return outcome
+
+
+def _capture(
+    evidence: EvidenceWriter,
+    url: str,
+    fetched: FetchResult,
+    memory: TargetMemory | None,
+    outcome: TargetOutcome,
+) -> None:
+    """Capture the answer on this fetch thread; a failure is noted on the outcome, never raised."""
+    from osint_desktop.core.evidence.capture import CaptureError
+
+    assert fetched.body is not None and fetched.status is not None
+    try:
+        ref = evidence.capture_response(
+            url,
+            fetched.final_url,
+            fetched.request_headers,
+            fetched.status,
+            fetched.reason,
+            fetched.response_headers,
+            fetched.body,
+            fetched.retrieved_at or utcnow(),
+            fetched.user_agent,
+            http_version=fetched.http_version,
+            previous=memory.capture if memory is not None else None,
+        )
+    except CaptureError as exc:
+        outcome.capture_error = exc.reason
+        return
+    except (OSError, ValueError) as exc:
+        # Whatever the writer did not foresee is still only a lost capture, not a lost target.
+        log.warning("evidence of %s not captured", url, exc_info=True)
+        outcome.capture_error = f"{type(exc).__name__}: {exc}"[:300]
+        return
+    outcome.capture = ref
+    outcome.state.capture = ref
 
 
 def _failure_of(fetched: FetchResult) -> FailureKind:
