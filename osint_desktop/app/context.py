@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
@@ -28,6 +31,9 @@ from osint_desktop.core.db.notify import ChangeListener
 from osint_desktop.core.logging_setup import setup_logging
 from osint_desktop.core.secrets import load_credential, load_token, renewed_credential_saver
 
+if TYPE_CHECKING:
+    from osint_desktop.core.evidence.capture import EvidenceWriter
+
 # The entry points catch these from here, with the context they open.
 __all__ = ["AppContext", "DatabaseProblemError", "explain_database_error"]
 
@@ -37,6 +43,41 @@ log = logging.getLogger(__name__)
 # database_password_name(url) in the keyring (or the data folder's private file); else
 # libpq's own ~/.pgpass and PGPASSWORD.
 DB_PASSWORD_ENV = "OSINT_DESKTOP_DB_PASSWORD"
+
+
+EVIDENCE_FOLDER = "evidence"
+_writers_lock = threading.Lock()
+_writers: dict[Path, EvidenceWriter] = {}
+
+
+def shared_evidence_writer(folder: Path) -> EvidenceWriter:
+    """The process's writer for an evidence folder: one open WARC file per process, not per run."""
+    from osint_desktop.core.evidence.capture import EvidenceWriter
+
+    key = folder.absolute()
+    with _writers_lock:
+        writer = _writers.get(key)
+        if writer is None:
+            writer = _writers[key] = EvidenceWriter(key)
+        return writer
+
+
+def close_evidence_writer(folder: Path) -> None:
+    """Finish the process's open WARC file in folder (made read-only); a later capture starts anew."""
+    with _writers_lock:
+        writer = _writers.pop(folder.absolute(), None)
+    if writer is not None:
+        writer.close()
+
+
+def operator_name(settings: Settings) -> str:
+    """Who the custody log names: the setting, else the system's user name."""
+    if settings.operator_name.strip():
+        return settings.operator_name.strip()
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""
 
 
 def database_password_name(url: str) -> str | None:
@@ -65,6 +106,22 @@ class AppContext:
     def backup_dir(self) -> Path:
         """Where database backups are kept."""
         return self.home / "backups"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where captures are kept as WARC files."""
+        return self.home / EVIDENCE_FOLDER
+
+    def evidence_writer(self) -> EvidenceWriter | None:
+        """The process's evidence writer, or None when capture is switched off in Settings."""
+        if not self.settings.capture_evidence:
+            return None
+        return shared_evidence_writer(self.evidence_dir)
+
+    @property
+    def operator(self) -> str:
+        """Who the custody log and evidence packages name."""
+        return operator_name(self.settings)
 
     @classmethod
     def open(
@@ -134,6 +191,8 @@ class AppContext:
                 quiet_factor=s.health_quiet_factor,
                 quiet_floor_hours=s.health_quiet_floor_hours,
             ),
+            evidence=self.evidence_writer(),
+            operator=self.operator,
         )
 
     def credential(self, name: str, env: str | None = None) -> str | None:
@@ -154,4 +213,5 @@ class AppContext:
         """Stop listening for changes and release the database."""
         if self.changes is not None:
             self.changes.close()
+        close_evidence_writer(self.evidence_dir)
         self.db.dispose()

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,7 +44,7 @@ from osint_desktop.core.db.errors import (
     driver_error,
     is_database_error,
 )
-from osint_desktop.core.db.models import CrawlLog, CrawlTask, Item, ItemTask, TargetState
+from osint_desktop.core.db.models import CrawlLog, CrawlTask, CustodyEntry, Item, ItemTask, TargetState
 from osint_desktop.core.intervals import next_after
 from osint_desktop.core.network import OFFLINE_ERROR, NetworkMonitor, probe_hosts
 from osint_desktop.core.secrets import redact
@@ -57,6 +57,9 @@ from osint_desktop.core.sources.registry import (
 )
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.vocabulary import FailureKind, RunStatus, Source, TaskStatus, Trigger
+
+if TYPE_CHECKING:
+    from osint_desktop.core.evidence.capture import CaptureRef, EvidenceWriter
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,11 @@ class RunOptions:
 
     # When a target counts as failing or quiet (app.health).
     health: HealthSettings = field(default_factory=HealthSettings)
+    # Captures the answers items come from (one per process, AppContext.evidence_writer());
+    # None: capture is off.
+    evidence: EvidenceWriter | None = field(default=None, repr=False, compare=False)
+    # Who the custody log names for this run's captures.
+    operator: str = ""
 
     def crawl_context(
         self,
@@ -121,6 +129,7 @@ class RunOptions:
             read_budget=read_budget,
             save_credential=self.save_credential,
             settings=self.source_settings,
+            evidence=self.evidence,
         )
 
 
@@ -593,6 +602,7 @@ def _claim(
 def _memory_of(state: TargetState) -> TargetMemory:
     # Plain data: the crawl threads never touch an ORM instance.
     return TargetMemory(
+        capture=_capture_of(state.capture),
         etag=state.etag,
         last_modified=state.last_modified,
         since_id=state.since_id,
@@ -601,6 +611,18 @@ def _memory_of(state: TargetState) -> TargetMemory:
         last_error=state.last_error,
         error_count=state.error_count or 0,
     )
+
+
+def _capture_of(data: dict[str, Any] | None) -> CaptureRef | None:
+    """The stored capture reference, or None (none yet, or unreadable: the body is stored again)."""
+    if not data:
+        return None
+    from osint_desktop.core.evidence.capture import CaptureRef
+
+    try:
+        return CaptureRef.from_dict(data)
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 @dataclass
@@ -621,8 +643,16 @@ class StoredBatch:
         self.published_by_origin.setdefault(record.origin, []).append(record.published_at or collected)
 
 
-def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemRecord]) -> StoredBatch:
+def _insert_items(
+    session: Session,
+    task_id: int | None,
+    records: Iterable[ItemRecord],
+    captures: Mapping[tuple[str, str], dict[str, Any]] | None = None,
+) -> StoredBatch:
     """Store the run's items once each and make every one of them the task's.
+
+    captures: the capture each item came from, by (source, dedup key); an item stored now
+    keeps it, one stored before keeps the capture it was first stored with.
 
     Returns the items new to the task (see the module's docstring), counted per origin.
     Batched: one conflict-skipping insert of the items, one look-up of the ids of those
@@ -646,6 +676,7 @@ def _insert_items(session: Session, task_id: int | None, records: Iterable[ItemR
             "collected_at": collected,
             "origin": r.origin,
             "language": r.language,
+            "capture": (captures or {}).get((r.source, r.dedup_key)),
         }
         for r in unique.values()
     ]
@@ -736,6 +767,8 @@ def _save_states(
                 state.etag, state.last_modified = update_.etag, update_.last_modified
             if update_.since_id:
                 state.since_id = update_.since_id
+            if update_.capture is not None:
+                state.capture = update_.capture.to_dict()
         if update_.retry_after is not None:
             state.retry_after = update_.retry_after
 
@@ -792,7 +825,16 @@ def _finish(
     now = utcnow()
     with db.write() as session:
         task = session.get(CrawlTask, task_id)
-        stored = _insert_items(session, task_id if task else None, (r for o in outcomes for r in o.items))
+        captures = {
+            (r.source, r.dedup_key): o.capture.to_dict()
+            for o in reversed(outcomes)  # the first outcome's capture wins, as its record does
+            if o.capture is not None
+            for r in o.items
+        }
+        stored = _insert_items(
+            session, task_id if task else None, (r for o in outcomes for r in o.items), captures
+        )
+        _log_captures(session, task_id, claim, outcomes, options.operator, now)
         new = stored.new_by_origin
         if task is not None:  # a deleted task's states went with it
             _save_states(session, task_id, claim.source, outcomes, now)
@@ -823,6 +865,34 @@ def _finish(
         if task is not None:
             _update_task_after_run(task, result, outcomes, claim, advance_schedule, now)
             result.next_run = task.next_run
+
+
+def _log_captures(
+    session: Session, task_id: int, claim: _Claim, outcomes: list[TargetOutcome], operator: str, now: datetime
+) -> None:
+    """One custody entry for the run's captures: which WARC files, how many records."""
+    refs = [o.capture for o in outcomes if o.capture is not None]
+    failed = [o.target for o in outcomes if o.capture_error]
+    if not refs and not failed:
+        return
+    session.add(
+        CustodyEntry(
+            at=now,
+            operator=operator[:200],
+            action="capture",
+            detail={
+                "task_id": task_id,
+                "task": claim.name,
+                "log_id": claim.log_id,
+                "warc_files": sorted({ref.warc_file for ref in refs}),
+                "captures": len(refs),
+                # Each capture is a response (or revisit) record and its request record.
+                "records": 2 * len(refs),
+                "revisits": sum(1 for ref in refs if ref.is_revisit),
+                "not_captured": failed,
+            },
+        )
+    )
 
 
 def _new_for(outcome: TargetOutcome, new: Counter[str]) -> int:

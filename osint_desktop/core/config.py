@@ -103,6 +103,10 @@ class Settings:
     close_to_tray_hint_shown: bool = False
     token_storage: str = "keyring"  # keyring | session | file
     defaults_created: bool = False
+    # Evidence: every answer items come from is captured as WARC in <data folder>/evidence/.
+    capture_evidence: bool = True
+    # Who is named in the custody log and in evidence packages; empty: the system user name.
+    operator_name: str = ""
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Settings:

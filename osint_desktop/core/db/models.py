@@ -133,6 +133,9 @@ class Item(Base):
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     origin: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(35))
+    # Where the answer the item came from is kept (CaptureRef.to_dict(): WARC file, record id,
+    # offset, payload SHA-256, retrieval time, final URL, User-Agent); NULL: not captured.
+    capture: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),
@@ -210,8 +213,29 @@ class TargetState(Base):
     health_state: Mapped[str] = mapped_column(String(16), default="ok")
     health_reason: Mapped[str | None] = mapped_column(Text)
     health_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last capture of the target's answer (CaptureRef.to_dict()): an identical body next
+    # time is written as a revisit of it instead of a second copy.
+    capture: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("task_id", "source", "target", name="uq_target_states_task"),)
+
+
+class CustodyEntry(Base):
+    """One line of the chain of custody of evidence: a capture run, an export, a deletion.
+
+    Append-only: the app inserts, never updates or deletes, and exports it with every package.
+    """
+
+    __tablename__ = "custody_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    operator: Mapped[str] = mapped_column(String(200), default="")
+    # "capture", "export" or "delete".
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_custody_log_at", "at", "id"),)
 
 
 class Watch(Base):
