@@ -31,6 +31,7 @@ from osint_desktop.app.tasks import (
     list_tasks,
     update_task,
 )
+from osint_desktop.cli.evidence_commands import cmd_evidence
 from osint_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from osint_desktop.cli.output import emit, error, success
 from osint_desktop.cli.watch_commands import cmd_alerts, cmd_watch
@@ -270,6 +271,7 @@ COMMANDS: dict[str, Callable[[AppContext, argparse.Namespace], int]] = {
     "restore": cmd_restore,
     "watch": cmd_watch,
     "alerts": cmd_alerts,
+    "evidence": cmd_evidence,
 }
 
 

@@ -11,6 +11,7 @@ from osint_desktop import APP_ID, __version__
 
 # Heavy modules (SQLAlchemy, Alembic, feedparser, tweepy) load only once a command runs,
 # so --help, --version and refused arguments answer at once.
+from osint_desktop.cli.evidence_args import add_evidence_parsers, validate_evidence_args
 from osint_desktop.cli.exit_codes import EXIT_USAGE
 from osint_desktop.cli.watch_args import add_watch_parsers, validate_watch_args
 from osint_desktop.core.query import QueryError, parse_query
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--state", choices=HEALTH_STATES, help="only targets that are ok, failing or quiet")
 
     add_watch_parsers(commands, _positive_int, _limit)
+    add_evidence_parsers(commands, _positive_int)
 
     commands.add_parser("headless", help="run the scheduler without a window until stopped")
 
@@ -179,6 +181,8 @@ def _validate_args(args: argparse.Namespace) -> None:
             )
     elif args.command in ("watch", "alerts"):
         validate_watch_args(args)
+    elif args.command == "evidence":
+        validate_evidence_args(args)
     elif args.command == "items" and args.search is not None:
         if not args.search.strip():
             raise UsageError("--search needs some text")
@@ -213,6 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from osint_desktop.gui.launch import launch_gui
 
         return launch_gui(args)
+    if args.command == "verify":
+        # A package is checked on its own: no database, no data folder needed.
+        from osint_desktop.cli.evidence_commands import cmd_verify
+
+        return cmd_verify(args)
     from osint_desktop.cli.commands import run_command
 
     return run_command(args)

@@ -1,4 +1,4 @@
-"""Migration 0010: items and target states get an empty capture, custody_log appears; all undone on downgrade."""
+"""Migration 0010: captures on items and target states, and custody_log; all undone on downgrade."""
 
 from __future__ import annotations
 
