@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from osint_desktop import __version__
 from osint_desktop.app.tasks import UnknownTaskError
@@ -110,7 +110,7 @@ def export_evidence(
 def _chosen(
     session: Session, item_ids: Sequence[int], watch_id: int | None, task_id: int | None
 ) -> list[Item]:
-    query = select(Item).order_by(Item.id)
+    query = select(Item).options(undefer(Item.capture)).order_by(Item.id)
     if item_ids:
         query = query.where(Item.id.in_(list(item_ids)))
     elif watch_id is not None:

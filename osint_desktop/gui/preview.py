@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import nh3
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.queries import ItemInfo
+from osint_desktop.core.evidence.capture import parse_warc_date
 from osint_desktop.gui.formatting import local_time_full
 
 # What the preview shows of collected HTML: an allow-list of what Qt's rich text renders
@@ -73,7 +75,23 @@ _FLAT_ELEMENTS = frozenset(
 )
 
 
-def preview_html(item: ItemInfo, content_html: str | None) -> str:
+def capture_line(capture: Mapping[str, Any] | None) -> str:
+    """"Captured 2026-11-29 14:02:05.886 UTC from https://…, SHA-256 …", or "" without a capture.
+
+    In UTC to the millisecond, not local time: it is quoted in reports as it is in the WARC file.
+    """
+    if not capture:
+        return ""
+    try:
+        moment = parse_warc_date(str(capture["retrieved_at"]))
+        where, digest = str(capture["final_url"]), str(capture["payload_sha256"])
+    except (KeyError, ValueError):
+        return "Captured, but the reference to the capture is unreadable"
+    stamp = moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return f"Captured {stamp} UTC from {where}, SHA-256 {digest}"
+
+
+def preview_html(item: ItemInfo, content_html: str | None, capture: Mapping[str, Any] | None = None) -> str:
     """The document shown for an item: header, then its content with images as placeholders."""
     meta = [item.author or "", local_time_full(item.published_at) or local_time_full(item.collected_at)]
     header = (
@@ -82,6 +100,9 @@ def preview_html(item: ItemInfo, content_html: str | None) -> str:
     )
     if item.url:
         header += f"<p><a href='{html.escape(item.url, quote=True)}'>{_text(item.url)}</a></p>"
+    captured = capture_line(capture)
+    if captured:
+        header += f"<p style='color:#6b7280;font-size:small'>{_text(captured)}</p>"
     body = content_html if content_html else f"<p>{_text(item.summary)}</p>"
     return header + "<hr>" + inert_html(body)
 
@@ -173,9 +194,11 @@ class ItemPreview(QTextBrowser):
             return None
         return super().loadResource(type_, url)
 
-    def show_item(self, item: ItemInfo | None, content_html: str | None) -> None:
-        """Display an item, or nothing."""
+    def show_item(
+        self, item: ItemInfo | None, content_html: str | None, capture: Mapping[str, Any] | None = None
+    ) -> None:
+        """Display an item with its capture line, or nothing."""
         if item is None:
             self.clear()
             return
-        self.setHtml(preview_html(item, content_html))
+        self.setHtml(preview_html(item, content_html, capture))

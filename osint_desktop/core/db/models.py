@@ -135,7 +135,8 @@ class Item(Base):
     language: Mapped[str | None] = mapped_column(String(35))
     # Where the answer the item came from is kept (CaptureRef.to_dict(): WARC file, record id,
     # offset, payload SHA-256, retrieval time, final URL, User-Agent); NULL: not captured.
-    capture: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Deferred: item lists never decode it; the preview and exports ask for it.
+    capture: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
     __table_args__ = (
         UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),

@@ -218,6 +218,12 @@ def get_item_content(db: Database, item_id: int) -> tuple[ItemInfo, str | None] 
         return (_item_info(row), row.content_html) if row else None
 
 
+def get_item_capture(db: Database, item_id: int) -> dict[str, Any] | None:
+    """Where an item's source answer is kept as evidence (CaptureRef.to_dict()), or None."""
+    with db.read() as session:
+        return session.scalar(select(Item.capture).where(Item.id == item_id))
+
+
 def count_items(db: Database, task_id: int | None = None) -> int:
     """How many items are stored, or belong to a task (an item found by two tasks counts for each)."""
     with db.read() as session:
