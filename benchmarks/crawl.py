@@ -180,6 +180,7 @@ def measure_app(
     server_pid: int | None,
     parser: FeedParser | None,
     whatif_threads: int = 0,
+    capture: bool = True,
 ) -> list[Sample]:
     """(b) run_task over one task holding every feed, (d) the same run again, and the what-if re-crawl."""
     os.environ[HOME_ENV] = str(home)
@@ -192,6 +193,8 @@ def measure_app(
             options.parser.warm_up()  # started once per process; not part of a run
         if parser is not None:
             options = replace(options, parser=parser)
+        if not capture:
+            options = replace(options, evidence=None)  # --no-capture: the figure to compare with
         samples = [_timed_run(ctx, task.id, options, server_pid) for _ in range(2)]
         if whatif_threads:
             relaxed = replace(
@@ -249,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fetch threads of the relaxed-politeness re-crawl (0 skips it)",
     )
     parser.add_argument("--skip-naive", action="store_true", help="skip (a), the slowest measurement")
+    parser.add_argument(
+        "--no-capture", action="store_true", help="the app runs without evidence capture (WARC), to compare"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="where the databases go (default: temp)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -363,7 +369,9 @@ def _one_repetition(
         "parse_feed",
         measure_floor(feeds, lambda f: parse_feed(f.body, "http://bench.example" + f.path, f.content_type)),
     )
-    samples = measure_app(server.urls, run_dir / "app-home", server.pid, None, args.whatif_threads)
+    samples = measure_app(
+        server.urls, run_dir / "app-home", server.pid, None, args.whatif_threads, not args.no_capture
+    )
     _check_app(samples, expected, len(feeds))
     for key, sample in zip(("app", "recrawl", "whatif"), samples, strict=False):
         keep(key, sample)
@@ -372,7 +380,10 @@ def _one_repetition(
         results["cores"].append(Sample(cores, 0.0))
         print(f"  [rep {rep + 1}] effective cores for the parser pool: {cores:.2f}", file=sys.stderr)
     if setup.variant_parser is not None:
-        samples = measure_app(server.urls, run_dir / "variant-home", server.pid, setup.variant_parser)
+        samples = measure_app(
+            server.urls, run_dir / "variant-home", server.pid, setup.variant_parser,
+            capture=not args.no_capture,
+        )
         _check_app(samples, expected, len(feeds))
         keep("variant", samples[0])
         keep("variant_recrawl", samples[1])
