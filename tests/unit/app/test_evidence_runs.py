@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.runs import RunOptions, RunResult, run_task
@@ -66,7 +67,7 @@ def serve(server: FeedServer, conditional: bool = True) -> list[str]:
 
 def captures_of_items(ctx: AppContext) -> list[tuple[Item, CaptureRef]]:
     with ctx.db.read() as session:
-        items = list(session.scalars(select(Item)))
+        items = list(session.scalars(select(Item).options(undefer(Item.capture))))
         for item in items:
             session.expunge(item)
     return [(item, CaptureRef.from_dict(item.capture)) for item in items if item.capture]
