@@ -22,7 +22,7 @@ from osint_desktop.core.vocabulary import Trigger
 from tests.e2e.test_cli_watch import rss
 from tests.feedserver import FeedServer
 from tests.helpers import fast_options, wait_until
-from tests.unit.app.test_outbound import FAKE_TOKEN, Endpoint
+from tests.unit.app.test_outbound import FAKE_TOKEN, Endpoint, ours_text
 
 FAST = (0.05, 0.1)
 
@@ -79,7 +79,7 @@ def test_a_failing_endpoint_is_retried_and_logged_and_never_blocks_the_run(
     assert endpoint.bodies[0]["title"] == "Watch 'Acme': 1 new match"
     failures = [r for r in caplog.records if "attempt" in r.getMessage()]
     assert len(failures) == 2
-    assert FAKE_TOKEN not in caplog.text
+    assert FAKE_TOKEN not in ours_text(caplog)
 
 
 def test_matches_within_a_minute_are_coalesced_and_health_goes_out_when_asked(
