@@ -9,7 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from osint_desktop.app.context import AppContext
+from osint_desktop.app.context import AppContext, shared_evidence_writer
 from osint_desktop.app.runs import run_task
 from osint_desktop.app.tasks import create_task
 from osint_desktop.core.db.models import Item
@@ -32,7 +32,7 @@ def test_the_preview_shows_the_capture_of_the_selected_item(
 ) -> None:
     server.add_file("/world.xml", WORLD)
     task = create_task(gui_ctx.db, "World", "news", "hourly", [server.url("/world.xml")])
-    options = replace(fast_options(), evidence=gui_ctx.evidence_writer())
+    options = replace(fast_options(), evidence=shared_evidence_writer(gui_ctx.evidence_dir))
     assert run_task(gui_ctx.db, task.id, "manual", options).ok
     page = ItemsPage(gui_ctx.db)
     qtbot.addWidget(page)
