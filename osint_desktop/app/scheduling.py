@@ -157,9 +157,12 @@ class TaskScheduler:
             )
             self._follower.start()
             self._stop_following = self._changes.subscribe(self._on_tables_changed)
-        self.sync()
+        # Missed runs first: once in flight, the job sync() adds for the same overdue task
+        # finds it running and hands nothing over. The other way round, that job could fire
+        # first (its slot read makes _fire slower) and run the catch-up as "scheduled".
         for task_id in missed:
             self._fire(task_id, Trigger.CATCH_UP)
+        self.sync()
         if self._collect:
             log.info("scheduler started with %d task jobs", len(self._task_jobs()))
         else:
