@@ -826,10 +826,11 @@ def _finish(
     with db.write() as session:
         task = session.get(CrawlTask, task_id)
         captures = {
-            (r.source, r.dedup_key): o.capture.to_dict()
-            for o in reversed(outcomes)  # the first outcome's capture wins, as its record does
-            if o.capture is not None
-            for r in o.items
+            (r.source, r.dedup_key): ref.to_dict()
+            # The first outcome's (and item's) capture wins, as its record does in _insert_items.
+            for o in reversed(outcomes)
+            for r, ref in reversed(list(o.item_captures()))
+            if ref is not None
         }
         stored = _insert_items(
             session, task_id if task else None, (r for o in outcomes for r in o.items), captures
@@ -870,8 +871,11 @@ def _finish(
 def _log_captures(
     session: Session, task_id: int, claim: _Claim, outcomes: list[TargetOutcome], operator: str, now: datetime
 ) -> None:
-    """One custody entry for the run's captures: which WARC files, how many records."""
-    refs = [o.capture for o in outcomes if o.capture is not None]
+    """One custody entry for the run's captures: which WARC files, how many records.
+
+    A paginated target (an API's pages, a channel's pages) counts every page it captured.
+    """
+    refs = [ref for o in outcomes for ref in o.all_captures()]
     failed = [o.target for o in outcomes if o.capture_error]
     if not refs and not failed:
         return

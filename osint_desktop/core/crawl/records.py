@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,10 @@ class ItemRecord:
     published_at: datetime | None
     # The language the post declares (BCP 47, e.g. "en"); feeds and channels leave it unset.
     language: str | None = None
+    # The captured answer this item was read from, when its target's answers were captured page
+    # by page (an API's pages, a channel's pages); None: the outcome's capture is the item's.
+    # Where the bytes are kept is not part of what the item is: equality ignores it.
+    capture: CaptureRef | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -105,6 +110,9 @@ class TargetOutcome:
     capture: CaptureRef | None = None
     # Why the answer could not be captured (disk full, folder not writable); the target still worked.
     capture_error: str | None = None
+    # Every capture made for the target in this run, in order (a paginated target has several);
+    # capture is the first of them. A source capturing one answer may set capture alone.
+    captures: list[CaptureRef] = field(default_factory=list)
 
     @classmethod
     def not_sent_after(cls, target: str, stop: TargetOutcome) -> TargetOutcome:
@@ -119,6 +127,25 @@ class TargetOutcome:
         if stop.rate_limited_until:
             outcome.state = StateUpdate(retry_after=stop.rate_limited_until)
         return outcome
+
+    def item_captures(self) -> Iterator[tuple[ItemRecord, CaptureRef | None]]:
+        """Each item with the capture it was read from.
+
+        An item's own capture wins. The outcome's capture stands for the items only when none of
+        them has its own (one answer, as a feed's): when the items were captured page by page, an
+        item whose page could not be captured has none, never another page's.
+        """
+        per_item = any(item.capture is not None for item in self.items)
+        for item in self.items:
+            yield item, item.capture if per_item else self.capture
+
+    def all_captures(self) -> list[CaptureRef]:
+        """The distinct captures made for the target: the outcome's, its pages', its items'."""
+        found: dict[tuple[str, int], CaptureRef] = {}
+        for ref in (self.capture, *self.captures, *(item.capture for item in self.items)):
+            if ref is not None:
+                found.setdefault((ref.warc_file, ref.offset), ref)
+        return list(found.values())
 
     @property
     def failed(self) -> bool:
