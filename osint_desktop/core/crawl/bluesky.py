@@ -20,18 +20,23 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import nh3
 import requests
 
 from osint_desktop import __version__
+from osint_desktop.core.crawl.capture import Exchange, capture_exchange, exchange_of, with_capture
 from osint_desktop.core.crawl.http import FetchLimits, describe_exception, is_unreachable
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetMemory, TargetOutcome
 from osint_desktop.core.secrets import redact, remember_secret
 from osint_desktop.core.timeutil import iso, parse_iso, utcnow
 from osint_desktop.core.vocabulary import FailureKind, HeldBack, Source
+
+if TYPE_CHECKING:
+    # Type-only: the writer (and warcio) is loaded by the run that switched capture on.
+    from osint_desktop.core.evidence.capture import EvidenceWriter
 
 log = logging.getLogger(__name__)
 
@@ -159,16 +164,40 @@ class XrpcClient:
         post: bool = False,
     ) -> dict[str, Any]:
         """One XRPC call; XrpcError for an error status, XrpcParseError for a body that is no object."""
+        return self._read(nsid, self._send(nsid, params, body, token, post))
+
+    def page(
+        self, nsid: str, params: dict[str, Any], *, token: str | None = None
+    ) -> tuple[dict[str, Any], Exchange]:
+        """One GET of a data method, as call(), with its exchange kept for evidence.
+
+        Only the data methods go through here: a session call's answer holds tokens and is
+        never captured.
+        """
+        response = self._send(nsid, params, None, token, False)
+        # requests has read the whole body by now (no streaming): this is when the answer came.
+        retrieved_at = utcnow()
+        return self._read(nsid, response), exchange_of(response, retrieved_at)
+
+    def _send(
+        self,
+        nsid: str,
+        params: dict[str, Any] | None,
+        body: dict[str, Any] | None,
+        token: str | None,
+        post: bool,
+    ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         url = f"{self.base_url}/xrpc/{nsid}"
         if post or body is not None:
-            response = self._http.post(
+            return self._http.post(
                 url, json=body, headers=headers, timeout=self._timeout, allow_redirects=False
             )
-        else:
-            response = self._http.get(
-                url, params=params, headers=headers, timeout=self._timeout, allow_redirects=False
-            )
+        return self._http.get(
+            url, params=params, headers=headers, timeout=self._timeout, allow_redirects=False
+        )
+
+    def _read(self, nsid: str, response: requests.Response) -> dict[str, Any]:
         with response:
             try:
                 data = response.json()
@@ -498,18 +527,20 @@ def uses_session(clients: Clients, target: Target) -> bool:
     return target.kind != "author" or clients.auth.usable
 
 
-def _call(clients: Clients, target: Target, nsid: str, params: dict[str, Any]) -> dict[str, Any]:
-    """One page: searches with the session; feeds with it when there is one, else from the AppView."""
+def _call(
+    clients: Clients, target: Target, nsid: str, params: dict[str, Any]
+) -> tuple[dict[str, Any], Exchange]:
+    """One page and its exchange: searches with the session; feeds with it if any, else from the AppView."""
     if not uses_session(clients, target):
-        return clients.public.call(nsid, params)
+        return clients.public.page(nsid, params)
     client = clients.auth.client()
     try:
-        return client.call(nsid, params, token=clients.auth.access_token)
+        return client.page(nsid, params, token=clients.auth.access_token)
     except XrpcError as exc:
         if exc.status == 401 or exc.error in _TOKEN_ERRORS:
             # Revoked or expired early: renew once, then ask once more.
             clients.auth.renew()
-            return clients.auth.client().call(nsid, params, token=clients.auth.access_token)
+            return clients.auth.client().page(nsid, params, token=clients.auth.access_token)
         raise
 
 
@@ -520,8 +551,12 @@ def crawl_target(
     max_results: int,
     limits: FetchLimits,
     cancel: threading.Event | None = None,
+    evidence: EvidenceWriter | None = None,
 ) -> TargetOutcome:
-    """New posts of one target since the last run, newest first, up to max_results."""
+    """New posts of one target since the last run, newest first, up to max_results.
+
+    With evidence, every page that gave posts is captured and its items point at it.
+    """
     started = time.monotonic()
     outcome = TargetOutcome(target.text, pages=0)
     since = _time(memory.since_id) if memory is not None and memory.since_id else None
@@ -547,13 +582,14 @@ def crawl_target(
                 nsid = "app.bsky.feed.searchPosts"
             if cursor:
                 params["cursor"] = cursor
-            page = _call(clients, target, nsid, params)
+            page, exchange = _call(clients, target, nsid, params)
             outcome.pages = (outcome.pages or 0) + 1
             outcome.http_status = 200
             entries = page.get("feed" if target.kind == "author" else "posts")
             if not isinstance(entries, list):
                 raise XrpcParseError(f"{nsid} answered without a list of posts")
             reached_old = False
+            first_of_page = len(outcome.items)
             for entry in entries:
                 post, when = _post_and_time(entry, target.kind)
                 if post is None:
@@ -569,6 +605,10 @@ def crawl_target(
                     outcome.items.append(item)
                 if len(outcome.items) >= max_results:
                     break
+            if evidence is not None and len(outcome.items) > first_of_page:
+                # The page gave posts: its answer is their evidence (a page of old posts is not kept).
+                ref = capture_exchange(evidence, exchange, outcome)
+                outcome.items[first_of_page:] = with_capture(outcome.items[first_of_page:], ref)
             cursor = page.get("cursor") if isinstance(page.get("cursor"), str) else None
             if not cursor or not entries or reached_old or len(outcome.items) >= max_results:
                 break
@@ -664,8 +704,12 @@ def crawl_targets(
     max_results: int,
     cancel: threading.Event | None = None,
     on_done: Callable[[TargetOutcome], None] | None = None,
+    evidence: EvidenceWriter | None = None,
 ) -> list[TargetOutcome]:
-    """Every target in turn, one outcome each; a refused login or a rate limit holds back the rest."""
+    """Every target in turn, one outcome each; a refused login or a rate limit holds back the rest.
+
+    With evidence, the pages that gave posts are captured (never a session call's answer).
+    """
     outcomes: list[TargetOutcome] = []
     now = utcnow()
     # By route (the account's PDS, or the public AppView): one's limit is not the other's.
@@ -689,7 +733,7 @@ def crawl_targets(
             outcome = TargetOutcome(text, failure=FailureKind.CANCELLED, error="cancelled")
         else:
             try:
-                outcome = crawl_target(clients, target, known, max_results, limits, cancel)
+                outcome = crawl_target(clients, target, known, max_results, limits, cancel, evidence)
             except Exception as exc:  # an answer this code cannot read must not lose the other targets
                 log.exception("Bluesky target %r could not be crawled", text)
                 outcome = TargetOutcome(

@@ -10,10 +10,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import nh3
@@ -29,6 +29,7 @@ from mastodon import (
 )
 
 from osint_desktop.core.crawl.abortable import ConnectionTracker, tracking_adapter
+from osint_desktop.core.crawl.capture import ExchangeKeeper, capture_exchange
 from osint_desktop.core.crawl.http import USER_AGENT as USER_AGENT
 from osint_desktop.core.crawl.http import (
     CancelledError,
@@ -49,6 +50,10 @@ from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutc
 from osint_desktop.core.secrets import redact, remember_secret
 from osint_desktop.core.timeutil import as_utc, parse_iso, utcnow
 from osint_desktop.core.vocabulary import FailureKind, HeldBack, Source
+
+if TYPE_CHECKING:
+    # Type-only: the writer (and warcio) is loaded by the run that switched capture on.
+    from osint_desktop.core.evidence.capture import CaptureRef, EvidenceWriter
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +116,8 @@ class ApiSession(requests.Session):
         self.mount("https://", adapter)
         self.aborted = False
         self.cancel: threading.Event | None = None
+        # Each thread's last answer, for the crawler to capture the page it read (capture on).
+        self.exchanges = ExchangeKeeper()
         self._local = threading.local()
 
     def last_error(self) -> str:
@@ -140,6 +147,7 @@ class ApiSession(requests.Session):
             watchdog.start()
             try:
                 response = super().request(method, url, *args, **kwargs)
+                retrieved_at = utcnow()
                 try:
                     body = self._read_capped(response, started)
                 finally:
@@ -157,6 +165,7 @@ class ApiSession(requests.Session):
         # Mastodon.py reads .content and .json(): hand it the body read within the cap.
         response._content = body
         self._local.error = _error_text(body) if response.status_code >= 400 else ""
+        self.exchanges.keep(response, retrieved_at, body)
         return response
 
     def _read_capped(self, response: requests.Response, started: float) -> bytes:
@@ -564,6 +573,16 @@ class _InstanceRun:
     probe: bool = False
     policy: InstancePolicy | None = None
     account_ids: dict[str, str] = field(default_factory=dict)
+    # Where the pages that gave posts are captured, and the session that kept them; None: off.
+    evidence: EvidenceWriter | None = None
+    session: ApiSession | None = None
+
+    def capture_page(self, outcome: TargetOutcome) -> CaptureRef | None:
+        """Capture the answer this thread just read (the page _fetch returned); None when off or failed."""
+        if self.evidence is None:
+            return None
+        exchange = self.session.exchanges.take() if self.session is not None else None
+        return capture_exchange(self.evidence, exchange, outcome)
 
     def low_on_requests(self) -> datetime | None:
         """The reset time when the window is nearly used up; None while requests remain."""
@@ -632,7 +651,8 @@ def _crawl_into(
             _fail(outcome, Failure(FailureKind.AUTH, refusal))
             return
         outcome.warning = warning
-    statuses: list[Any] = []
+    # Each post with the captured page it came from (None while capture is off).
+    statuses: list[tuple[Any, CaptureRef | None]] = []
     seen: set[str] = set()
     cursor = state.since_id
     older_than: str | None = None
@@ -653,8 +673,10 @@ def _crawl_into(
         fresh = [s for s, sid in zip(page, page_ids, strict=True) if sid not in seen]
         if not fresh:
             break
+        # The page gave posts: its answer is their evidence (an empty page is not kept).
+        ref = run.capture_page(outcome)
         seen.update(page_ids)
-        statuses.extend(fresh)
+        statuses.extend((status, ref) for status in fresh)
         newest = _newest([*page_ids, *([newest] if newest else [])])
         if run.probe or len(page) < limit:
             break
@@ -667,11 +689,13 @@ def _crawl_into(
             break
     if outcome.failure is FailureKind.CANCELLED:
         return
-    for status in statuses:
+    for status, ref in statuses:
         try:
-            outcome.items.append(item_from_status(status, target))
+            item = item_from_status(status, target)
         except (KeyError, TypeError, AttributeError, ValueError):
             log.warning("a post from %s could not be read", target.netloc)
+            continue
+        outcome.items.append(item if ref is None else replace(item, capture=ref))
     if statuses and not outcome.items:
         _fail(outcome, Failure(FailureKind.PARSE, f"the posts from {target.netloc} could not be read", 200))
         return
@@ -705,8 +729,12 @@ def crawl_instance(
     report: Callable[[TargetOutcome], None],
     client_factory: ClientFactory = make_client,
     probe: bool = False,
+    evidence: EvidenceWriter | None = None,
 ) -> None:
-    """Crawl one instance's targets in turn: one policy read, one client, one rate-limit window."""
+    """Crawl one instance's targets in turn: one policy read, one client, one rate-limit window.
+
+    With evidence, every page that gave posts is captured (session keeps the answers).
+    """
     cancel = session.cancel
     if token:
         remember_secret(token)
@@ -769,6 +797,8 @@ def crawl_instance(
         1 if probe else min(PAGE_SIZE, cap),
         cancel,
         probe,
+        evidence=evidence,
+        session=session,
     )
     try:
         run.policy = read_policy(run.client)
@@ -827,8 +857,12 @@ def crawl_targets(
     max_parallel: int = 4,
     client_factory: ClientFactory = make_client,
     probe: bool = False,
+    evidence: EvidenceWriter | None = None,
 ) -> None:
-    """Crawl the targets, instance by instance (instances in parallel), reporting each outcome once."""
+    """Crawl the targets, instance by instance (instances in parallel), reporting each outcome once.
+
+    With evidence, the pages that gave posts are captured and each item points at its page.
+    """
     by_instance: dict[str, list[MastodonTarget]] = defaultdict(list)
     for target in targets:
         by_instance[target.base].append(target)
@@ -843,6 +877,8 @@ def crawl_targets(
         return
     session = ApiSession(limits)
     session.cancel = cancel
+    # Answers are kept for capture only while it is on: otherwise no body outlives its page.
+    session.exchanges.enabled = evidence is not None
     finished = threading.Event()
     lock = threading.Lock()
     reported: set[str] = set()
@@ -872,6 +908,7 @@ def crawl_targets(
                     report,
                     client_factory,
                     probe,
+                    evidence,
                 ): group
                 for group in by_instance.values()
             }

@@ -10,15 +10,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import tweepy
 
+from osint_desktop.core.crawl.capture import ExchangeKeeper, capture_exchange, with_capture
 from osint_desktop.core.crawl.http import USER_AGENT, FetchLimits, describe_exception, is_unreachable
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutcome
 from osint_desktop.core.secrets import redact
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.vocabulary import FailureKind, HeldBack, Source
+
+if TYPE_CHECKING:
+    # Type-only: the writer (and warcio) is loaded by the run that switched capture on.
+    from osint_desktop.core.evidence.capture import EvidenceWriter
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +53,29 @@ PAGE_SIZE_MIN = 10  # the API refuses max_results below 10
 
 
 class _TimeoutSession(requests.Session):
-    """tweepy sends requests without a timeout; this session adds one to every call."""
+    """tweepy sends requests without a timeout; this session adds one to every call.
+
+    It also keeps each thread's last answer while capture is on: tweepy hands back parsed
+    posts, and the crawler captures the page they came from.
+    """
 
     def __init__(self, timeout: tuple[float, float]) -> None:
         super().__init__()
         self._timeout = timeout
+        self.exchanges = ExchangeKeeper()
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        # Not streamed: the body has been read, so this is when the answer came.
+        self.exchanges.keep(response, utcnow())
+        return response
+
+
+def exchange_keeper(client: Any) -> ExchangeKeeper | None:
+    """Where a client's session keeps its answers; None for a client of another kind (a stand-in)."""
+    session = getattr(client, "session", None)
+    return session.exchanges if isinstance(session, _TimeoutSession) else None
 
 
 def make_client(token: str, limits: FetchLimits) -> Any:
@@ -256,11 +276,14 @@ def search_query(
     cancel: threading.Event | None = None,
     limits: FetchLimits | None = None,
     budget: ReadBudget | None = None,
+    evidence: EvidenceWriter | None = None,
 ) -> TargetOutcome:
     """All new posts for one query since the last run; errors become the outcome.
 
     At most max_results, and never more than the run's read budget: enforced before asking.
+    With evidence, every page that gave posts is captured and its items point at it.
     """
+    keeper = exchange_keeper(client) if evidence is not None else None
     started = time.monotonic()
     budget = budget if budget is not None else ReadBudget(None)
     outcome = TargetOutcome(query, pages=0)
@@ -293,6 +316,10 @@ def search_query(
             if newest is None and meta.get("newest_id"):
                 newest = str(meta["newest_id"])
             records = _records(response, query)
+            exchange = keeper.take() if keeper is not None else None
+            if evidence is not None and records:
+                # The page gave posts: its answer is their evidence (an empty page is not kept).
+                records = with_capture(records, capture_exchange(evidence, exchange, outcome))
             budget.spend(len(records))
             outcome.items.extend(records)
             next_token = meta.get("next_token")
@@ -372,10 +399,12 @@ def crawl_queries(
     on_done: Callable[[TargetOutcome], None] | None = None,
     client_factory: Callable[[str, FetchLimits], Any] = make_client,
     budget: ReadBudget | None = None,
+    evidence: EvidenceWriter | None = None,
 ) -> list[TargetOutcome]:
     """Run every query in turn within the read budget; stop asking after a refusal.
 
     After a 401, 402, 403 or 429 the rest are not sent (same token, same account, same limit).
+    With evidence, the pages that gave posts are captured.
     """
     outcomes: list[TargetOutcome] = []
     budget = budget if budget is not None else ReadBudget(None)
@@ -390,6 +419,10 @@ def crawl_queries(
                 on_done(outcome)
         return outcomes
     client = client_factory(token, limits)
+    keeper = exchange_keeper(client)
+    if keeper is not None:
+        # Answers are kept only while capture is on: otherwise no body outlives its page.
+        keeper.enabled = evidence is not None
     stop: TargetOutcome | None = None
     now = datetime.now(UTC)
     # A rate limit belongs to the token, not to one query: while any query waits for the
@@ -416,7 +449,7 @@ def crawl_queries(
             )
         else:
             try:
-                outcome = search_query(client, query, state, max_results, cancel, limits, budget)
+                outcome = search_query(client, query, state, max_results, cancel, limits, budget, evidence)
             except Exception as exc:  # an answer tweepy cannot read must not lose the other queries
                 log.exception("query %r could not be crawled", query)
                 outcome = TargetOutcome(

@@ -8,18 +8,24 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import lxml.html
 import nh3
 from lxml import etree
 
+from osint_desktop.core.crawl.capture import capture_exchange, exchange_of_fetch
 from osint_desktop.core.crawl.http import FeedFetcher, FetchLimits, FetchResult
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutcome
 from osint_desktop.core.timeutil import parse_iso, utcnow
 from osint_desktop.core.vocabulary import FailureKind, HeldBack, Source
+
+if TYPE_CHECKING:
+    # Type-only: the writer (and warcio) is loaded by the run that switched capture on.
+    from osint_desktop.core.evidence.capture import CaptureRef, EvidenceWriter
 
 log = logging.getLogger(__name__)
 
@@ -394,6 +400,8 @@ class ChannelJob:
     target: str
     channel: str
     since_id: int | None = None
+    # The last run's capture of the channel's newest page: an identical page is a revisit of it.
+    previous: CaptureRef | None = None
 
 
 def page_url(base: str, channel: str, before: int | None = None) -> str:
@@ -457,14 +465,17 @@ def crawl_channel(
     first_run_pages: int = FIRST_RUN_PAGES,
     page_cap: int = PAGE_CAP,
     titles: dict[str, str] | None = None,
+    evidence: EvidenceWriter | None = None,
 ) -> TargetOutcome:
     """The channel's posts newer than job.since_id (or its newest page on a first run), page by page.
 
-    titles, when given, receives the channel's title by target (for a probe's answer).
+    titles, when given, receives the channel's title by target (for a probe's answer). With
+    evidence, every page read is captured and each post points at the page it was first read on.
     """
     started = time.monotonic()
     outcome = TargetOutcome(job.target, pages=0)
     posts: dict[int, Post] = {}
+    captured: dict[int, CaptureRef | None] = {}
     title: str | None = None
     newest: int | None = None
     before: int | None = None
@@ -496,6 +507,16 @@ def crawl_channel(
             assert fetched.body is not None
             outcome.pages = (outcome.pages or 0) + 1
             outcome.http_status = fetched.status
+            ref: CaptureRef | None = None
+            if evidence is not None:
+                # Before parsing, as a feed's: what Telegram served is evidence even when it is
+                # no preview (it explains the failure). Only the newest page can repeat the last
+                # run's, so only it may be written as a revisit.
+                previous = job.previous if first else None
+                ref = capture_exchange(evidence, exchange_of_fetch(fetched), outcome, previous)
+                if first:
+                    # The next run asks for this page first: its capture is what it may revisit.
+                    outcome.state.capture = ref
             redirected = not urlsplit(fetched.final_url).path.startswith("/s/")
             try:
                 page = parse_page(fetched.body, job.channel, fetched.content_type)
@@ -530,6 +551,7 @@ def crawl_channel(
             for post in page.posts:
                 if job.since_id is None or post.id > job.since_id:
                     posts.setdefault(post.id, post)
+                    captured.setdefault(post.id, ref)
             oldest = min(page.ids, default=None)
             if job.since_id is not None and (oldest is None or oldest <= job.since_id):
                 reached = True
@@ -549,7 +571,8 @@ def crawl_channel(
     finally:
         outcome.elapsed_s = time.monotonic() - started
     outcome.items = [
-        to_record(posts[key], job.channel, job.target, title) for key in sorted(posts, reverse=True)
+        replace(to_record(posts[key], job.channel, job.target, title), capture=captured.get(key))
+        for key in sorted(posts, reverse=True)
     ]
     keep = newest if newest is not None else job.since_id
     if keep is not None and job.since_id is not None:
@@ -572,8 +595,12 @@ def crawl_channels(
     first_run_pages: int = FIRST_RUN_PAGES,
     page_cap: int = PAGE_CAP,
     titles: dict[str, str] | None = None,
+    evidence: EvidenceWriter | None = None,
 ) -> list[TargetOutcome]:
-    """Read the channels one after another (t.me is one host); after a 429 the rest wait too."""
+    """Read the channels one after another (t.me is one host); after a 429 the rest wait too.
+
+    With evidence, every page read is captured.
+    """
     outcomes: list[TargetOutcome] = []
 
     def report(outcome: TargetOutcome) -> None:
@@ -612,7 +639,9 @@ def crawl_channels(
                 )
                 continue
             try:
-                outcome = crawl_channel(fetcher, job, base, cancel, first_run_pages, page_cap, titles)
+                outcome = crawl_channel(
+                    fetcher, job, base, cancel, first_run_pages, page_cap, titles, evidence
+                )
             except Exception as exc:  # one channel's surprise must not lose the others
                 from osint_desktop.core.secrets import redact
 

@@ -168,6 +168,7 @@ class BlueskyProvider(SourceProvider):
                 context.max_results,
                 context.cancel,
                 on_done,
+                context.evidence,
             )
         finally:
             clients.auth.close()

@@ -129,6 +129,7 @@ class MastodonProvider(SourceProvider):
             context.cancel,
             report,
             max_parallel=context.max_parallel,
+            evidence=context.evidence,
             **self._client(context),
         )
 

@@ -175,9 +175,14 @@ class TelegramProvider(SourceProvider):
                 continue
             since = known.since_id if known is not None else None
             since_id = int(since) if since and since.isascii() and since.isdigit() else None
-            jobs.append(ChannelJob(target, channel, since_id))
+            jobs.append(ChannelJob(target, channel, since_id, known.capture if known is not None else None))
         crawl_channels(
-            jobs, context.limits, blocked_until=blocked_until, cancel=context.cancel, on_done=on_done
+            jobs,
+            context.limits,
+            blocked_until=blocked_until,
+            cancel=context.cancel,
+            on_done=on_done,
+            evidence=context.evidence,
         )
 
     def probe(

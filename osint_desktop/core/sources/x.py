@@ -75,6 +75,7 @@ class XProvider(SourceProvider):
             context.cancel,
             on_done,
             budget=ReadBudget(context.read_budget),
+            evidence=context.evidence,
             **self._client(context),
         )
 
