@@ -28,6 +28,9 @@ REDACTED = "[redacted]"
 # never their values: the answer is the evidence, and a WARC handed to someone else must not
 # hand over the account with it.
 SECRET_REQUEST_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# A cookie the server hands out is the session's secret too: the next request would send it back
+# as Cookie, so keeping it in the answer would undo masking it in the request.
+SECRET_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 NOT_KEPT = "the answer was not kept for capture"
 
 
@@ -58,6 +61,14 @@ def masked_request_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return masked
 
 
+def masked_response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The answer's headers in order, repeated ones apart, with the cookies it sets masked."""
+    return [
+        (str(name), REDACTED if str(name).lower() in SECRET_RESPONSE_HEADERS else str(value))
+        for name, value in headers
+    ]
+
+
 def exchange_of(response: requests.Response, retrieved_at: datetime, body: bytes | None = None) -> Exchange:
     """The exchange of an answer whose body has been read: body, the bytes read, else .content."""
     request = response.request
@@ -74,7 +85,7 @@ def exchange_of(response: requests.Response, retrieved_at: datetime, body: bytes
         request_headers=sent,
         status=response.status_code,
         reason=response.reason or "",
-        response_headers=[(str(name), str(value)) for name, value in received],
+        response_headers=masked_response_headers(received),
         body=response.content if body is None else body,
         retrieved_at=retrieved_at,
         user_agent=next((v for k, v in sent.items() if k.lower() == "user-agent"), ""),
@@ -93,7 +104,7 @@ def exchange_of_fetch(fetched: FetchResult) -> Exchange:
         request_headers=masked_request_headers(fetched.request_headers),
         status=fetched.status,
         reason=fetched.reason,
-        response_headers=list(fetched.response_headers),
+        response_headers=masked_response_headers(fetched.response_headers),
         body=fetched.body,
         retrieved_at=fetched.retrieved_at or utcnow(),
         user_agent=fetched.user_agent,
