@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from osint_desktop.core.crawl.records import ItemRecord, TargetOutcome
+from osint_desktop.core.evidence.capture import CaptureRef
 from osint_desktop.core.vocabulary import FailureKind, HeldBack
 
 FEED = "https://feeds.example.org/rss"
@@ -91,3 +93,29 @@ def test_flags_follow_from_the_failure_and_the_hold() -> None:
     assert unreachable.unreachable and not unreachable.offline and unreachable.attempted
     unreachable.failure = FailureKind.OFFLINE  # what the run does once the machine is found offline
     assert unreachable.unreachable and unreachable.offline and unreachable.detail(0)["status"] == "offline"
+
+
+def capture(offset: int) -> CaptureRef:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    url = f"{FEED}?page={offset}"
+    return CaptureRef("w.warc.gz", f"<urn:uuid:{offset}>", offset, 10, "0" * 64, at, url, url, 200, "UA")
+
+
+def test_an_item_points_at_its_own_capture_and_never_at_another_pages() -> None:
+    page1, page2 = capture(100), capture(200)
+    # A feed: one answer, captured once, stands for all its items.
+    feed = TargetOutcome(FEED, items=[item("a"), item("b")], capture=page1)
+    assert [ref for _item, ref in feed.item_captures()] == [page1, page1]
+    assert feed.all_captures() == [page1]
+    # Pages captured one by one; the third page's capture failed: its item has none.
+    paged = TargetOutcome(
+        QUERY,
+        items=[replace(item("a"), capture=page1), replace(item("b"), capture=page2), item("c")],
+        capture=page1,
+        captures=[page1, page2],
+    )
+    assert [ref for _item, ref in paged.item_captures()] == [page1, page2, None]
+    assert paged.all_captures() == [page1, page2]
+    # Where the bytes are is no part of what an item is.
+    assert replace(item("a"), capture=page1) == item("a")
+    assert len({replace(item("a"), capture=page2), item("a")}) == 1
