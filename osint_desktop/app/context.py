@@ -62,6 +62,14 @@ def shared_evidence_writer(folder: Path) -> EvidenceWriter:
         return writer
 
 
+def evidence_files_in_use(folder: Path) -> list[Path]:
+    """The WARC file this process is appending to in folder, if any (retention must leave it)."""
+    with _writers_lock:
+        writer = _writers.get(folder.absolute())
+    current = writer.current_file if writer is not None else None
+    return [current] if current is not None else []
+
+
 def close_evidence_writer(folder: Path) -> None:
     """Finish the process's open WARC file in folder (made read-only); a later capture starts anew."""
     with _writers_lock:
@@ -117,6 +125,22 @@ class AppContext:
         if not self.settings.capture_evidence:
             return None
         return shared_evidence_writer(self.evidence_dir)
+
+    def apply_evidence_retention(self) -> None:
+        """Delete WARC files past the retention setting (none by default), logging each in custody."""
+        if self.settings.evidence_retention_days <= 0:
+            return
+        from osint_desktop.app.evidence import apply_evidence_retention
+
+        removed = apply_evidence_retention(
+            self.db,
+            self.evidence_dir,
+            self.settings.evidence_retention_days,
+            operator=self.operator,
+            in_use=evidence_files_in_use(self.evidence_dir),
+        )
+        if removed:
+            log.info("evidence retention deleted %d WARC file(s)", len(removed))
 
     @property
     def operator(self) -> str:

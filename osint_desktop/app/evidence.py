@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
@@ -19,6 +19,9 @@ from osint_desktop.core.db.models import Alert, CrawlTask, CustodyEntry, Item, I
 from osint_desktop.core.evidence.capture import CaptureRef, warc_date
 from osint_desktop.core.evidence.package import export_package
 from osint_desktop.core.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from osint_desktop.core.evidence.retention import RemovedFile
 
 CUSTODY_ACTIONS = ("capture", "export", "delete")
 
@@ -156,3 +159,57 @@ def _custody_data(entry: CustodyEntry) -> dict[str, Any]:
         "action": entry.action,
         "detail": entry.detail,
     }
+
+
+def apply_evidence_retention(
+    db: Database,
+    evidence_dir: Path,
+    keep_days: int,
+    *,
+    operator: str,
+    in_use: Sequence[Path] = (),
+) -> list[RemovedFile]:
+    """Delete WARC files older than the retention period and log each deletion in custody_log.
+
+    The items that pointed at those files keep their capture reference: the preview and an
+    export then say the capture was deleted, and the custody log says when, by whom and what
+    the file hashed to.
+    """
+    from osint_desktop.core.evidence.retention import remove_expired
+
+    removed = remove_expired(evidence_dir, keep_days, utcnow().date(), protect=in_use)
+    if removed:
+        with db.write() as session:
+            append_custody(
+                session,
+                operator,
+                "delete",
+                {
+                    "reason": f"retention: captures older than {keep_days} days",
+                    "warc_files": [file.name for file in removed],
+                    "files": [
+                        {
+                            "name": f.name,
+                            "bytes": f.size,
+                            "sha256": f.sha256,
+                            "started_on": f.started_on.isoformat(),
+                        }
+                        for f in removed
+                    ],
+                },
+                utcnow(),
+            )
+    return removed
+
+
+def deletion_of(db: Database, warc_file: str) -> CustodyEntry | None:
+    """The custody entry that records the deletion of warc_file, if it was deleted."""
+    with db.read() as session:
+        entries = session.scalars(
+            select(CustodyEntry).where(CustodyEntry.action == "delete").order_by(CustodyEntry.at.desc())
+        )
+        for entry in entries:
+            if warc_file in ((entry.detail or {}).get("warc_files") or ()):
+                session.expunge(entry)
+                return entry
+    return None

@@ -1,8 +1,9 @@
-"""Housekeeping: log retention, clearing logs, and database backups on a schedule."""
+"""Housekeeping: log and evidence retention, clearing logs, and database backups on a schedule."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,8 +65,22 @@ def backup_if_due(db: Database, backup_dir: Path, keep: int, interval_hours: int
     return backup_now(db, backup_dir, keep, reason="scheduled")
 
 
-def run_maintenance(db: Database, backup_dir: Path, settings: Settings) -> None:
-    """The hourly housekeeping of a long-running app: retention, then a backup when due."""
+def run_maintenance(
+    db: Database,
+    backup_dir: Path,
+    settings: Settings,
+    evidence: Callable[[], None] | None = None,
+) -> None:
+    """The hourly housekeeping of a long-running app: retention, then a backup when due.
+
+    evidence applies the evidence retention (it needs the context's folder, writer and
+    operator); a failure there is logged like the others and stops nothing else.
+    """
+    if evidence is not None:
+        try:
+            evidence()
+        except Exception:  # as below: housekeeping never takes the scheduler down
+            log.exception("evidence retention failed")
     try:
         prune_logs(db, settings.log_retention_days)
         backup_if_due(db, backup_dir, settings.backup_keep, settings.backup_interval_hours)

@@ -315,7 +315,8 @@ class RunService:
         self._tell(lambda listener: listener.job_error(message))
 
     def _maintenance(self) -> None:
-        run_maintenance(self.ctx.db, self.ctx.backup_dir, self.ctx.settings)
+        ctx = self.ctx
+        run_maintenance(ctx.db, ctx.backup_dir, ctx.settings, ctx.apply_evidence_retention)
 
 
 def _crawl_pool(size: int) -> ThreadPoolExecutor:

@@ -107,6 +107,10 @@ class Settings:
     # Off by default until the soak test's per-run memory growth with capture on (about
     # 2 KB a run, seen in CI) is found: a month in the tray must not pay for it.
     capture_evidence: bool = False
+    # WARC files whose captures are all older than this many days are deleted (and the
+    # deletion logged in the custody log); 0 keeps evidence forever, the default: deleting
+    # evidence must be a decision, not a side effect.
+    evidence_retention_days: int = 0
     # Who is named in the custody log and in evidence packages; empty: the system user name.
     operator_name: str = ""
 
