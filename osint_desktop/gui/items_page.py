@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -43,9 +45,12 @@ SEARCH_DELAY_MS = 250
 class ItemsPage(QWidget):
     """Search and filters on top, the table on the left, the preview on the right."""
 
-    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+    def __init__(self, db: Database, parent: QWidget | None = None, evidence_dir: Path | None = None) -> None:
         super().__init__(parent)
         self._db = db
+        # Where the captures the preview names are kept; None: this window shows no raw captures.
+        self._evidence_dir = evidence_dir
+        self._previewed_capture: dict[str, Any] | None = None
         self.model = ItemTableModel(db, self)
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText('Search: words, "phrase", OR, NOT, prefix*')
@@ -71,6 +76,11 @@ class ItemsPage(QWidget):
         self.table = data_table(self.model, (130, 380, 70, 150, 130), multi_select=True)
         self.preview = ItemPreview()
         self.open_button = QPushButton("Open in browser")
+        self.raw_capture_button = QPushButton("Show raw capture…")
+        self.raw_capture_button.setToolTip(
+            "The WARC records and the exact bytes the source served for this item"
+        )
+        self.raw_capture_button.setEnabled(False)
         self.export_csv_button = QPushButton("Export CSV…")
         self.export_json_button = QPushButton("Export JSON…")
         for button in (self.open_button,):
@@ -95,6 +105,7 @@ class ItemsPage(QWidget):
         top.addWidget(self.count_label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
+        buttons.addWidget(self.raw_capture_button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_csv_button)
         buttons.addWidget(self.export_json_button)
@@ -123,6 +134,7 @@ class ItemsPage(QWidget):
         self._keeper.restored.connect(self.show_selected)
         self.table.doubleClicked.connect(self.open_selected)
         self.open_button.clicked.connect(self.open_selected)
+        self.raw_capture_button.clicked.connect(self.show_raw_capture)
         self.export_csv_button.clicked.connect(self.export_csv)
         self.export_json_button.clicked.connect(self.export_json)
         self.model.modelReset.connect(self._update_count)
@@ -235,6 +247,8 @@ class ItemsPage(QWidget):
             return  # items do not change once stored: keep the preview where it is scrolled to
         self.previewed_id = wanted
         self._preview_stale = False
+        self._previewed_capture = None
+        self.raw_capture_button.setEnabled(False)
         if current is None:
             self.preview.show_item(None, None)
             return
@@ -242,7 +256,29 @@ class ItemsPage(QWidget):
         if found is None:
             self.preview.show_item(None, None)
             return
-        self.preview.show_item(*found, get_item_capture(self._db, current.id))
+        self._previewed_capture = get_item_capture(self._db, current.id)
+        self.preview.show_item(*found, self._previewed_capture)
+        self.raw_capture_button.setEnabled(bool(self._previewed_capture) and self._evidence_dir is not None)
+
+    @Slot()
+    def show_raw_capture(self) -> QDialog | None:
+        """Open the raw capture of the previewed item (its WARC records and payload)."""
+        from osint_desktop.core.evidence.capture import CaptureRef
+        from osint_desktop.gui.raw_capture_dialog import RawCaptureDialog
+
+        items = self.selected_items()
+        if not self._previewed_capture or self._evidence_dir is None or len(items) != 1:
+            return None
+        try:
+            ref = CaptureRef.from_dict(self._previewed_capture)
+        except (KeyError, TypeError, ValueError) as exc:
+            message = f"The item's reference to its capture is unreadable: {exc}"
+            QMessageBox.warning(self, "Raw capture", message)
+            return None
+        dialog = RawCaptureDialog(self._db, self._evidence_dir, ref, items[0].title, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     @Slot()
     def open_selected(self) -> None:

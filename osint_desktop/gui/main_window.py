@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.tasks_table = self.tasks_page.table
         self.task_model.on_toggle_active = self.set_task_active
         self.logs_page = LogsPage(ctx.db, self)
-        self.items_page = ItemsPage(ctx.db, self)
+        self.items_page = ItemsPage(ctx.db, self, evidence_dir=ctx.evidence_dir)
         self.alerts_page = AlertsPage(ctx, self)
         self.overview = OverviewWidget(ctx.db, self)
         self.health_page = HealthPage(ctx.db, self)

@@ -1,4 +1,4 @@
-"""The Settings dialog: X token, Bluesky and Mastodon logins, crawling, notifications, window, upkeep."""
+"""The Settings dialog: X token, Bluesky and Mastodon logins, crawling, alerts, window, evidence, upkeep."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from osint_desktop.core.config import Settings
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.gui.settings_backup import BackupSection
 from osint_desktop.gui.settings_credentials import CredentialsSection
+from osint_desktop.gui.settings_evidence import EvidenceSection
 from osint_desktop.gui.settings_form import PAGES, SettingsForm
 from osint_desktop.gui.settings_notifications import NotificationsSection
 from osint_desktop.gui.settings_token import TokenSection
@@ -44,6 +45,7 @@ class SettingsDialog(QDialog):
         self.credentials_section = CredentialsSection(ctx, self)
         self.backup_section = BackupSection(ctx, self)
         self.notifications_section = NotificationsSection(ctx, self)
+        self.evidence_section = EvidenceSection(ctx, self)
         self.form = SettingsForm()
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.token_section, "X / Twitter")
@@ -51,6 +53,7 @@ class SettingsDialog(QDialog):
         extras: dict[str, QWidget] = {
             "Maintenance": self.backup_section,
             "Notifications": self.notifications_section,
+            "Evidence": self.evidence_section,
         }
         for page in PAGES:
             self.tabs.addTab(self.form.build_page(page, extras.get(page.title)), page.title)
@@ -164,6 +167,7 @@ class SettingsDialog(QDialog):
             self.tabs.setCurrentWidget(self.credentials_section)
             QMessageBox.warning(self, "Settings", str(exc).capitalize())
             return
+        new.operator_name = self.evidence_section.operator()
         new.start_at_login = self._apply_start_at_login(new.start_at_login)
         settings = self._ctx.settings
         before = dataclasses.replace(settings)

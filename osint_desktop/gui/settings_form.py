@@ -55,6 +55,12 @@ PAGES = (
         "is never called quiet.",
     ),
     Page("Window"),
+    Page(
+        "Evidence",
+        "Each answer items come from (feed documents, API responses, linked pages) is kept "
+        "byte for byte in WARC files, with its time, address and SHA-256, so that it can be "
+        "exported and verified. Changes apply to runs that start after you press OK.",
+    ),
     Page("Maintenance"),
 )
 
@@ -133,6 +139,16 @@ FIELDS = (
         label="View only: this window runs no scheduled task (from the next start)", kind=Kind.CHECK,
         tooltip="For a shared database where headless collectors run the tasks: the window shows "
         "their runs and items, and runs a task only when you ask.",
+    ),
+    Field(
+        key="capture_evidence", page="Evidence",
+        label="Keep every fetch that produced items as evidence (WARC)", kind=Kind.CHECK,
+    ),
+    Field(
+        key="evidence_retention_days", page="Evidence", label="Keep evidence for:",
+        kind=Kind.WHOLE, minimum=0, maximum=36500, suffix=" days", special="Keep forever",
+        tooltip="WARC files whose captures are all older than this are deleted, and each deletion "
+        "is written to the custody log. Items are never deleted with them.",
     ),
     Field(
         key="log_retention_days", page="Maintenance", label="Keep run logs for:",
