@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--tracemalloc", action="store_true", help="report where Python memory grew")
+    parser.add_argument(
+        "--capture", choices=("on", "off"), default=None, help="evidence capture (default: the setting)"
+    )
     args = parser.parse_args(argv)
     if args.tracemalloc:
         tracemalloc.start(8)
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ctx = AppContext.open(console_log=None)
     ctx.settings.per_host_delay_s = 0.0
     ctx.settings.catch_up_missed_runs = False
+    if args.capture is not None:
+        ctx.settings.capture_evidence = args.capture == "on"
     later = utcnow() + timedelta(days=1)
     for number in range(args.tasks):
         targets = [
