@@ -272,6 +272,7 @@ def _capture(
     outcome: TargetOutcome,
 ) -> None:
     """Capture the answer on this fetch thread; a failure is noted on the outcome, never raised."""
+    from osint_desktop.core.crawl.capture import masked_request_headers, masked_response_headers
     from osint_desktop.core.evidence.capture import CaptureError
 
     assert fetched.body is not None and fetched.status is not None
@@ -279,10 +280,12 @@ def _capture(
         ref = evidence.capture_response(
             url,
             fetched.final_url,
-            fetched.request_headers,
+            # The same masking as the social sources: a feed behind a login or one that sets a
+            # session cookie must not hand its secret to whoever receives the WARC.
+            masked_request_headers(fetched.request_headers),
             fetched.status,
             fetched.reason,
-            fetched.response_headers,
+            masked_response_headers(fetched.response_headers),
             fetched.body,
             fetched.retrieved_at or utcnow(),
             fetched.user_agent,

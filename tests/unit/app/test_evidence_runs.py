@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -176,3 +177,16 @@ def test_capture_is_off_unless_asked(ctx: AppContext, server: FeedServer) -> Non
     assert result.status == "success", result.error
     assert not ctx.evidence_dir.exists()
     assert captures_of_items(ctx) == []
+
+
+def test_a_feeds_session_cookie_never_reaches_the_warc(
+    ctx: AppContext, server: FeedServer, capturing: Capturing
+) -> None:
+    cookie = "session=9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    server.add_bytes("/world.xml", WORLD.read_bytes(), headers={"Set-Cookie": cookie})
+    task = create_task(ctx.db, "Cookie feed", "news", "hourly", [server.url("/world.xml")])
+    assert run(ctx, task, capturing(ctx.evidence_dir)).ok
+    stored = b"".join(gzip.decompress(path.read_bytes()) for path in warc_files(ctx.evidence_dir))
+    assert b"Set-Cookie: [redacted]" in stored
+    assert b"9f8e7d6c5b4a39281706f5e4d3c2b1a0" not in stored
+    assert warcio_check(*warc_files(ctx.evidence_dir)).returncode == 0
