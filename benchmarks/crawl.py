@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from benchmarks.feeds import ENTRIES_PER_FEED, FEED_COUNT, Feed, make_feeds
 from benchmarks.loopback import ServerProcess
 from benchmarks.naive import naive_crawl
-from osint_desktop.app.context import AppContext
+from osint_desktop.app.context import AppContext, shared_evidence_writer
 from osint_desktop.app.runs import FeedParser, RunOptions, RunResult, run_task
 from osint_desktop.app.tasks import create_task
 from osint_desktop.core.config import HOME_ENV, Settings
@@ -193,8 +193,8 @@ def measure_app(
             options.parser.warm_up()  # started once per process; not part of a run
         if parser is not None:
             options = replace(options, parser=parser)
-        if not capture:
-            options = replace(options, evidence=None)  # --no-capture: the figure to compare with
+        # Evidence capture as asked, whatever the settings' default: the comparison must be real.
+        options = replace(options, evidence=shared_evidence_writer(ctx.evidence_dir) if capture else None)
         samples = [_timed_run(ctx, task.id, options, server_pid) for _ in range(2)]
         if whatif_threads:
             relaxed = replace(
