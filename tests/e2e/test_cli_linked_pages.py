@@ -1,4 +1,4 @@
-"""The linked-page option on the command line: set, shown, changed, refused, and a watch that sees the article."""
+"""The linked-page option on the command line: set, shown, changed, refused; a watch that sees the article."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def test_the_option_and_its_limit_round_trip(cli: Cli) -> None:
     assert changed.code == 0, changed.stderr
     listed = tasks_by_name(cli)["Gazette"]
     assert (listed["capture_linked_pages"], listed["linked_pages_per_run"]) == (False, 5)
-    changed = cli("update-schedule", str(task["id"]), "--linked-pages-per-run", "500", "--capture-linked-pages")
+    changed = cli("update-schedule", str(task["id"]), "--linked-pages-per-run", "500",
+                  "--capture-linked-pages")
     assert changed.code == 0, changed.stderr
     assert (changed.json["task"]["capture_linked_pages"], changed.json["task"]["linked_pages_per_run"]) == (
         True, 500,

@@ -1,4 +1,4 @@
-"""Capture linked pages: each new item's link fetched once, its article searchable and watched, never a failure."""
+"""Capture linked pages: each new item's link fetched once, its article searched and watched, never fatal."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def article(n: int) -> bytes:
 def rss(entries: list[tuple[str, str | None]]) -> bytes:
     """A feed whose entries (guid, link) each have a summary that never holds WORD."""
     items = "".join(
-        f"<item><title>Entry {escape(guid)}</title><guid isPermaLink='false'>urn:gazette:{escape(guid)}</guid>"
+        f"<item><title>Entry {escape(guid)}</title>"
+        f"<guid isPermaLink='false'>urn:gazette:{escape(guid)}</guid>"
         + (f"<link>{escape(link)}</link>" if link else "")
         + "<description>A short summary of the report.</description></item>"
         for guid, link in entries
@@ -81,7 +82,9 @@ def rss(entries: list[tuple[str, str | None]]) -> bytes:
     ).encode()
 
 
-def news_task(ctx: AppContext, server: FeedServer, entries: list[tuple[str, str | None]], **options: Any) -> TaskInfo:
+def news_task(
+    ctx: AppContext, server: FeedServer, entries: list[tuple[str, str | None]], **options: Any
+) -> TaskInfo:
     server.add_bytes("/feed.xml", rss(entries))
     return create_task(ctx.db, "Gazette", "news", "hourly", [server.url("/feed.xml")], **options)
 
@@ -294,7 +297,9 @@ def test_with_evidence_on_the_page_is_in_the_warc_and_its_hash_is_stored(
     assert entry.detail["log_id"] == result.log_id
 
 
-def test_an_unwritable_evidence_folder_keeps_the_text(ctx: AppContext, server: FeedServer, tmp_path: Path) -> None:
+def test_an_unwritable_evidence_folder_keeps_the_text(
+    ctx: AppContext, server: FeedServer, tmp_path: Path
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     server.add_bytes("/report.html", ARTICLE, content_type="text/html")
