@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -258,6 +260,23 @@ def test_each_failure_says_why(ctx: AppContext, server: FeedServer) -> None:
     }
     assert pages.not_web == {("news", "mail"): "mailto:desk@gazette.example"}
     assert "mailto:desk@gazette.example: not an http(s) link to a host" in str(outcome.warning)
+
+
+def test_quit_while_a_page_hangs_ends_the_run_at_once_with_its_items(
+    ctx: AppContext, server: FeedServer
+) -> None:
+    server.add_hang("/hang.html")
+    task = news_task(ctx, server, [("hang", server.url("/hang.html"))], capture_linked_pages=True)
+    cancel = threading.Event()
+    # Quit comes once the feed has answered, while the page's server says nothing.
+    threading.Timer(1.0, cancel.set).start()
+    started = time.monotonic()
+    result = run_task(ctx.db, task.id, Trigger.MANUAL, fast_options(deadline_s=30.0, read_timeout_s=30.0),
+                      cancel=cancel)
+    assert time.monotonic() - started < 5.0
+    assert result.status == "interrupted" and result.items_new == 1
+    assert "cancelled" in warning_of(result)
+    assert stored(ctx)["hang"].article_text is None
 
 
 @pytest.fixture
