@@ -9,6 +9,7 @@ Nothing here fails a target or a run: every problem is a warning in the target's
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from osint_desktop.core.crawl.http import FetchLimits
     from osint_desktop.core.crawl.linked_pages import LinkedPage
     from osint_desktop.core.evidence.capture import CaptureRef, EvidenceWriter
+
+log = logging.getLogger(__name__)
 
 LOOKUP_CHUNK = 500
 # Failures named in a target's warning; the rest are counted.
@@ -77,8 +80,29 @@ def collect_linked_pages(
 
     Each target's detail gets "linked_pages" counts and, when something went wrong or was
     left out, a warning. Items sharing a link share one fetch; an item without a link has
-    nothing to fetch and is not mentioned.
+    nothing to fetch and is not mentioned. Never raises: whatever was not foreseen costs
+    the pages (a warning on each target with items), never the run's items.
     """
+    try:
+        return _collect(db, outcomes, per_run, limits, evidence, cancel, max_parallel)
+    except Exception as exc:
+        log.exception("linked pages of a run could not be fetched")
+        reason = f"linked pages not fetched: internal error: {type(exc).__name__}: {exc}"[:300]
+        for outcome in outcomes:
+            if outcome.items:
+                outcome.warning = f"{outcome.warning}; {reason}" if outcome.warning else reason
+        return LinkedPages()
+
+
+def _collect(
+    db: Database,
+    outcomes: Sequence[TargetOutcome],
+    per_run: int,
+    limits: FetchLimits,
+    evidence: EvidenceWriter | None,
+    cancel: threading.Event | None,
+    max_parallel: int,
+) -> LinkedPages:
     from osint_desktop.core.crawl.linked_pages import fetch_linked_pages, is_web_link
 
     stored = _stored_keys(db, (r for o in outcomes for r in o.items))

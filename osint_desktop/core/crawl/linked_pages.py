@@ -73,7 +73,7 @@ def fetch_linked_pages(
     unique = list(dict.fromkeys(urls))
     if not unique:
         return {}
-    _load_extractor()  # once, here: not raced for by the fetch threads
+    unavailable = _load_extractor()  # once, here: not raced for by the fetch threads
     fetcher = FeedFetcher(replace(limits, max_body_bytes=min(limits.max_body_bytes, MAX_PAGE_BYTES)))
     fetcher.session.headers["Accept"] = PAGE_ACCEPT
     finished = threading.Event()
@@ -84,7 +84,9 @@ def fetch_linked_pages(
     try:
         workers = max(1, min(max_parallel, len(unique)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page") as pool:
-            pages = list(pool.map(lambda url: _page_isolated(fetcher, url, evidence, cancel), unique))
+            pages = list(
+                pool.map(lambda url: _page_isolated(fetcher, url, evidence, cancel, unavailable), unique)
+            )
     finally:
         finished.set()
         fetcher.close()
@@ -100,18 +102,26 @@ def _abort_on_cancel(cancel: threading.Event, finished: threading.Event, fetcher
 
 
 def _page_isolated(
-    fetcher: FeedFetcher, url: str, evidence: EvidenceWriter | None, cancel: threading.Event | None
+    fetcher: FeedFetcher,
+    url: str,
+    evidence: EvidenceWriter | None,
+    cancel: threading.Event | None,
+    unavailable: str | None = None,
 ) -> LinkedPage:
     """_page, with a surprise (odd bytes, an extractor bug) kept to that page: a page never fails a run."""
     try:
-        return _page(fetcher, url, evidence, cancel)
+        return _page(fetcher, url, evidence, cancel, unavailable)
     except Exception as exc:
         log.warning("linked page %s could not be read", url, exc_info=True)
         return LinkedPage(url, utcnow(), error=f"internal error: {type(exc).__name__}: {exc}"[:300])
 
 
 def _page(
-    fetcher: FeedFetcher, url: str, evidence: EvidenceWriter | None, cancel: threading.Event | None
+    fetcher: FeedFetcher,
+    url: str,
+    evidence: EvidenceWriter | None,
+    cancel: threading.Event | None,
+    unavailable: str | None = None,
 ) -> LinkedPage:
     started = utcnow()
     if not is_web_link(url):
@@ -132,6 +142,8 @@ def _page(
             url, moment, capture=capture, capture_error=capture_error,
             error=f"not a web page ({shown}): no text extracted",
         )
+    if unavailable is not None:
+        return LinkedPage(url, moment, capture=capture, capture_error=capture_error, error=unavailable)
     text = extract_main_text(fetched.body, fetched.final_url)
     if not text:
         return LinkedPage(
@@ -154,9 +166,19 @@ def extract_main_text(body: bytes, url: str | None = None) -> str | None:
     return text.strip()[:MAX_ARTICLE_CHARS]
 
 
-def _load_extractor() -> None:
-    # trafilatura takes a tenth of a second to import: only runs that capture linked pages pay.
-    import trafilatura  # noqa: F401
+def _load_extractor() -> str | None:
+    """None when trafilatura loads; else why not: the pages are still fetched and captured.
+
+    Imported here, not at the top: it takes a tenth of a second, and only runs that capture
+    linked pages should pay it. An install missing a part of it (a bundle without its data,
+    lxml without lxml_html_clean) must cost the text, never the run.
+    """
+    try:
+        import trafilatura  # noqa: F401
+    except Exception as exc:
+        log.warning("the text extractor (trafilatura) could not be loaded", exc_info=True)
+        return f"the text extractor could not be loaded: {type(exc).__name__}: {exc}"[:300]
+    return None
 
 
 def _capture(

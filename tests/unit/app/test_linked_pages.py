@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -277,6 +278,20 @@ def test_quit_while_a_page_hangs_ends_the_run_at_once_with_its_items(
     assert result.status == "interrupted" and result.items_new == 1
     assert "cancelled" in warning_of(result)
     assert stored(ctx)["hang"].article_text is None
+
+
+def test_without_the_text_extractor_pages_are_still_captured_and_the_run_works(
+    ctx: AppContext, server: FeedServer, writer: EvidenceWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An install that lacks trafilatura (a bundle without it): importing it fails.
+    monkeypatch.setitem(sys.modules, "trafilatura", None)
+    server.add_bytes("/report.html", ARTICLE, content_type="text/html")
+    task = news_task(ctx, server, [("report", server.url("/report.html"))], capture_linked_pages=True)
+    result = run(ctx, task, replace(fast_options(), evidence=writer))
+    assert result.items_new == 1
+    assert "the text extractor could not be loaded: ModuleNotFoundError" in warning_of(result)
+    item = stored(ctx)["report"]
+    assert item.article_text is None and item.page_capture is not None
 
 
 @pytest.fixture
