@@ -25,6 +25,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from osint_desktop.app.health import HealthChange, HealthSettings, update_health
+from osint_desktop.app.linked_pages import LinkedPages, collect_linked_pages
 from osint_desktop.app.matching import WatchHit, match_new_items
 from osint_desktop.app.recovery import (
     current_owner,
@@ -215,6 +216,8 @@ class _Claim:
     # The task's own caps on posts read (X); None: only the global ones apply.
     max_reads_per_run: int | None = None
     max_reads_per_day: int | None = None
+    # Pages of new items' links to fetch at most in this run; None: the task does not.
+    linked_pages_per_run: int | None = None
 
 
 class _Heartbeat:
@@ -332,7 +335,9 @@ def run_task(
         if _summarise(outcomes, cancelled)[0] == RunStatus.DEFERRED:
             _defer_offline(db, task_id, claim, result, outcomes, clock, before)
         else:
-            _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled, options)
+            pages = None if cancelled else _linked_pages(db, claim, outcomes, options, cancel)
+            cancelled = cancel is not None and cancel.is_set()  # Quit while the pages were fetched
+            _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled, options, pages)
     except Exception as exc:
         log.exception("run %d of task %d crashed", claim.log_id, task_id)
         result.error = redact(_crash_reason(exc))[:1000]
@@ -596,6 +601,7 @@ def _claim(
         return _Claim(
             run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, memory,
             max_reads_per_run=task.x_max_posts_per_run, max_reads_per_day=task.x_max_posts_per_day,
+            linked_pages_per_run=task.linked_pages_per_run if task.capture_linked_pages else None,
         )
 
 
@@ -648,11 +654,13 @@ def _insert_items(
     task_id: int | None,
     records: Iterable[ItemRecord],
     captures: Mapping[tuple[str, str], dict[str, Any]] | None = None,
+    pages: LinkedPages | None = None,
 ) -> StoredBatch:
     """Store the run's items once each and make every one of them the task's.
 
     captures: the capture each item came from, by (source, dedup key); an item stored now
-    keeps it, one stored before keeps the capture it was first stored with.
+    keeps it, one stored before keeps the capture it was first stored with. pages: the
+    linked pages of a task that captures them; likewise only an item stored now takes its page.
 
     Returns the items new to the task (see the module's docstring), counted per origin.
     Batched: one conflict-skipping insert of the items, one look-up of the ids of those
@@ -680,6 +688,9 @@ def _insert_items(
         }
         for r in unique.values()
     ]
+    if pages is not None:
+        for item_key, row in zip(unique, rows, strict=True):
+            row.update(pages.columns(item_key))
     batch = StoredBatch()
     if not rows:
         return batch
@@ -816,6 +827,7 @@ def _finish(
     advance_schedule: bool,
     cancelled: bool,
     options: RunOptions,
+    pages: LinkedPages | None = None,
 ) -> None:
     order = {target: index for index, target in enumerate(claim.targets)}
     outcomes.sort(key=lambda o: order.get(o.target, len(order)))
@@ -833,9 +845,9 @@ def _finish(
             if ref is not None
         }
         stored = _insert_items(
-            session, task_id if task else None, (r for o in outcomes for r in o.items), captures
+            session, task_id if task else None, (r for o in outcomes for r in o.items), captures, pages
         )
-        _log_captures(session, task_id, claim, outcomes, options.operator, now)
+        _log_captures(session, task_id, claim, outcomes, options.operator, now, pages)
         new = stored.new_by_origin
         if task is not None:  # a deleted task's states went with it
             _save_states(session, task_id, claim.source, outcomes, now)
@@ -869,15 +881,23 @@ def _finish(
 
 
 def _log_captures(
-    session: Session, task_id: int, claim: _Claim, outcomes: list[TargetOutcome], operator: str, now: datetime
+    session: Session,
+    task_id: int,
+    claim: _Claim,
+    outcomes: list[TargetOutcome],
+    operator: str,
+    now: datetime,
+    pages: LinkedPages | None = None,
 ) -> None:
-    """One custody entry for the run's captures: which WARC files, how many records.
+    """One custody entry for a run's captures (answers, linked pages): which WARC files, how many records.
 
     A paginated target (an API's pages, a channel's pages) counts every page it captured.
     """
     refs = [ref for o in outcomes for ref in o.all_captures()]
     failed = [o.target for o in outcomes if o.capture_error]
-    if not refs and not failed:
+    page_refs = pages.captures if pages is not None else []
+    pages_failed = pages.not_captured if pages is not None else []
+    if not refs and not failed and not page_refs and not pages_failed:
         return
     session.add(
         CustodyEntry(
@@ -888,14 +908,39 @@ def _log_captures(
                 "task_id": task_id,
                 "task": claim.name,
                 "log_id": claim.log_id,
-                "warc_files": sorted({ref.warc_file for ref in refs}),
+                "warc_files": sorted({ref.warc_file for ref in [*refs, *page_refs]}),
                 "captures": len(refs),
                 # Each capture is a response (or revisit) record and its request record.
-                "records": 2 * len(refs),
+                "records": 2 * (len(refs) + len(page_refs)),
                 "revisits": sum(1 for ref in refs if ref.is_revisit),
                 "not_captured": failed,
+                # The linked pages of new items (a task's "capture linked pages").
+                "page_captures": len(page_refs),
+                "pages_not_captured": pages_failed,
             },
         )
+    )
+
+
+def _linked_pages(
+    db: Database,
+    claim: _Claim,
+    outcomes: list[TargetOutcome],
+    options: RunOptions,
+    cancel: threading.Event | None,
+) -> LinkedPages | None:
+    """The linked pages of the run's new items, for a task that captures them (app.linked_pages)."""
+    if claim.linked_pages_per_run is None or not any(o.items for o in outcomes):
+        return None
+    order = {target: index for index, target in enumerate(claim.targets)}
+    return collect_linked_pages(
+        db,
+        sorted(outcomes, key=lambda o: order.get(o.target, len(order))),  # the limit goes in target order
+        claim.linked_pages_per_run,
+        options.limits,
+        evidence=options.evidence,
+        cancel=cancel,
+        max_parallel=options.max_parallel_fetches,
     )
 
 

@@ -17,8 +17,10 @@ from osint_desktop.core.intervals import interval
 from osint_desktop.core.sources.registry import UnknownSourceError, provider_for, validate_targets
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.validation import (
+    DEFAULT_LINKED_PAGES_PER_RUN,
     ValidationError,
     validate_frequency,
+    validate_linked_pages,
     validate_name,
     validate_post_caps,
     validate_source,
@@ -67,6 +69,10 @@ class TaskInfo:
     # X only: this task's caps on posts read per run and per UTC day; None: the global setting.
     x_max_posts_per_run: int | None = None
     x_max_posts_per_day: int | None = None
+    # News only: fetch each new item's link once, index its main text and keep it as evidence;
+    # at most this many pages a run.
+    capture_linked_pages: bool = False
+    linked_pages_per_run: int = DEFAULT_LINKED_PAGES_PER_RUN
 
     @classmethod
     def from_row(cls, row: CrawlTask) -> TaskInfo:
@@ -89,6 +95,8 @@ class TaskInfo:
             updated_at=row.updated_at,
             x_max_posts_per_run=row.x_max_posts_per_run,
             x_max_posts_per_day=row.x_max_posts_per_day,
+            capture_linked_pages=bool(row.capture_linked_pages),
+            linked_pages_per_run=row.linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -213,13 +221,19 @@ def create_task(
     note: str | None = None,
     x_max_posts_per_run: int | None = None,
     x_max_posts_per_day: int | None = None,
+    capture_linked_pages: bool = False,
+    linked_pages_per_run: int | None = None,
 ) -> TaskInfo:
-    """Validate and store a new task; an active one is due at once."""
+    """Validate and store a new task; an active one is due at once.
+
+    linked_pages_per_run None: the default (DEFAULT_LINKED_PAGES_PER_RUN).
+    """
     name = validate_name(name)
     source = validate_source(source)
     frequency = validate_frequency(frequency)
     cleaned_targets = validate_targets(source, targets)
     validate_post_caps(source, x_max_posts_per_run, x_max_posts_per_day)
+    validate_linked_pages(source, capture_linked_pages, linked_pages_per_run)
     now = utcnow()
     with db.write() as session:
         _check_unique_name(session, name)
@@ -239,6 +253,8 @@ def create_task(
             # 0 (update_task's "clear") stored as no cap of the task's own.
             x_max_posts_per_run=x_max_posts_per_run or None,
             x_max_posts_per_day=x_max_posts_per_day or None,
+            capture_linked_pages=capture_linked_pages,
+            linked_pages_per_run=linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
         )
         session.add(task)
         session.flush()
@@ -266,10 +282,13 @@ def update_task(
     next_run: datetime | None = None,
     x_max_posts_per_run: int | None = None,
     x_max_posts_per_day: int | None = None,
+    capture_linked_pages: bool | None = None,
+    linked_pages_per_run: int | None = None,
 ) -> TaskInfo:
     """Change a task; frequency or activation changes recompute its next run.
 
     A read cap of None leaves the task's cap as it is; 0 clears it (the global setting again).
+    The linked-page option and limit: None leaves them as they are.
     """
     if name is not None:
         name = validate_name(name)
@@ -297,6 +316,14 @@ def update_task(
         if Source(new_source) is not Source.X:
             # A task moved off X keeps no caps that could never apply.
             task.x_max_posts_per_run = task.x_max_posts_per_day = None
+        validate_linked_pages(new_source, capture_linked_pages, linked_pages_per_run)
+        if capture_linked_pages is not None:
+            task.capture_linked_pages = capture_linked_pages
+        if linked_pages_per_run is not None:
+            task.linked_pages_per_run = linked_pages_per_run
+        if Source(new_source) is not Source.NEWS:
+            # Likewise a task moved off news: its posts' links are the posts themselves.
+            task.capture_linked_pages = False
         schedule_changed = False
         if frequency is not None and frequency != task.frequency:
             task.frequency = frequency

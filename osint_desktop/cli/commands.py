@@ -77,6 +77,7 @@ def cmd_add_task(ctx: AppContext, args: argparse.Namespace) -> int:
     task = create_task(
         ctx.db, args.name, args.source, args.frequency, args.target, active=not args.inactive,
         x_max_posts_per_run=args.max_posts_per_run, x_max_posts_per_day=args.max_posts_per_day,
+        capture_linked_pages=bool(args.capture_linked_pages), linked_pages_per_run=args.linked_pages_per_run,
     )
     _emit(_success(f"task {task.id} {task.name!r} created", task_id=task.id, task=task.to_json()))
     return EXIT_OK
@@ -131,6 +132,7 @@ def cmd_update_schedule(ctx: AppContext, args: argparse.Namespace) -> int:
     task = update_task(
         ctx.db, args.task_id, frequency=args.frequency, next_run=args.next_run, active=args.active,
         x_max_posts_per_run=args.max_posts_per_run, x_max_posts_per_day=args.max_posts_per_day,
+        capture_linked_pages=args.capture_linked_pages, linked_pages_per_run=args.linked_pages_per_run,
     )
     _emit(_success(f"task {task.id} {task.name!r} updated", task_id=task.id, task=task.to_json()))
     return EXIT_OK

@@ -16,8 +16,12 @@ from osint_desktop.cli.exit_codes import EXIT_USAGE
 from osint_desktop.cli.watch_args import add_watch_parsers, validate_watch_args
 from osint_desktop.core.query import QueryError, parse_query
 from osint_desktop.core.validation import (
+    DEFAULT_LINKED_PAGES_PER_RUN,
+    MAX_LINKED_PAGES_PER_RUN,
+    MIN_LINKED_PAGES_PER_RUN,
     ValidationError,
     validate_datetime,
+    validate_linked_pages,
     validate_name,
     validate_post_caps,
 )
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--target", action="append", required=True, help="feed URL or search query")
     add.add_argument("--inactive", action="store_true", help="create it switched off")
     _add_cap_arguments(add, clear="")
+    _add_linked_page_arguments(add, default=f"off, {DEFAULT_LINKED_PAGES_PER_RUN} pages a run")
 
     run = commands.add_parser("run-task", help="run one task now and wait")
     run.add_argument("task_id", type=_positive_int, metavar="ID")
@@ -103,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     active.add_argument("--active", dest="active", action="store_const", const=True)
     active.add_argument("--inactive", dest="active", action="store_const", const=False)
     _add_cap_arguments(upd, clear="; 0: back to the setting")
+    _add_linked_page_arguments(upd, default="as it is")
 
     logs = commands.add_parser("logs", help="show run logs, newest first")
     logs.add_argument("--task", type=_positive_int, metavar="ID")
@@ -150,6 +156,27 @@ def _add_cap_arguments(parser: argparse.ArgumentParser, clear: str) -> None:
         )
 
 
+def _add_linked_page_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """A news task's "capture linked pages": each new item's link fetched once, its text searchable."""
+    parser.add_argument(
+        "--capture-linked-pages", action=argparse.BooleanOptionalAction, default=None,
+        help="news tasks only: fetch each new item's link once, keep the page as evidence and "
+        f"make its main text searchable (default: {default})",
+    )
+    parser.add_argument(
+        "--linked-pages-per-run", type=_whole_number, metavar="N",
+        help=f"news tasks only: fetch at most N linked pages a run, {MIN_LINKED_PAGES_PER_RUN} "
+        f"to {MAX_LINKED_PAGES_PER_RUN}",
+    )
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def _validate_args(args: argparse.Namespace) -> None:
     """Check every argument before the database is opened, so a refusal writes nothing."""
     if args.command == "add-task":
@@ -166,6 +193,7 @@ def _validate_args(args: argparse.Namespace) -> None:
         if args.max_posts_per_run == 0 or args.max_posts_per_day == 0:
             raise UsageError("a read cap on a new task is a number of posts, 1 or more")
         validate_post_caps(args.source, args.max_posts_per_run, args.max_posts_per_day)
+        validate_linked_pages(args.source, args.capture_linked_pages, args.linked_pages_per_run)
     elif args.command == "update-schedule":
         if args.frequency is not None and args.frequency not in FREQUENCIES:
             raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
@@ -174,11 +202,17 @@ def _validate_args(args: argparse.Namespace) -> None:
             if args.active is False:
                 raise UsageError("--next-run and --inactive contradict: an inactive task has no next run")
         caps = (args.max_posts_per_run, args.max_posts_per_day)
-        if args.frequency is None and args.next_run is None and args.active is None and caps == (None, None):
+        pages = (args.capture_linked_pages, args.linked_pages_per_run)
+        unchanged = args.frequency is None and args.next_run is None and args.active is None
+        if unchanged and caps == (None, None) and pages == (None, None):
             raise UsageError(
                 "nothing to change: give --frequency, --next-run, --active, --inactive, "
-                "--max-posts-per-run or --max-posts-per-day"
+                "--max-posts-per-run, --max-posts-per-day, --capture-linked-pages, "
+                "--no-capture-linked-pages or --linked-pages-per-run"
             )
+        if args.linked_pages_per_run is not None:
+            # The range now, before the database is opened; whether the task is news, in update_task.
+            validate_linked_pages("news", None, args.linked_pages_per_run)
     elif args.command in ("watch", "alerts"):
         validate_watch_args(args)
     elif args.command == "evidence":

@@ -16,6 +16,11 @@ MAX_URL_LENGTH = 2048
 # X API v2 recent search accepts queries of up to 512 characters on the basic levels.
 MAX_QUERY_LENGTH = 512
 MAX_TARGETS = 1000
+# A task's "capture linked pages": pages fetched at most per run (each a request to a news
+# site beside its feed), and the default, a typical feed's new entries in an hour.
+MIN_LINKED_PAGES_PER_RUN = 1
+MAX_LINKED_PAGES_PER_RUN = 500
+DEFAULT_LINKED_PAGES_PER_RUN = 20
 # scheme://… or www.…: a web address, not words to search for.
 _WEB_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S", re.IGNORECASE)
 
@@ -156,6 +161,26 @@ def validate_post_caps(source: str, per_run: int | None, per_day: int | None) ->
         )
     if any(cap < 0 for cap in given):
         raise ValidationError("a read cap is a number of posts, not below 0", "caps")
+
+
+def validate_linked_pages(source: str, capture: bool | None, per_run: int | None) -> None:
+    """Linked pages are for news tasks (a post's link is the post itself); the limit is 1 to 500."""
+    news = Source(source) is Source.NEWS
+    if capture and not news:
+        raise ValidationError(
+            "capturing linked pages applies to news tasks only: a post's link is the post itself",
+            "linked_pages",
+        )
+    if per_run is None:
+        return
+    if not news:
+        raise ValidationError("a limit of linked pages per run applies to news tasks only", "linked_pages")
+    if not MIN_LINKED_PAGES_PER_RUN <= per_run <= MAX_LINKED_PAGES_PER_RUN:
+        raise ValidationError(
+            f"linked pages per run must be from {MIN_LINKED_PAGES_PER_RUN} to "
+            f"{MAX_LINKED_PAGES_PER_RUN}, not {per_run}",
+            "linked_pages",
+        )
 
 
 def validate_datetime(text: str) -> datetime:

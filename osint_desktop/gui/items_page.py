@@ -29,7 +29,7 @@ from osint_desktop.app.tasks import TaskInfo
 from osint_desktop.app.watches import WatchInfo
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import ItemFilter
-from osint_desktop.core.db.queries import ItemInfo, get_item_capture, get_item_content
+from osint_desktop.core.db.queries import ItemInfo, get_item_capture, get_item_content, get_item_page
 from osint_desktop.core.query import QUERY_HELP, QueryError, parse_query
 from osint_desktop.core.vocabulary import RunStatus, Source
 from osint_desktop.gui.background import BackgroundCall, Failure, run_with_progress
@@ -257,7 +257,7 @@ class ItemsPage(QWidget):
             self.preview.show_item(None, None)
             return
         self._previewed_capture = get_item_capture(self._db, current.id)
-        self.preview.show_item(*found, self._previewed_capture)
+        self.preview.show_item(*found, self._previewed_capture, get_item_page(self._db, current.id))
         self.raw_capture_button.setEnabled(bool(self._previewed_capture) and self._evidence_dir is not None)
 
     @Slot()

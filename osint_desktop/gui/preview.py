@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import nh3
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QUrl, Slot
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from osint_desktop.core.bidi import show_bidi_controls
-from osint_desktop.core.db.queries import ItemInfo
+from osint_desktop.core.db.queries import ItemInfo, LinkedPageInfo
 from osint_desktop.core.evidence.capture import parse_warc_date
 from osint_desktop.gui.formatting import local_time_full
 
@@ -61,6 +61,9 @@ _REMOTE_STYLE = re.compile(r"url\s*\(|@import|expression\s*\(|image-set", re.IGN
 # nh3 writes every tag it keeps in one form: <img>, or <img alt="..."> with the value escaped.
 _IMAGE = re.compile(r'<img(?: alt="([^"]*)")?>')
 
+# The preview's own link: shows or hides the linked page's text; it never leaves the preview.
+TOGGLE_PAGE = "osint-preview:linked-page"
+
 # html5ever (nh3's parser) rescans its stack of open elements for many start tags, and a
 # tag's attributes for each new one: thousands of unclosed <div> or of attributes take it
 # seconds. Past these bounds, which no real article reaches, the text is shown without markup.
@@ -91,8 +94,14 @@ def capture_line(capture: Mapping[str, Any] | None) -> str:
     return f"Captured {stamp} UTC from {where}, SHA-256 {digest}"
 
 
-def preview_html(item: ItemInfo, content_html: str | None, capture: Mapping[str, Any] | None = None) -> str:
-    """The document shown for an item: header, then its content with images as placeholders."""
+def preview_html(
+    item: ItemInfo,
+    content_html: str | None,
+    capture: Mapping[str, Any] | None = None,
+    page: LinkedPageInfo | None = None,
+    page_expanded: bool = False,
+) -> str:
+    """The document shown for an item: header, its content with images as placeholders, its linked page."""
     meta = [item.author or "", local_time_full(item.published_at) or local_time_full(item.collected_at)]
     header = (
         f"<h2>{_text(item.title)}</h2>"
@@ -104,7 +113,28 @@ def preview_html(item: ItemInfo, content_html: str | None, capture: Mapping[str,
     if captured:
         header += f"<p style='color:#6b7280;font-size:small'>{_text(captured)}</p>"
     body = content_html if content_html else f"<p>{_text(item.summary)}</p>"
-    return header + "<hr>" + inert_html(body)
+    return header + "<hr>" + inert_html(body) + linked_page_html(page, page_expanded)
+
+
+def linked_page_html(page: LinkedPageInfo | None, expanded: bool) -> str:
+    """The linked page under the item: when and where it was captured, its text collapsed behind a link.
+
+    The text is what was extracted, plain: escaped here, never rendered as the page's HTML.
+    """
+    if page is None:
+        return ""
+    if page.capture:
+        when = capture_line(page.capture)
+    else:
+        when = f"Fetched {page.fetched_at:%Y-%m-%d %H:%M:%S} UTC (not kept as evidence)"
+    head = f"<hr><p style='color:#6b7280;font-size:small'><b>Linked page</b>: {_text(when)}</p>"
+    if not page.text:
+        return head + "<p style='color:#6b7280'>No article text was found in it.</p>"
+    if not expanded:
+        words = len(page.text.split())
+        return head + f"<p><a href='{TOGGLE_PAGE}'>Show its text ({words:,} words)</a></p>"
+    paragraphs = "".join(f"<p>{_text(line)}</p>" for line in page.text.splitlines() if line.strip())
+    return head + f"<p><a href='{TOGGLE_PAGE}'>Hide its text</a></p>" + paragraphs
 
 
 def _text(value: str) -> str:
@@ -174,6 +204,9 @@ _SANITIZER = nh3.Cleaner(
 )
 
 
+_Shown = tuple[ItemInfo, str | None, Mapping[str, Any] | None, LinkedPageInfo | None]
+
+
 class ItemPreview(QTextBrowser):
     """A QTextBrowser that refuses every resource that is not already in the document."""
 
@@ -183,6 +216,10 @@ class ItemPreview(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.setReadOnly(True)
         self.remote_requests: list[str] = []
+        # What is shown, to draw it again when the linked page's text is shown or hidden.
+        self._shown: _Shown | None = None
+        self.page_expanded = False
+        self.anchorClicked.connect(self._on_anchor)
 
     def loadResource(self, type_: int, name: QUrl | str) -> Any:
         # Remote content would tell the feed's owner that (and when) the analyst read it.
@@ -195,10 +232,26 @@ class ItemPreview(QTextBrowser):
         return super().loadResource(type_, url)
 
     def show_item(
-        self, item: ItemInfo | None, content_html: str | None, capture: Mapping[str, Any] | None = None
+        self,
+        item: ItemInfo | None,
+        content_html: str | None,
+        capture: Mapping[str, Any] | None = None,
+        page: LinkedPageInfo | None = None,
     ) -> None:
-        """Display an item with its capture line, or nothing."""
+        """Display an item with its capture line and its linked page (text collapsed), or nothing."""
+        self.page_expanded = False
         if item is None:
+            self._shown = None
             self.clear()
             return
-        self.setHtml(preview_html(item, content_html, capture))
+        self._shown = (item, content_html, capture, page)
+        self.setHtml(preview_html(item, content_html, capture, page))
+
+    @Slot(QUrl)
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.toString() != TOGGLE_PAGE or self._shown is None:
+            return
+        self.page_expanded = not self.page_expanded
+        scrolled = self.verticalScrollBar().value()
+        self.setHtml(preview_html(*self._shown, page_expanded=self.page_expanded))
+        self.verticalScrollBar().setValue(scrolled)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +33,13 @@ from osint_desktop.core.crawl.social import cost_estimate
 from osint_desktop.core.intervals import interval
 from osint_desktop.core.secrets import TOKEN_ENV
 from osint_desktop.core.sources.registry import all_providers, provider_for
-from osint_desktop.core.validation import ValidationError, validate_name
+from osint_desktop.core.validation import (
+    DEFAULT_LINKED_PAGES_PER_RUN,
+    MAX_LINKED_PAGES_PER_RUN,
+    MIN_LINKED_PAGES_PER_RUN,
+    ValidationError,
+    validate_name,
+)
 from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
 from osint_desktop.gui.formatting import HINT_COLOUR, NOTICE_COLOUR, status_colour, status_hex, text_style
@@ -103,6 +110,18 @@ class TaskDialog(QDialog):
         self.cost_label.setStyleSheet(text_style(HINT_COLOUR))
         self.cost_label.setWordWrap(True)
 
+        # News: fetch each new item's link once, so that search and watches see the article.
+        self.linked_pages_check = QCheckBox("Capture linked pages")
+        self.linked_pages_check.setToolTip(
+            "Fetch each new item's link once, keep the page as evidence and make its main text "
+            "searchable, so watches see the article and not only the feed's summary"
+        )
+        self.linked_pages_check.setChecked(task.capture_linked_pages if task else False)
+        self.linked_pages_spin = QSpinBox()
+        self.linked_pages_spin.setRange(MIN_LINKED_PAGES_PER_RUN, MAX_LINKED_PAGES_PER_RUN)
+        self.linked_pages_spin.setValue(task.linked_pages_per_run if task else DEFAULT_LINKED_PAGES_PER_RUN)
+        self.linked_pages_spin.setToolTip("Each page is one more request to the news site, beside its feed")
+
         self.test_button = QPushButton("Test targets")
         self.test_button.setToolTip("Fetch each target once, without storing anything")
         self.test_button.clicked.connect(self.test_targets)
@@ -123,6 +142,8 @@ class TaskDialog(QDialog):
         form.addRow("X posts per run, at most", self.max_run_edit)
         form.addRow("X posts per day, at most", self.max_day_edit)
         form.addRow("", self.cost_label)
+        form.addRow("", self.linked_pages_check)
+        form.addRow("Linked pages per run, at most", self.linked_pages_spin)
         self._form = form
 
         self.buttons = QDialogButtonBox(
@@ -144,8 +165,10 @@ class TaskDialog(QDialog):
         self.frequency_combo.currentIndexChanged.connect(self._update_cost)
         self.max_run_edit.textChanged.connect(self._update_cost)
         self.max_day_edit.textChanged.connect(self._update_cost)
+        self.linked_pages_check.toggled.connect(self._update_linked_pages)
         self._update_hint()
         self._update_cost()
+        self._update_linked_pages()
         if self.source() == Source.X:
             self._look_up_token()
 
@@ -180,6 +203,19 @@ class TaskDialog(QDialog):
             f"up to {estimate.posts_per_day} a day ≈ ${estimate.month_usd:.2f} a month"
         )
 
+    @Slot()
+    def _update_linked_pages(self) -> None:
+        """The linked-page rows for a news task only (a post's link is the post itself)."""
+        is_news = self.source() == Source.NEWS
+        for widget in (self.linked_pages_check, self.linked_pages_spin):
+            self._form.setRowVisible(widget, is_news)
+        self.linked_pages_spin.setEnabled(self.linked_pages_check.isChecked())
+
+    def linked_pages(self) -> tuple[bool, int]:
+        """Whether the task captures linked pages, and at most how many a run."""
+        captures = self.source() == Source.NEWS and self.linked_pages_check.isChecked()
+        return captures, self.linked_pages_spin.value()
+
     @staticmethod
     def _error_label() -> QLabel:
         label = QLabel()
@@ -201,6 +237,7 @@ class TaskDialog(QDialog):
         """Say at once what the targets are worth for the new source, and whether it can run."""
         self._update_hint()
         self._update_cost()
+        self._update_linked_pages()
         problems = self._target_problems(require_one=False)
         if problems:
             self._show_error(self.targets_error, _summary(problems))
@@ -332,6 +369,8 @@ class TaskDialog(QDialog):
         frequency = str(self.frequency_combo.currentData())
         is_x = self.source() == Source.X
         per_run, per_day = self.caps() if is_x else (None, None)
+        is_news = self.source() == Source.NEWS
+        capture_pages, pages_per_run = self.linked_pages()
         try:
             if self._task is None:
                 task = create_task(
@@ -345,6 +384,8 @@ class TaskDialog(QDialog):
                     note=note,
                     x_max_posts_per_run=per_run,
                     x_max_posts_per_day=per_day,
+                    capture_linked_pages=capture_pages,
+                    linked_pages_per_run=pages_per_run if is_news else None,
                 )
             else:
                 task = update_task(
@@ -358,6 +399,9 @@ class TaskDialog(QDialog):
                     # An emptied field is 0 here: back to the setting.
                     x_max_posts_per_run=(per_run or 0) if is_x else None,
                     x_max_posts_per_day=(per_day or 0) if is_x else None,
+                    # Off the news source, update_task switches the option off itself.
+                    capture_linked_pages=capture_pages if is_news else None,
+                    linked_pages_per_run=pages_per_run if is_news else None,
                 )
         except ValidationError as exc:
             label = self.name_error if exc.field == "name" else self.targets_error

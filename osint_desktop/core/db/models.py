@@ -78,6 +78,9 @@ class CrawlTask(Base):
     # Per-task caps on the posts an X task reads (billed per read); None: the global setting.
     x_max_posts_per_run: Mapped[int | None] = mapped_column(Integer)
     x_max_posts_per_day: Mapped[int | None] = mapped_column(Integer)
+    # News tasks: fetch each new item's link once and index the page's main text (0011).
+    capture_linked_pages: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_pages_per_run: Mapped[int] = mapped_column(Integer, default=20)
 
 
 class CrawlLog(Base):
@@ -137,6 +140,13 @@ class Item(Base):
     # offset, payload SHA-256, retrieval time, final URL, User-Agent); NULL: not captured.
     # Deferred: item lists never decode it; the preview and exports ask for it.
     capture: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
+    # The linked page (a task's "capture linked pages"): the main text extracted from it, in
+    # the search index beside title, summary and author; when it was fetched (set even when
+    # the fetch failed: an item's link is fetched once); and its capture, as capture is.
+    # Deferred: item lists never read a whole article.
+    article_text: Mapped[str | None] = mapped_column(Text, deferred=True)
+    page_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, deferred=True)
+    page_capture: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
     __table_args__ = (
         UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),

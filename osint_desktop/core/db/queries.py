@@ -224,6 +224,26 @@ def get_item_capture(db: Database, item_id: int) -> dict[str, Any] | None:
         return session.scalar(select(Item.capture).where(Item.id == item_id))
 
 
+@dataclass(frozen=True)
+class LinkedPageInfo:
+    """An item's linked page as the preview shows it: its main text, when, and its capture."""
+
+    text: str | None
+    fetched_at: datetime
+    capture: dict[str, Any] | None
+
+
+def get_item_page(db: Database, item_id: int) -> LinkedPageInfo | None:
+    """The item's linked page (a task's "capture linked pages"), or None when its link was never fetched."""
+    with db.read() as session:
+        row = session.execute(
+            select(Item.article_text, Item.page_fetched_at, Item.page_capture).where(Item.id == item_id)
+        ).first()
+    if row is None or row.page_fetched_at is None:
+        return None
+    return LinkedPageInfo(row.article_text, row.page_fetched_at, row.page_capture)
+
+
 def count_items(db: Database, task_id: int | None = None) -> int:
     """How many items are stored, or belong to a task (an item found by two tasks counts for each)."""
     with db.read() as session:

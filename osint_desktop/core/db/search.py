@@ -264,12 +264,17 @@ def _scoped(query: Select[Any], task_ids: Sequence[int], sources: Sequence[str])
 
 
 def item_texts(session: Session, ids: Sequence[int]) -> Iterator[tuple[int, str, str]]:
-    """(id, title, text) of items, in chunks: what a regular expression is checked against."""
+    """(id, title, text) of items, in chunks: what a regular expression is checked against.
+
+    The text is the summary, then the linked page's article text when there is one: what
+    the full-text index holds, so a regex watch sees the article as a query watch does.
+    """
     for start in range(0, len(ids), TEXT_CHUNK):
         chunk = list(ids[start : start + TEXT_CHUNK])
-        rows = session.execute(select(Item.id, Item.title, Item.summary).where(Item.id.in_(chunk)))
-        for item_id, title, summary in rows:
-            yield item_id, title or "", summary or ""
+        query = select(Item.id, Item.title, Item.summary, Item.article_text).where(Item.id.in_(chunk))
+        for item_id, title, summary, article in session.execute(query):
+            body = f"{summary or ''}\n{article}" if article else summary or ""
+            yield item_id, title or "", body
 
 
 def max_item_id(session: Session) -> int:
