@@ -90,15 +90,17 @@ def export_evidence(
         if not captured:
             raise EvidenceExportError("none of the chosen items has a capture: nothing to export")
         refs = {row.id: CaptureRef.from_dict(row.capture or {}) for row in captured}
+        # The linked page each item's text was extracted from, when the task captured it.
+        pages = {row.id: CaptureRef.from_dict(row.page_capture) for row in captured if row.page_capture}
         items = [_item_data(row) for row in captured]
-        files = {ref.warc_file for ref in refs.values()} | {
-            ref.revisit_of_file for ref in refs.values() if ref.revisit_of_file
-        }
+        every = [*refs.values(), *pages.values()]
+        files = {ref.warc_file for ref in every}
+        files |= {ref.revisit_of_file for ref in every if ref.revisit_of_file}
         custody = [_custody_data(entry) for entry in _custody_for(session, files)]
     now = utcnow()
     path = export_package(
         evidence_dir, refs, items, out, app_version=__version__, operator=operator,
-        custody=custody, as_zip=as_zip, exported_at=now,
+        custody=custody, as_zip=as_zip, exported_at=now, page_refs_by_item=pages,
     )
     exported = [row.id for row in captured]
     with db.write() as session:
@@ -113,7 +115,11 @@ def export_evidence(
 def _chosen(
     session: Session, item_ids: Sequence[int], watch_id: int | None, task_id: int | None
 ) -> list[Item]:
-    query = select(Item).options(undefer(Item.capture)).order_by(Item.id)
+    query = (
+        select(Item)
+        .options(undefer(Item.capture), undefer(Item.page_capture), undefer(Item.article_text))
+        .order_by(Item.id)
+    )
     if item_ids:
         query = query.where(Item.id.in_(list(item_ids)))
     elif watch_id is not None:
@@ -142,6 +148,8 @@ def _item_data(row: Item) -> dict[str, Any]:
         "published_at": warc_date(row.published_at) if row.published_at else None,
         "collected_at": warc_date(row.collected_at),
         "language": row.language,
+        # The main text of the linked page ("capture linked pages"); its bytes are in the WARC.
+        "article_text": row.article_text,
     }
 
 

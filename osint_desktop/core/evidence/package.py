@@ -101,6 +101,7 @@ def export_package(
     custody: Sequence[Mapping[str, Any]] = (),
     as_zip: bool = False,
     exported_at: datetime | None = None,
+    page_refs_by_item: Mapping[int, CaptureRef] | None = None,
 ) -> Path:
     """Write a folder (or zip) with the items, their WARC records, custody and a hashed manifest.
 
@@ -108,22 +109,26 @@ def export_package(
     one, collected before evidence was kept, is exported with "capture": null). The referenced
     records, the originals of revisits and the request records of both are copied byte for
     byte (each is its own gzip member) into evidence.warc.gz after a new warcinfo record, so
-    every digest in them still holds. The package appears whole or not at all.
+    every digest in them still holds. page_refs_by_item adds, the same way, the capture of
+    each item's linked page (the "capture linked pages" option) as its "page_capture". The
+    package appears whole or not at all.
     """
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} already exists")
     moment = as_aware_utc(exported_at) if exported_at is not None else utcnow()
     item_ids = [_item_id(item) for item in items]
-    strangers = set(refs_by_item) - set(item_ids)
+    pages = dict(page_refs_by_item or {})
+    strangers = (set(refs_by_item) | set(pages)) - set(item_ids)
     if strangers:
         raise ValueError(f"captures were given for items not exported: {sorted(strangers)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:12]}"
     staging.mkdir()
     try:
-        captures = _write_warc(
-            Path(evidence_dir), refs_by_item, item_ids, staging / WARC_NAME, moment, app_version, operator
+        captures, page_captures = _write_warc(
+            Path(evidence_dir), refs_by_item, pages, item_ids, staging / WARC_NAME, moment, app_version,
+            operator,
         )
         _write_json(staging / ITEMS_JSON, [dict(item) for item in items])
         _write_csv(staging / ITEMS_CSV, items)
@@ -141,7 +146,14 @@ def export_package(
             "files": [
                 _file_entry(staging, name) for name in (WARC_NAME, ITEMS_JSON, ITEMS_CSV, CUSTODY_JSON)
             ],
-            "items": [{"item_id": item_id, "capture": captures.get(item_id)} for item_id in item_ids],
+            "items": [
+                {
+                    "item_id": item_id,
+                    "capture": captures.get(item_id),
+                    "page_capture": page_captures.get(item_id),
+                }
+                for item_id in item_ids
+            ],
         }
         (staging / MANIFEST).write_bytes(_sealed_manifest(manifest))
         if as_zip:
@@ -192,21 +204,24 @@ class _Piece:
 def _write_warc(
     evidence_dir: Path,
     refs_by_item: Mapping[int, CaptureRef],
+    page_refs_by_item: Mapping[int, CaptureRef],
     item_ids: Sequence[Any],
     target: Path,
     moment: datetime,
     app_version: str,
     operator: str,
-) -> dict[Any, dict[str, Any]]:
-    """Copy the items' records into target; return each captured item's manifest entry."""
+) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]]:
+    """Copy the items' records into target; return the manifest entries of captures and pages."""
     pieces: dict[tuple[Path, int], _Piece] = {}
     chosen: dict[Any, tuple[_Piece, _Piece]] = {}
+    chosen_pages: dict[Any, tuple[_Piece, _Piece]] = {}
     for item_id in item_ids:
         ref = refs_by_item.get(item_id)
-        if ref is None:
-            continue
-        main, payload = _pieces_for(evidence_dir, item_id, ref, pieces)
-        chosen[item_id] = (main, payload)
+        if ref is not None:
+            chosen[item_id] = _pieces_for(evidence_dir, item_id, ref, pieces)
+        page = page_refs_by_item.get(item_id)
+        if page is not None:
+            chosen_pages[item_id] = _pieces_for(evidence_dir, item_id, page, pieces)
     new_offsets: dict[tuple[Path, int], int] = {}
     info = warcinfo_record(
         WARC_NAME,
@@ -224,25 +239,36 @@ def _write_warc(
         for key, piece in pieces.items():
             new_offsets[key] = out.tell()
             _copy_span(piece.path, piece.record.offset, piece.record.length, out)
-    captures: dict[Any, dict[str, Any]] = {}
-    for item_id, (main, payload) in chosen.items():
-        ref = refs_by_item[item_id]
-        captures[item_id] = {
-            "record_id": main.record.record_id,
-            "record_type": main.record.record_type,
-            "offset": new_offsets[(main.path, main.record.offset)],
-            "length": main.record.length,
-            "payload_record_id": payload.record.record_id,
-            "payload_offset": new_offsets[(payload.path, payload.record.offset)],
-            "payload_sha256": ref.payload_sha256,
-            "retrieved_at": warc_date(ref.retrieved_at),
-            "target_url": ref.target_url,
-            "final_url": ref.final_url,
-            "status": ref.status,
-            "user_agent": ref.user_agent,
-            "source": {"warc_file": ref.warc_file, "offset": ref.offset},
-        }
-    return captures
+    captures = {
+        item_id: _manifest_capture(refs_by_item[item_id], main, payload, new_offsets)
+        for item_id, (main, payload) in chosen.items()
+    }
+    pages = {
+        item_id: _manifest_capture(page_refs_by_item[item_id], main, payload, new_offsets)
+        for item_id, (main, payload) in chosen_pages.items()
+    }
+    return captures, pages
+
+
+def _manifest_capture(
+    ref: CaptureRef, main: _Piece, payload: _Piece, new_offsets: Mapping[tuple[Path, int], int]
+) -> dict[str, Any]:
+    """A capture's entry in the manifest: where its records now are in the package, and its facts."""
+    return {
+        "record_id": main.record.record_id,
+        "record_type": main.record.record_type,
+        "offset": new_offsets[(main.path, main.record.offset)],
+        "length": main.record.length,
+        "payload_record_id": payload.record.record_id,
+        "payload_offset": new_offsets[(payload.path, payload.record.offset)],
+        "payload_sha256": ref.payload_sha256,
+        "retrieved_at": warc_date(ref.retrieved_at),
+        "target_url": ref.target_url,
+        "final_url": ref.final_url,
+        "status": ref.status,
+        "user_agent": ref.user_agent,
+        "source": {"warc_file": ref.warc_file, "offset": ref.offset},
+    }
 
 
 def _pieces_for(
@@ -558,23 +584,29 @@ def _check_items(
 ) -> None:
     by_offset = {record.offset: record for record in records.values()}
     for entry in manifest["items"]:
-        capture = entry.get("capture")
         report.items_checked += 1
-        if capture is None:
-            continue
         item = f"item {entry.get('item_id')}"
-        record = by_offset.get(capture.get("offset"))
-        if record is None or record.record_id != capture.get("record_id"):
-            report.problems.append(f"{WARC_NAME}: {item}'s record is not at offset {capture.get('offset')}")
-            continue
-        payload = by_offset.get(capture.get("payload_offset"))
-        if payload is None or payload.record_id != capture.get("payload_record_id"):
-            report.problems.append(
-                f"{WARC_NAME}: {item}'s payload record is not at offset {capture.get('payload_offset')}"
-            )
-            continue
-        if payload.payload_sha256 != capture.get("payload_sha256"):
-            report.problems.append(
-                f"{WARC_NAME}: {item}'s payload hashes to {payload.payload_sha256}, "
-                f"the manifest says {capture.get('payload_sha256')}"
-            )
+        for key, what in (("capture", item), ("page_capture", f"{item}'s linked page")):
+            capture = entry.get(key)
+            if capture is not None:
+                _check_capture(capture, what, by_offset, report)
+
+
+def _check_capture(
+    capture: Mapping[str, Any], what: str, by_offset: Mapping[int, WarcRecordInfo], report: VerifyReport
+) -> None:
+    record = by_offset.get(capture.get("offset"))  # type: ignore[arg-type]
+    if record is None or record.record_id != capture.get("record_id"):
+        report.problems.append(f"{WARC_NAME}: {what}'s record is not at offset {capture.get('offset')}")
+        return
+    payload = by_offset.get(capture.get("payload_offset"))  # type: ignore[arg-type]
+    if payload is None or payload.record_id != capture.get("payload_record_id"):
+        report.problems.append(
+            f"{WARC_NAME}: {what}'s payload record is not at offset {capture.get('payload_offset')}"
+        )
+        return
+    if payload.payload_sha256 != capture.get("payload_sha256"):
+        report.problems.append(
+            f"{WARC_NAME}: {what}'s payload hashes to {payload.payload_sha256}, "
+            f"the manifest says {capture.get('payload_sha256')}"
+        )

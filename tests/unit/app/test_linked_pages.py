@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from sqlalchemy.orm import undefer
 
 from osint_desktop.app.alerts import list_alerts
 from osint_desktop.app.context import AppContext
+from osint_desktop.app.evidence import export_evidence
 from osint_desktop.app.runs import RunOptions, RunResult, run_task
 from osint_desktop.app.tasks import TaskInfo, create_task, get_task, update_task
 from osint_desktop.app.watches import WatchSpec, create_watch
@@ -25,6 +27,7 @@ from osint_desktop.core.crawl.linked_pages import MAX_PAGE_BYTES
 from osint_desktop.core.db.models import CustodyEntry, Item
 from osint_desktop.core.db.queries import list_items
 from osint_desktop.core.evidence.capture import CaptureRef, EvidenceWriter
+from osint_desktop.core.evidence.package import verify_package
 from osint_desktop.core.evidence.reader import read_payload
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import Trigger
@@ -383,3 +386,31 @@ def test_on_postgres_the_watch_and_search_see_the_article(pg_ctx: AppContext, se
     run(pg_ctx, task)
     assert [alert.title for alert in list_alerts(pg_ctx.db, watch_id=watch.id)] == ["Entry report"]
     assert [item.title for item in list_items(pg_ctx.db, search="kestrel transponder")] == ["Entry report"]
+
+
+def test_an_evidence_export_carries_the_linked_page_and_verify_checks_it(
+    ctx: AppContext, server: FeedServer, writer: EvidenceWriter, tmp_path: Path
+) -> None:
+    server.add_bytes("/report.html", ARTICLE, content_type="text/html")
+    task = news_task(ctx, server, [("report", server.url("/report.html"))], capture_linked_pages=True)
+    run(ctx, task, replace(fast_options(), evidence=writer, operator="Analyst A"))
+    writer.close()
+    item = stored(ctx)["report"]
+    out = export_evidence(
+        ctx.db, ctx.evidence_dir, tmp_path / "case", operator="Analyst A", task_id=task.id
+    ).path
+    assert verify_package(out).ok
+    manifest = json.loads((out / "manifest.json").read_text())
+    [entry] = manifest["items"]
+    page = entry["page_capture"]
+    assert page["target_url"] == item.url
+    assert page["payload_sha256"] == CaptureRef.from_dict(item.page_capture or {}).payload_sha256
+    exported = json.loads((out / "items.json").read_text())
+    assert WORD in exported[0]["article_text"]
+    # The page's record is in the package: damage to it is found and named.
+    warc = out / "evidence.warc.gz"
+    data = bytearray(warc.read_bytes())
+    data[page["offset"] + 40] ^= 0x01
+    warc.write_bytes(bytes(data))
+    report = verify_package(out)
+    assert not report.ok and any("evidence.warc.gz" in problem for problem in report.problems)
