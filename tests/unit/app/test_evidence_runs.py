@@ -171,6 +171,30 @@ def test_an_unwritable_evidence_folder_fails_the_capture_not_the_run(
     assert entry.detail["not_captured"] == urls
 
 
+def test_a_full_disk_fails_the_capture_not_the_run(
+    ctx: AppContext, server: FeedServer, small_disk: Path, capturing: Capturing
+) -> None:
+    # A real 1 MiB filesystem filled to the last byte: the capture hits ENOSPC.
+    filler = small_disk / "filler"
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    urls = serve(server)[:3]
+    task = create_task(ctx.db, "Evidence", "news", "hourly", urls)
+    result = run(ctx, task, capturing(small_disk / "evidence"))
+    assert result.status == "success", result.error
+    assert result.items_new > 0
+    for detail in result.details:
+        warning = str(detail.get("warning", ""))
+        assert "evidence not captured: disk full while writing evidence" in warning, detail
+    assert captures_of_items(ctx) == []
+    assert not list((small_disk / "evidence").glob("*.warc.gz"))  # no torn file left behind
+
+
 def test_capture_is_off_unless_asked(ctx: AppContext, server: FeedServer) -> None:
     task = create_task(ctx.db, "Plain", "news", "hourly", serve(server)[:1])
     result = run(ctx, task, fast_options())

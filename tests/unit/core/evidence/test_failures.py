@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,30 +13,6 @@ import pytest
 from osint_desktop.core.evidence.capture import CaptureError, CaptureRef, EvidenceWriter
 from osint_desktop.core.evidence.reader import payload_sha256
 from tests.unit.core.evidence.support import warcio_check
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MiB filesystem (tmpfs): writes past it fail with ENOSPC, as root too."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    try:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mount_point)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except FileNotFoundError:
-        pytest.skip("no mount command to make a small filesystem")
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        if subprocess.run(["umount", str(mount_point)], capture_output=True, check=False).returncode:
-            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
 
 
 def capture(writer: EvidenceWriter, name: str, body: bytes) -> CaptureRef:
