@@ -104,9 +104,10 @@ class Settings:
     token_storage: str = "keyring"  # keyring | session | file
     defaults_created: bool = False
     # Evidence: every answer items come from is captured as WARC in <data folder>/evidence/.
-    # Off by default until the soak test's per-run memory growth with capture on (about
-    # 2 KB a run, seen in CI) is found: a month in the tray must not pay for it.
-    capture_evidence: bool = False
+    # On by default: an item that cannot be traced to its bytes is not evidence. Its cost was
+    # measured: 3,600 runs of the soak window with capture on grew by 0.3-0.4 KB a run and
+    # slowing (capture off: 0.1-0.3), and the crawl benchmark is in benchmarks/capture_cost.py.
+    capture_evidence: bool = True
     # WARC files whose captures are all older than this many days are deleted (and the
     # deletion logged in the custody log); 0 keeps evidence forever, the default: deleting
     # evidence must be a decision, not a side effect.

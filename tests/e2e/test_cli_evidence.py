@@ -34,7 +34,7 @@ def flip_byte(path: Path, offset: int) -> None:
 
 @pytest.fixture(autouse=True)
 def capture_on(cli_home: Path) -> None:
-    """Capture is off by default for now (see the README's Evidence section): these runs ask for it."""
+    """Capture is on by default; these runs say so anyway, beside the loopback-friendly settings."""
     write_settings(cli_home, **FAST_SETTINGS, capture_evidence=True)
 
 

@@ -195,11 +195,22 @@ def test_a_full_disk_fails_the_capture_not_the_run(
     assert not list((small_disk / "evidence").glob("*.warc.gz"))  # no torn file left behind
 
 
-def test_capture_is_off_unless_asked(ctx: AppContext, server: FeedServer) -> None:
-    task = create_task(ctx.db, "Plain", "news", "hourly", serve(server)[:1])
-    result = run(ctx, task, fast_options())
-    assert result.status == "success", result.error
-    assert not ctx.evidence_dir.exists()
+def test_capture_is_on_by_default_and_off_when_the_setting_says_so(
+    ctx: AppContext, server: FeedServer
+) -> None:
+    urls = serve(server)[:1]
+    assert ctx.settings.capture_evidence is True
+    assert ctx.run_options().evidence is not None
+    first = create_task(ctx.db, "Captured", "news", "hourly", urls)
+    assert run(ctx, first, ctx.run_options()).ok
+    assert len(captures_of_items(ctx)) > 0
+
+    ctx.settings.capture_evidence = False
+    assert ctx.run_options().evidence is None
+    with ctx.db.write() as session:
+        session.execute(Item.__table__.delete())
+    second = create_task(ctx.db, "Plain", "news", "hourly", urls)
+    assert run(ctx, second, ctx.run_options()).ok
     assert captures_of_items(ctx) == []
 
 
