@@ -21,6 +21,7 @@ SMOKE_STEPS = {
     "default tasks",
     "crawl a loopback feed",
     "watch search and Apprise",
+    "linked page text extraction",
     "scheduler trigger fires",
     "keyring backend",
     "main window",
