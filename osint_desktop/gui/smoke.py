@@ -116,6 +116,7 @@ def run_smoke_test() -> int:
         smoke.step("linked page text extraction", _linked_page)
         smoke.step("scheduler trigger fires", _scheduler)
         smoke.step("keyring backend", _keyring)
+        smoke.step("Qt locale data (ICU)", _qt_locale_data)
         smoke.step("main window", lambda: _window(state))
     finally:
         server.shutdown()
@@ -253,6 +254,26 @@ def _keyring() -> str:
     load_token(Path(os.environ["OSINT_DESKTOP_HOME"]))  # must cope with no backend at all
     usable = "usable" if keyring_available() else "not usable here; session/file fallback offered"
     return f"{name} ({usable})"
+
+
+def _qt_locale_data() -> str:
+    """QtCore's answers that come from ICU's data, which the bundle ships cut down."""
+    from PySide6.QtCore import QCollator, QLocale, QStringConverter, QTimeZone
+
+    german = QLocale(QLocale.Language.German, QLocale.Country.Germany)
+    # Without collation data Qt compares code points, and "Ä" (U+00C4) sorts after "B".
+    if QCollator(german).compare("Äpfel", "Birnen") >= 0:
+        raise RuntimeError("no collation: Äpfel sorts after Birnen")
+    zone = QTimeZone(b"Europe/Berlin").displayName(
+        QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, german
+    )
+    if zone != "Mitteleuropäische Normalzeit":  # without zone names: "GMT+01:00"
+        raise RuntimeError(f"Europe/Berlin is called {zone!r} in German")
+    codecs = QStringConverter.availableCodecs()  # ICU lists the converters it can open
+    missing = [name for name in ("windows-1252", "Shift_JIS", "GB18030", "KOI8-R") if name not in codecs]
+    if missing:
+        raise RuntimeError(f"no converter for {', '.join(missing)}")
+    return f"collation, time zone names, {len(codecs)} encodings"
 
 
 def _window(state: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ SMOKE_STEPS = {
     "linked page text extraction",
     "scheduler trigger fires",
     "keyring backend",
+    "Qt locale data (ICU)",
     "main window",
 }
 
