@@ -1,4 +1,4 @@
-"""The bundle's self-check: a real crawl, the window, a scheduler trigger and the keyring."""
+"""The bundle's self-check: a crawl, linked-page extraction, the window, a scheduler trigger, the keyring."""
 
 from __future__ import annotations
 
@@ -28,6 +28,31 @@ SAMPLE_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 SAMPLE_FEED = SAMPLE_FEED.replace(
     b"<description>Two</description>", b"<description>" + b"Two. " * 3000 + b"</description>"
 )
+
+
+# A linked page as sites serve it: the article inside menus, a sign-in link and a footer.
+SAMPLE_ARTICLE = """<!DOCTYPE html><html lang="en"><head><title>Dock strike | Example News</title>
+<meta name="date" content="2026-11-03"></head><body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li>
+<li><a href="/login">Sign in</a></li></ul></nav>
+<article><h1>Harbour cranes stand idle as dock strike enters second week</h1>
+<p>Container ships queued outside the northern port on Tuesday as the strike by crane operators entered
+its second week, with union leaders saying talks had stalled over shift patterns.</p>
+<p>The port authority said forty-two vessels were waiting at anchor, the longest queue since the harbour
+was expanded, and that perishable cargo was being diverted to smaller terminals along the coast.</p>
+<p>Negotiators for both sides are due to meet again on Thursday.</p></article>
+<footer><p>Copyright 2026 Example News. All rights reserved.</p>
+<a href="/privacy">Privacy policy</a> <a href="/cookies">Cookie settings</a></footer></body></html>"""
+ARTICLE_TEXT = ("strike by crane operators", "forty-two vessels", "meet again on Thursday")
+BOILERPLATE = ("Sign in", "All rights reserved", "Cookie settings")
+# Too short for trafilatura's own extractor, so its jusText fallback runs (every language's
+# stop list, read from files), and the date is in Spanish words (dateparser's locale data):
+# both load lazily, only for some pages, so a bundle could lose them unnoticed.
+SAMPLE_BRIEF = """<html lang="es"><head><title>Puerto</title></head><body>
+<nav><a href="/">Portada</a> <a href="/mundo">Mundo</a></nav>
+<article><h1>Los estibadores amplían la huelga</h1><p class="fecha">martes, 3 de noviembre de 2026</p>
+<p>Los estibadores del puerto norte amplían la huelga una semana más.</p></article>
+<footer>Aviso legal · Política de cookies</footer></body></html>"""
 
 
 class _FeedHandler(BaseHTTPRequestHandler):
@@ -88,8 +113,10 @@ def run_smoke_test() -> int:
         smoke.step("default tasks", lambda: _defaults(state))
         smoke.step("crawl a loopback feed", lambda: _crawl(state, feed_url))
         smoke.step("watch search and Apprise", lambda: _watch_and_apprise(state, server.server_address[1]))
+        smoke.step("linked page text extraction", _linked_page)
         smoke.step("scheduler trigger fires", _scheduler)
         smoke.step("keyring backend", _keyring)
+        smoke.step("Qt locale data (ICU)", _qt_locale_data)
         smoke.step("main window", lambda: _window(state))
     finally:
         server.shutdown()
@@ -131,6 +158,31 @@ def _watch_and_apprise(state: dict[str, Any], port: int) -> str:
     if not send_with_apprise([f"json://127.0.0.1:{port}/hook"], "Smoke", "test") or not _FeedHandler.posted:
         raise RuntimeError("the loopback JSON endpoint got nothing")
     return f"1 match; {len(APPRISE_SCHEMES)} Apprise services known; JSON notification delivered"
+
+
+def _linked_page() -> str:
+    text, date = _extract(SAMPLE_ARTICLE, "https://news.example.com/2026/11/03/dock-strike")
+    missing = [phrase for phrase in ARTICLE_TEXT if phrase not in text]
+    kept = [phrase for phrase in BOILERPLATE if phrase in text]
+    if missing or kept:
+        raise RuntimeError(f"article text lacks {missing}, keeps boilerplate {kept}: {text!r}")
+    brief, brief_date = _extract(SAMPLE_BRIEF, "https://noticias.example.es/huelga")
+    if "una semana más" not in brief or "cookies" in brief:
+        raise RuntimeError(f"the short page came out as {brief!r}")
+    if (date, brief_date) != ("2026-11-03", "2026-11-03"):
+        raise RuntimeError(f"dates {date} and {brief_date}, not 2026-11-03")
+    return f"{len(text)} characters of article text, no boilerplate; short page and Spanish date read"
+
+
+def _extract(html: str, url: str) -> tuple[str, str]:
+    """The main text and the publication date that trafilatura finds in a page."""
+    from trafilatura import bare_extraction
+    from trafilatura.settings import Document
+
+    document = bare_extraction(html, url=url, with_metadata=True)
+    if not isinstance(document, Document):
+        raise RuntimeError(f"nothing extracted from {url}")
+    return document.text or "", document.date or ""
 
 
 def _open(state: dict[str, Any]) -> str:
@@ -202,6 +254,26 @@ def _keyring() -> str:
     load_token(Path(os.environ["OSINT_DESKTOP_HOME"]))  # must cope with no backend at all
     usable = "usable" if keyring_available() else "not usable here; session/file fallback offered"
     return f"{name} ({usable})"
+
+
+def _qt_locale_data() -> str:
+    """QtCore's answers that come from ICU's data, which the bundle ships cut down."""
+    from PySide6.QtCore import QCollator, QLocale, QStringConverter, QTimeZone
+
+    german = QLocale(QLocale.Language.German, QLocale.Country.Germany)
+    # Without collation data Qt compares code points, and "Ä" (U+00C4) sorts after "B".
+    if QCollator(german).compare("Äpfel", "Birnen") >= 0:
+        raise RuntimeError("no collation: Äpfel sorts after Birnen")
+    zone = QTimeZone(b"Europe/Berlin").displayName(
+        QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, german
+    )
+    if zone != "Mitteleuropäische Normalzeit":  # without zone names: "GMT+01:00"
+        raise RuntimeError(f"Europe/Berlin is called {zone!r} in German")
+    codecs = QStringConverter.availableCodecs()  # ICU lists the converters it can open
+    missing = [name for name in ("windows-1252", "Shift_JIS", "GB18030", "KOI8-R") if name not in codecs]
+    if missing:
+        raise RuntimeError(f"no converter for {', '.join(missing)}")
+    return f"collation, time zone names, {len(codecs)} encodings"
 
 
 def _window(state: dict[str, Any]) -> str:

@@ -21,8 +21,10 @@ SMOKE_STEPS = {
     "default tasks",
     "crawl a loopback feed",
     "watch search and Apprise",
+    "linked page text extraction",
     "scheduler trigger fires",
     "keyring backend",
+    "Qt locale data (ICU)",
     "main window",
 }
 
