@@ -78,7 +78,9 @@ class MainWindow(QMainWindow):
         self.tasks_table = self.tasks_page.table
         self.task_model.on_toggle_active = self.set_task_active
         self.logs_page = LogsPage(ctx.db, self)
-        self.items_page = ItemsPage(ctx.db, self, evidence_dir=ctx.evidence_dir)
+        self.items_page = ItemsPage(ctx.db, self, evidence_dir=ctx.evidence_dir, settings=ctx.settings)
+        # The unread per task, counted by the items page after every refresh of its list.
+        self.items_page.reading_counts_changed.connect(self.task_model.set_unread_counts)
         self.alerts_page = AlertsPage(ctx, self)
         self.overview = OverviewWidget(ctx.db, self)
         self.health_page = HealthPage(ctx.db, self)
@@ -336,6 +338,7 @@ class MainWindow(QMainWindow):
     def stop_watching(self) -> None:
         """Stop polling the database (before it is closed)."""
         self.db_watch.stop()
+        self.items_page.stop()
         self._refresh_timer.stop()
         self.health_page.wait_idle()
 
