@@ -174,8 +174,10 @@ class ItemsPage(QWidget):
         self.model.modelReset.connect(self._update_count)
         self.model.modelReset.connect(self._mark_preview_stale)
         self.model.rowsInserted.connect(self._update_count)
-        # New items, another filter, a restored database: the unread may have changed.
-        self.model.refreshed.connect(self.refresh_counts)
+        # New items or a restored database: the unread may have changed (another filter alone
+        # changes no count: with a million unread, counting costs a second of a core).
+        self._filtering = False
+        self.model.refreshed.connect(self._on_refreshed)
 
     def _make_reading_actions(self) -> None:
         """Star, read and mark-all-read: buttons under the preview, the table's menu and keys."""
@@ -269,20 +271,30 @@ class ItemsPage(QWidget):
     def reload(self) -> None:
         """Read everything again (start-up, a restored database)."""
         self._apply_filters(force=True)
+        self.refresh_counts()
+
+    @Slot()
+    def _on_refreshed(self) -> None:
+        if not self._filtering:
+            self.refresh_counts()
 
     def _apply_filters(self, force: bool) -> None:
         self._search_timer.stop()
         self._check_search()
         state = self.state_filter.currentData()
-        self.model.set_filter(
-            self.task_filter.currentData(),
-            self.source_filter.currentData(),
-            self._valid_search,
-            force,
-            watch_id=self.watch_filter.currentData(),
-            unread_only=state == UNREAD,
-            starred_only=state == STARRED,
-        )
+        self._filtering = True
+        try:
+            self.model.set_filter(
+                self.task_filter.currentData(),
+                self.source_filter.currentData(),
+                self._valid_search,
+                force,
+                watch_id=self.watch_filter.currentData(),
+                unread_only=state == UNREAD,
+                starred_only=state == STARRED,
+            )
+        finally:
+            self._filtering = False
         self._label_states()
 
     def _check_search(self) -> None:
