@@ -19,7 +19,7 @@ from osint_desktop.app.maintenance import run_maintenance
 from osint_desktop.app.notify import OutboundNotifier
 from osint_desktop.app.recovery import recover_dead_runs
 from osint_desktop.app.run_listener import RunListener
-from osint_desktop.app.runs import RunOptions, RunResult, run_task
+from osint_desktop.app.runs import STOPPED_BY_USER, RunCancel, RunOptions, RunResult, run_task
 from osint_desktop.app.scheduling import TaskScheduler
 from osint_desktop.app.tasks import UnknownTaskError, list_tasks
 from osint_desktop.core.crawl.parallel_parse import close_shared_parser
@@ -89,8 +89,11 @@ class RunService:
         # Matches and source health through Apprise, from whichever process ran the run.
         self.outbound = OutboundNotifier(ctx.home, lambda: ctx.settings.outbound_health)
         self.add_listener(self.outbound)
+        # Set by Quit: every run stops and nothing new is taken.
         self._cancel = threading.Event()
         self._lock = threading.Lock()
+        # Each running run's own flag: Stop sets one run's, Quit sets them all.
+        self._flags: dict[int, RunCancel] = {}
         self._idle = threading.Condition(self._lock)
         self._in_flight: set[int] = set()  # queued or running
         self._pending: deque[tuple[int, Trigger, datetime | None]] = deque()  # queued, in order, with slot
@@ -210,7 +213,36 @@ class RunService:
     def cancel_all(self) -> None:
         """Ask every run to stop at its next target, drop the queued ones and refuse new ones (quit)."""
         self._cancel.set()
+        with self._lock:
+            flags = list(self._flags.values())
+        for flag in flags:
+            flag.set()
         self._drop_pending()
+
+    def stop(self, task_id: int) -> bool:
+        """A person's Stop: the task's run ends interrupted, keeping what it has collected so far.
+
+        A run not started yet is taken off the queue instead (nothing is logged for it).
+        Returns False when the task is neither running nor queued here. The other runs go on.
+        """
+        with self._lock:
+            flag = self._flags.get(task_id)
+            queued = flag is None and any(queued_id == task_id for queued_id, _, _ in self._pending)
+            if queued:
+                self._pending = deque(entry for entry in self._pending if entry[0] != task_id)
+                self._in_flight.discard(task_id)
+                self._idle.notify_all()
+        if flag is not None:
+            log.info("task %d: stop asked for", task_id)
+            flag.cancel(STOPPED_BY_USER)
+            return True
+        if queued:
+            self._replan(task_id)  # its job was left alone while it was queued
+        return queued
+
+    def stop_all(self) -> list[int]:
+        """Stop every run of this process (queued ones are dropped); keeps taking new ones."""
+        return [task_id for task_id in sorted(self.running) if self.stop(task_id)]
 
     def cancel_pending(self) -> list[int]:
         """Drop runs queued but not started (the database is about to change under them)."""
@@ -240,21 +272,26 @@ class RunService:
             while self._pending and self._working < self._limit and not self._closed:
                 task_id, trigger, slot = self._pending.popleft()
                 self._working += 1
-                self._pool.submit(self._work, task_id, trigger, slot)
+                # Made as the run leaves the queue, under the lock: a Stop from now on finds it.
+                flag = RunCancel()
+                if self._cancel.is_set():
+                    flag.set()
+                self._flags[task_id] = flag
+                self._pool.submit(self._work, task_id, trigger, slot, flag)
 
-    def _work(self, task_id: int, trigger: Trigger, slot: datetime | None) -> None:
+    def _work(self, task_id: int, trigger: Trigger, slot: datetime | None, flag: RunCancel) -> None:
         try:
-            self._execute(task_id, trigger, slot)
+            self._execute(task_id, trigger, slot, flag)
         finally:
             with self._lock:
                 self._working -= 1
                 self._idle.notify_all()
             self._pump()
 
-    def _execute(self, task_id: int, trigger: Trigger, slot: datetime | None) -> None:
+    def _execute(self, task_id: int, trigger: Trigger, slot: datetime | None, flag: RunCancel) -> None:
         outcome: RunResult | str = CANCELLED_BEFORE_START
         try:
-            if not self._cancel.is_set():
+            if not flag.is_set():
                 self._tell(lambda listener: listener.started(task_id, trigger))
                 options = replace(self.ctx.run_options(), network=self.network)
                 outcome = self._run(
@@ -263,7 +300,7 @@ class RunService:
                     trigger,
                     options,
                     progress=functools.partial(self._progress, task_id),
-                    cancel=self._cancel,
+                    cancel=flag,
                     slot=slot,
                 )
         except UnknownTaskError as exc:
@@ -275,6 +312,7 @@ class RunService:
             # Out of flight before anyone hears of the end: a listener that looks finds it over.
             with self._lock:
                 self._in_flight.discard(task_id)
+                self._flags.pop(task_id, None)
             self._replan(task_id)
         if isinstance(outcome, RunResult):
             result = outcome

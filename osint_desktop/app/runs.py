@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FeedParser", "ProgressCallback", "RunOptions", "RunResult", "run_task"]
+__all__ = ["FeedParser", "ProgressCallback", "RunCancel", "RunOptions", "RunResult", "run_task"]
 
 ProgressCallback = Callable[[int, int], None]
 INSERT_CHUNK = 500
@@ -72,6 +72,35 @@ INSERT_CHUNK = 500
 SAFETY_AFTER_RESET = timedelta(seconds=30)
 # Pauses before writing a run's failure again when the database server was lost (a restart).
 FAILURE_WRITE_RETRIES_S = (0.5, 1.0, 2.0, 4.0)
+# Why a run ended interrupted: cancelled without a word (Quit, shutdown), or a person's Stop.
+CANCELLED = "cancelled before the end of the run"
+STOPPED_BY_USER = "stopped by the user"
+
+
+class RunCancel(threading.Event):
+    """A run's cancel flag that can also say why it was set; a plain set() is Quit's.
+
+    The crawl code sees only a threading.Event; the reason goes into the run's log.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason: str | None = None
+
+    def cancel(self, reason: str) -> None:
+        """Set the flag, with the reason the log gives (the first reason given stays)."""
+        if not self.is_set():
+            # Before set(): whoever sees the flag set sees the reason with it.
+            self.reason = reason
+        self.set()
+
+
+def _cancelled(cancel: threading.Event | None) -> str | None:
+    """Why the run was cancelled, or None while it is not."""
+    if cancel is None or not cancel.is_set():
+        return None
+    reason = cancel.reason if isinstance(cancel, RunCancel) else None
+    return reason or CANCELLED
 
 
 @dataclass(frozen=True)
@@ -181,7 +210,8 @@ class RunResult:
         if self.status == RunStatus.PARTIAL:
             return f"{head}; {self.error}"
         if self.status == RunStatus.INTERRUPTED:
-            return f"{head}; interrupted before the end"
+            why = STOPPED_BY_USER if self.error == STOPPED_BY_USER else "interrupted before the end"
+            return f"{head}; {why}"
         return f"{self.task_name!r} failed: {self.error}"
 
     def to_json(self) -> dict[str, Any]:
@@ -329,14 +359,14 @@ def run_task(
             cancel, respect_backoff=advance_schedule, read_budget=budget, credentials=credentials
         )
         provider.crawl(claim.targets, claim.memory, context, on_done)
-        cancelled = cancel is not None and cancel.is_set()
+        cancelled = _cancelled(cancel)
         if not cancelled:
             _confirm_offline(db, claim, provider, outcomes, network)
         if _summarise(outcomes, cancelled)[0] == RunStatus.DEFERRED:
             _defer_offline(db, task_id, claim, result, outcomes, clock, before)
         else:
             pages = None if cancelled else _linked_pages(db, claim, outcomes, options, cancel)
-            cancelled = cancel is not None and cancel.is_set()  # Quit while the pages were fetched
+            cancelled = _cancelled(cancel)  # Quit or Stop while the pages were fetched
             _finish(db, task_id, claim, result, outcomes, clock, advance_schedule, cancelled, options, pages)
     except Exception as exc:
         log.exception("run %d of task %d crashed", claim.log_id, task_id)
@@ -784,11 +814,12 @@ def _save_states(
             state.retry_after = update_.retry_after
 
 
-def _summarise(outcomes: list[TargetOutcome], cancelled: bool) -> tuple[RunStatus, str | None]:
+def _summarise(outcomes: list[TargetOutcome], cancelled: str | None) -> tuple[RunStatus, str | None]:
+    """The run's status and error; cancelled: why the run was cancelled (None: it was not)."""
     failed = [o for o in outcomes if o.failed and o.failure is not FailureKind.CANCELLED]
     total = len(outcomes)
     if cancelled:
-        return RunStatus.INTERRUPTED, "cancelled before the end of the run"
+        return RunStatus.INTERRUPTED, cancelled
     if total == 0:
         return RunStatus.FAILED, "the task has no targets"
     attempted = [o for o in outcomes if o.attempted]
@@ -825,7 +856,7 @@ def _finish(
     outcomes: list[TargetOutcome],
     clock: float,
     advance_schedule: bool,
-    cancelled: bool,
+    cancelled: str | None,
     options: RunOptions,
     pages: LinkedPages | None = None,
 ) -> None:

@@ -152,7 +152,10 @@ def cmd_items(ctx: AppContext, args: argparse.Namespace) -> int:
     """Collected items, as JSON or CSV."""
     if args.task is not None:
         _require_task(ctx, args.task)
-    items = list_items(ctx.db, task_id=args.task, search=args.search, limit=args.limit)
+    items = list_items(
+        ctx.db, task_id=args.task, search=args.search, limit=args.limit,
+        unread=args.unread, starred=args.starred,
+    )
     if args.format == "csv":
         # The window's export writer: the same columns, line ends and formula-safe cells.
         buffer = io.StringIO()

@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     items = commands.add_parser("items", help="show collected items, newest first")
     items.add_argument("--task", type=_positive_int, metavar="ID")
     items.add_argument("--search", metavar="TEXT")
+    items.add_argument("--unread", action="store_true", help="only the items not marked read in the window")
+    items.add_argument("--starred", action="store_true", help="only the starred items")
     items.add_argument("--limit", type=_limit, default=50)
     items.add_argument("--format", choices=("json", "csv"), default="json")
 

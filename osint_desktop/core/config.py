@@ -94,6 +94,8 @@ class Settings:
     start_minimized: bool = False
     start_at_login: bool = False
     catch_up_missed_runs: bool = True
+    # Items: the one selected is marked read once it has been shown a moment (gui.items_page).
+    mark_read_on_select: bool = True
     # Team mode: the window shows the shared database and runs no scheduled task, so that
     # analysts' desktops do not compete with the collectors (--no-collect: this session only).
     view_only: bool = False

@@ -103,6 +103,18 @@ class CrawlController(QObject):
         """Ask every run to stop at its next target and refuse new ones."""
         self.service.cancel_all()
 
+    def stop(self, task_id: int) -> bool:
+        """A person's Stop: the task's run ends interrupted (a queued one is dropped); False if none here."""
+        stopped = self.service.stop(task_id)
+        self.busy_changed.emit(len(self.running))
+        return stopped
+
+    def stop_all(self) -> list[int]:
+        """Stop every run of this app; returns the tasks stopped."""
+        stopped = self.service.stop_all()
+        self.busy_changed.emit(len(self.running))
+        return stopped
+
     def cancel_pending(self) -> None:
         """Drop runs queued but not started (the database is about to change under them)."""
         self.service.cancel_pending()

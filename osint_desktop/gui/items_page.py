@@ -1,4 +1,4 @@
-"""The items browser: full-text search, filters by task and source, a safe preview, open and export."""
+"""The items browser: full-text search, filters, a safe preview, read/unread and stars, open and export."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QProgressDialog,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,12 +28,14 @@ from PySide6.QtWidgets import (
 from osint_desktop.app.export import export_items, iter_filtered_items
 from osint_desktop.app.tasks import TaskInfo
 from osint_desktop.app.watches import WatchInfo
+from osint_desktop.core.config import Settings
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import ItemFilter
 from osint_desktop.core.db.queries import ItemInfo, get_item_capture, get_item_content, get_item_page
+from osint_desktop.core.db.reading import ReadingCounts, mark_all_read, mark_read, reading_counts, set_starred
 from osint_desktop.core.query import QUERY_HELP, QueryError, parse_query
 from osint_desktop.core.vocabulary import RunStatus, Source
-from osint_desktop.gui.background import BackgroundCall, Failure, run_with_progress
+from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
 from osint_desktop.gui.formatting import status_hex, text_style
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
@@ -40,14 +43,32 @@ from osint_desktop.gui.selection import SelectionKeeper
 from osint_desktop.gui.widgets import data_table, refill_task_filter
 
 SEARCH_DELAY_MS = 250
+# The item shown is marked read after this long, as feed readers do: one only passed over on
+# the way to another (arrow keys down the list) stays unread.
+MARK_READ_DELAY_MS = 1000
+# Refreshes come in bursts (a run's end touches several pages): the unread are counted once.
+COUNTS_DELAY_MS = 200
+# The read-state filter's choices (its item data); None: every item.
+UNREAD, STARRED = "unread", "starred"
 
 
 class ItemsPage(QWidget):
     """Search and filters on top, the table on the left, the preview on the right."""
 
-    def __init__(self, db: Database, parent: QWidget | None = None, evidence_dir: Path | None = None) -> None:
+    # The unread per task and in all (ReadingCounts), after every refresh: the Tasks table shows them.
+    reading_counts_changed = Signal(object)
+
+    def __init__(
+        self,
+        db: Database,
+        parent: QWidget | None = None,
+        evidence_dir: Path | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         super().__init__(parent)
         self._db = db
+        # Read when needed: a change in Settings applies to the next item shown.
+        self._settings = settings or Settings()
         # Where the captures the preview names are kept; None: this window shows no raw captures.
         self._evidence_dir = evidence_dir
         self._previewed_capture: dict[str, Any] | None = None
@@ -72,6 +93,12 @@ class ItemsPage(QWidget):
         self.watch_filter = QComboBox()
         self.watch_filter.addItem("Any watch", None)
         self.watch_filter.setToolTip("Show only the items a watch matched")
+        self.state_filter = QComboBox()
+        self.state_filter.addItem("All items", None)
+        self.state_filter.addItem("Unread", UNREAD)
+        self.state_filter.addItem("Starred", STARRED)
+        self.state_filter.setToolTip("Show every item, only those not read yet, or only the starred ones")
+        self.counts = ReadingCounts()
         self.count_label = QLabel()
         self.table = data_table(self.model, (130, 380, 70, 150, 130), multi_select=True)
         self.preview = ItemPreview()
@@ -95,17 +122,23 @@ class ItemsPage(QWidget):
         # After a reset (a restored database may reuse an id) the preview is drawn again.
         self._preview_stale = True
         self._keeper = SelectionKeeper(self.table, self.model, self)
+        self._make_reading_actions()
 
         top = QHBoxLayout()
         top.addWidget(self.search_edit, 3)
         top.addWidget(self.task_filter, 2)
         top.addWidget(self.source_filter, 1)
+        top.addWidget(self.state_filter, 1)
         top.addWidget(QLabel("Watch:"))
         top.addWidget(self.watch_filter, 1)
         top.addWidget(self.count_label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.raw_capture_button)
+        for action in (self.star_action, self.read_action, self.mark_all_read_action):
+            tool = QToolButton()
+            tool.setDefaultAction(action)
+            buttons.addWidget(tool)
         buttons.addStretch(1)
         buttons.addWidget(self.export_csv_button)
         buttons.addWidget(self.export_json_button)
@@ -128,6 +161,7 @@ class ItemsPage(QWidget):
         self.task_filter.currentIndexChanged.connect(self.apply_filters)
         self.source_filter.currentIndexChanged.connect(self.apply_filters)
         self.watch_filter.currentIndexChanged.connect(self.apply_filters)
+        self.state_filter.currentIndexChanged.connect(self.apply_filters)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         # After a search, a filter or new items: the same items selected if still listed,
         # else an empty preview and no action on an item that is not there.
@@ -140,6 +174,55 @@ class ItemsPage(QWidget):
         self.model.modelReset.connect(self._update_count)
         self.model.modelReset.connect(self._mark_preview_stale)
         self.model.rowsInserted.connect(self._update_count)
+        # New items or a restored database: the unread may have changed (another filter alone
+        # changes no count: with a million unread, counting costs a second of a core).
+        self._filtering = False
+        self.model.refreshed.connect(self._on_refreshed)
+
+    def _make_reading_actions(self) -> None:
+        """Star, read and mark-all-read: buttons under the preview, the table's menu and keys."""
+        self.open_action = QAction("Open in browser", self)
+        self.open_action.triggered.connect(self.open_selected)
+        self.star_action = QAction("Star", self)
+        self.star_action.setShortcut(QKeySequence("Ctrl+D"))
+        self.star_action.setToolTip("Star the selected items to keep them at hand (Ctrl+D)")
+        self.star_action.triggered.connect(self.toggle_star)
+        self.read_action = QAction("Mark read", self)
+        self.read_action.setShortcut(QKeySequence("M"))
+        self.read_action.setToolTip("Mark the selected items read, or unread again (M)")
+        self.read_action.triggered.connect(self.toggle_read)
+        self.mark_all_read_action = QAction("Mark all read", self)
+        self.mark_all_read_action.setToolTip("Mark every item listed (with these filters) read")
+        self.mark_all_read_action.triggered.connect(self.mark_all_read)
+        separator = QAction(self)
+        separator.setSeparator(True)
+        actions = [self.open_action, self.star_action, self.read_action, separator, self.mark_all_read_action]
+        for action in actions:
+            # On the table only: M typed in the search box is text.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.table.addAction(action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self._read_timer = QTimer(self)
+        self._read_timer.setSingleShot(True)
+        self._read_timer.setInterval(MARK_READ_DELAY_MS)
+        self._read_timer.timeout.connect(self._mark_shown_read)
+        # The item waiting to be marked read once shown long enough.
+        self._read_pending: int | None = None
+        # Items the user marked unread while looking at them: never marked read behind their back.
+        self._kept_unread: set[int] = set()
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(COUNTS_DELAY_MS)
+        self._counts_timer.timeout.connect(self._count_unread)
+        # After stop(): the database is closing, and nothing more is read or written from here.
+        self._stopped = False
+        self._update_reading_actions([])
+
+    def stop(self) -> None:
+        """Nothing more counted or marked read in the background (the window is closing the database)."""
+        self._stopped = True
+        self._read_timer.stop()
+        self._counts_timer.stop()
 
     def set_watches(self, watches: list[WatchInfo]) -> None:
         """Keep the watch filter's choices in step with the watches; a deleted one falls back to any."""
@@ -161,7 +244,8 @@ class ItemsPage(QWidget):
         if index < 0:
             self.watch_filter.addItem(f"Watch {watch_id}", watch_id)  # the list arrives later
             index = self.watch_filter.count() - 1
-        for combo, position in ((self.task_filter, 0), (self.source_filter, 0), (self.watch_filter, index)):
+        combos = (self.task_filter, self.source_filter, self.state_filter, self.watch_filter)
+        for combo, position in zip(combos, (0, 0, 0, index), strict=True):
             combo.blockSignals(True)
             combo.setCurrentIndex(position)
             combo.blockSignals(False)
@@ -187,17 +271,31 @@ class ItemsPage(QWidget):
     def reload(self) -> None:
         """Read everything again (start-up, a restored database)."""
         self._apply_filters(force=True)
+        self.refresh_counts()
+
+    @Slot()
+    def _on_refreshed(self) -> None:
+        if not self._filtering:
+            self.refresh_counts()
 
     def _apply_filters(self, force: bool) -> None:
         self._search_timer.stop()
         self._check_search()
-        self.model.set_filter(
-            self.task_filter.currentData(),
-            self.source_filter.currentData(),
-            self._valid_search,
-            force,
-            watch_id=self.watch_filter.currentData(),
-        )
+        state = self.state_filter.currentData()
+        self._filtering = True
+        try:
+            self.model.set_filter(
+                self.task_filter.currentData(),
+                self.source_filter.currentData(),
+                self._valid_search,
+                force,
+                watch_id=self.watch_filter.currentData(),
+                unread_only=state == UNREAD,
+                starred_only=state == STARRED,
+            )
+        finally:
+            self._filtering = False
+        self._label_states()
 
     def _check_search(self) -> None:
         """Take the search text if it parses, else say why and keep the last one that did."""
@@ -242,9 +340,12 @@ class ItemsPage(QWidget):
         items = self.selected_items()
         current = items[0] if len(items) == 1 else None
         self.open_button.setEnabled(bool(current and current.url))
+        self.open_action.setEnabled(bool(current and current.url))
+        self._update_reading_actions(items)
         wanted = current.id if current is not None else None
         if wanted == self.previewed_id and not self._preview_stale:
             return  # items do not change once stored: keep the preview where it is scrolled to
+        self._schedule_read(current)
         self.previewed_id = wanted
         self._preview_stale = False
         self._previewed_capture = None
@@ -259,6 +360,127 @@ class ItemsPage(QWidget):
         self._previewed_capture = get_item_capture(self._db, current.id)
         self.preview.show_item(*found, self._previewed_capture, get_item_page(self._db, current.id))
         self.raw_capture_button.setEnabled(bool(self._previewed_capture) and self._evidence_dir is not None)
+
+    # read, unread, starred ------------------------------------------------------------
+
+    def _update_reading_actions(self, items: list[ItemInfo]) -> None:
+        """Star or Unstar, Mark read or Mark unread: what the entry would do to the selection."""
+        self.star_action.setEnabled(bool(items))
+        self.read_action.setEnabled(bool(items))
+        self.star_action.setText("Unstar" if items and all(item.starred for item in items) else "Star")
+        all_read = bool(items) and not any(item.unread for item in items)
+        self.read_action.setText("Mark unread" if all_read else "Mark read")
+
+    def _schedule_read(self, current: ItemInfo | None) -> None:
+        """Mark the item now shown read in a moment, if it is unread and the setting says so."""
+        wanted = None
+        if current is not None and current.unread and current.id not in self._kept_unread:
+            wanted = current.id if self._settings.mark_read_on_select else None
+        self._read_pending = wanted
+        if wanted is None or self._stopped:
+            self._read_timer.stop()
+        else:
+            self._read_timer.start()
+
+    @Slot()
+    def _mark_shown_read(self) -> None:
+        item_id, self._read_pending = self._read_pending, None
+        if item_id is not None and item_id == self.previewed_id:
+            self._write_state([item_id], functools.partial(mark_read, self._db, [item_id]), read=True)
+
+    @Slot()
+    def toggle_star(self) -> None:
+        """Star the selected items, or unstar them when all are starred (Ctrl+D)."""
+        items = self.selected_items()
+        if items:
+            starred = not all(item.starred for item in items)
+            ids = [item.id for item in items]
+            self._write_state(ids, functools.partial(set_starred, self._db, ids, starred), starred=starred)
+
+    @Slot()
+    def toggle_read(self) -> None:
+        """Mark the selected items read, or unread when all are read (M)."""
+        items = self.selected_items()
+        if not items:
+            return
+        read = any(item.unread for item in items)
+        ids = [item.id for item in items]
+        if read:
+            self._kept_unread.difference_update(ids)
+        else:
+            self._kept_unread.update(ids)
+            self._read_timer.stop()
+        self._write_state(ids, functools.partial(mark_read, self._db, ids, read), read=read)
+
+    def _write_state(self, ids: list[int], write: Callable[[], int], **shown: bool) -> None:
+        """Write on a pool thread; then show the rows so and count the unread again."""
+
+        def written(_changed: int) -> None:
+            self.model.set_item_state(set(ids), **shown)
+            self._update_reading_actions(self.selected_items())
+            self.refresh_counts()
+
+        run_in_background(write, written, owner=self, on_error=self._on_write_error)
+
+    @Slot()
+    def mark_all_read(self) -> None:
+        """Mark every item listed read, after asking (it cannot be undone as a whole)."""
+        count = self.model.rowCount()
+        if not count:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Mark all read",
+            f"Mark the {count:,} item{'s' * (count != 1)} listed with these filters as read?",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self._read_timer.stop()
+        run_in_background(
+            functools.partial(mark_all_read, self._db, self.model.filter),
+            self._all_marked_read,
+            owner=self,
+            on_error=self._on_write_error,
+        )
+
+    def _all_marked_read(self, changed: int) -> None:
+        # Re-read: under the Unread filter the list empties, elsewhere the bold goes.
+        self.model.refresh()
+        self._say(f"Marked {changed:,} item{'s' * (changed != 1)} read")
+
+    def _on_write_error(self, failure: Failure) -> None:
+        self._say(f"Could not save the items' state: {failure.message}")
+
+    @Slot()
+    def refresh_counts(self) -> None:
+        """Count the unread again soon, in the background (the Unread filter, the Tasks table)."""
+        if not self._stopped:
+            self._counts_timer.start()
+
+    @Slot()
+    def _count_unread(self) -> None:
+        run_in_background(
+            functools.partial(reading_counts, self._db), self._on_counts, owner=self, key="reading-counts"
+        )
+
+    def _on_counts(self, counts: ReadingCounts) -> None:
+        self.counts = counts
+        self._label_states()
+        self.reading_counts_changed.emit(counts)
+
+    def _label_states(self) -> None:
+        """The filter's choices with their counts: the unread of the task chosen (or of all)."""
+        task_id = self.task_filter.currentData()
+        unread = self.counts.of_task(task_id) if task_id is not None else self.counts.unread
+        self.state_filter.setItemText(1, f"Unread ({unread:,})" if unread else "Unread")
+        # Starred items are counted over all tasks only.
+        starred = self.counts.starred if task_id is None else 0
+        self.state_filter.setItemText(2, f"Starred ({starred:,})" if starred else "Starred")
+
+    def _say(self, message: str) -> None:
+        status = getattr(self.window(), "statusBar", None)
+        if callable(status):
+            status().showMessage(message, 8000)
 
     @Slot()
     def show_raw_capture(self) -> QDialog | None:
@@ -337,10 +559,7 @@ class ItemsPage(QWidget):
         return self._export
 
     def _on_export_done(self, count: int) -> None:
-        window = self.window()
-        status = getattr(window, "statusBar", None)
-        if callable(status):
-            status().showMessage(f"Exported {count} items to {self._export_path}", 8000)
+        self._say(f"Exported {count} items to {self._export_path}")
 
     def _on_export_error(self, failure: Failure) -> None:
         QMessageBox.warning(

@@ -78,7 +78,9 @@ class MainWindow(QMainWindow):
         self.tasks_table = self.tasks_page.table
         self.task_model.on_toggle_active = self.set_task_active
         self.logs_page = LogsPage(ctx.db, self)
-        self.items_page = ItemsPage(ctx.db, self, evidence_dir=ctx.evidence_dir)
+        self.items_page = ItemsPage(ctx.db, self, evidence_dir=ctx.evidence_dir, settings=ctx.settings)
+        # The unread per task, counted by the items page after every refresh of its list.
+        self.items_page.reading_counts_changed.connect(self.task_model.set_unread_counts)
         self.alerts_page = AlertsPage(ctx, self)
         self.overview = OverviewWidget(ctx.db, self)
         self.health_page = HealthPage(ctx.db, self)
@@ -141,6 +143,9 @@ class MainWindow(QMainWindow):
         )
         self.run_action = self._action("&Run now", self.run_selected, "Ctrl+R", "Run the selected task now")
         self.run_all_action = self._action("Run &all", self.run_all, "F5", "Run every active task now")
+        self.stop_action = self._action(
+            "&Stop", self.stop_selected, tip="Stop the selected task's run; what it collected so far is kept"
+        )
         self.pause_action = self._action(
             "&Pause scheduler", self.toggle_pause, "Ctrl+P", "Pause or resume scheduled runs"
         )
@@ -169,6 +174,7 @@ class MainWindow(QMainWindow):
     def _connect_tasks_page(self) -> None:
         page = self.tasks_page
         page.set_menu_actions(self.new_action, self.run_action, self.edit_action, self.delete_action)
+        page.set_stop_action(self.stop_action)
         page.edit_requested.connect(self.edit_task)
         page.active_change_requested.connect(self.set_task_active)
         page.show_logs_requested.connect(self._show_task_logs)
@@ -185,7 +191,7 @@ class MainWindow(QMainWindow):
         task_menu = self.menuBar().addMenu("&Tasks")
         task_menu.addActions([self.new_action, self.edit_action, self.delete_action])
         task_menu.addSeparator()
-        task_menu.addActions([self.run_action, self.run_all_action])
+        task_menu.addActions([self.run_action, self.run_all_action, self.stop_action])
         task_menu.addSeparator()
         task_menu.addAction(self.clear_logs_action)
         task_menu.addSeparator()
@@ -202,7 +208,7 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.addActions([self.new_action, self.edit_action, self.delete_action])
         toolbar.addSeparator()
-        toolbar.addActions([self.run_action, self.run_all_action])
+        toolbar.addActions([self.run_action, self.run_all_action, self.stop_action])
         toolbar.addSeparator()
         toolbar.addActions([self.pause_action, self.settings_action])
 
@@ -227,6 +233,7 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.show_hide_requested.connect(self.toggle_visible)
             self.tray.run_all_requested.connect(self.run_all)
+            self.tray.stop_all_requested.connect(self.stop_all)
             self.tray.pause_requested.connect(self.toggle_pause)
             self.tray.quit_requested.connect(self.request_quit)
             self.tray.failure_selected.connect(self.show_log)
@@ -270,6 +277,12 @@ class MainWindow(QMainWindow):
         task = self.selected_task()
         for action in (self.edit_action, self.delete_action, self.run_action):
             action.setEnabled(task is not None)
+        self._update_stop_action()
+
+    def _update_stop_action(self) -> None:
+        # Only a run of this app can be stopped here (another process's shows running too).
+        task = self.selected_task()
+        self.stop_action.setEnabled(task is not None and self.controller.is_running(task.id))
 
     @Slot()
     def reload_all(self) -> None:
@@ -325,6 +338,7 @@ class MainWindow(QMainWindow):
     def stop_watching(self) -> None:
         """Stop polling the database (before it is closed)."""
         self.db_watch.stop()
+        self.items_page.stop()
         self._refresh_timer.stop()
         self.health_page.wait_idle()
 
@@ -350,6 +364,7 @@ class MainWindow(QMainWindow):
         self.pause_action.setText("Resume scheduler" if paused else "Pause scheduler")
         running = len(self.controller.running)
         self.running_label.setText(f"Crawls running: {running}")
+        self._update_stop_action()
         next_task = min(
             (t for t in self.task_model.tasks if t.active and t.next_run is not None),
             key=lambda t: t.next_run or 0,
@@ -511,6 +526,31 @@ class MainWindow(QMainWindow):
             if started
             else "No active task to run",
             8000,
+        )
+
+    @Slot()
+    def stop_selected(self) -> None:
+        """Stop the selected task's run (the toolbar's and the context menu's Stop)."""
+        task = self.selected_task()
+        if task is not None:
+            self.stop_task(task.id)
+
+    def stop_task(self, task_id: int) -> bool:
+        """Stop a run of this app: it ends interrupted with what it collected so far."""
+        row = self.task_model.row_of(task_id)
+        task = self.task_model.task_at(row) if row is not None else None
+        name = task.name if task else f"Task {task_id}"
+        stopped = self.controller.stop(task_id)
+        self.statusBar().showMessage(f"Stopping {name}…" if stopped else f"{name} is not running here", 8000)
+        return stopped
+
+    @Slot()
+    def stop_all(self) -> None:
+        """Stop every run of this app (the tray's "Stop all running crawls")."""
+        stopped = self.controller.stop_all()
+        count = len(stopped)
+        self.statusBar().showMessage(
+            f"Stopping {count} crawl{'s' * (count != 1)}…" if stopped else "No crawl is running", 8000
         )
 
     @Slot()

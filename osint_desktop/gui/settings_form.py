@@ -135,6 +135,12 @@ FIELDS = (
         label="At start, run once the tasks whose run was missed", kind=Kind.CHECK,
     ),
     Field(
+        key="mark_read_on_select", page="Window",
+        label="Mark an item read when it has been shown for a second", kind=Kind.CHECK,
+        tooltip="Selecting an item in Items shows it; after a second it is no longer bold. "
+        "Otherwise items are marked read only with Mark read or Mark all read.",
+    ),
+    Field(
         key="view_only", page="Window",
         label="View only: this window runs no scheduled task (from the next start)", kind=Kind.CHECK,
         tooltip="For a shared database where headless collectors run the tasks: the window shows "

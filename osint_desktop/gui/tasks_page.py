@@ -45,6 +45,7 @@ class TasksPage(QWidget):
         self._new_action: QAction | None = None
         self._task_actions: tuple[QAction, QAction] | None = None  # run, edit
         self._delete_action: QAction | None = None
+        self._stop_action: QAction | None = None
         # The task the context menu was opened on: its entries act on it, whatever happens meanwhile.
         self._menu_task: TaskInfo | None = None
         self.table.customContextMenuRequested.connect(self._show_context_menu)
@@ -55,6 +56,10 @@ class TasksPage(QWidget):
         self._new_action = new
         self._task_actions = (run, edit)
         self._delete_action = delete
+
+    def set_stop_action(self, stop: QAction) -> None:
+        """The window's Stop (enabled while the selected task runs), shown after Run now."""
+        self._stop_action = stop
 
     def selected_task(self) -> TaskInfo | None:
         """The task on the selected row."""
@@ -80,6 +85,8 @@ class TasksPage(QWidget):
         if task is not None:
             if self._task_actions is not None:
                 menu.addActions(list(self._task_actions))
+            if self._stop_action is not None:
+                menu.addAction(self._stop_action)
             toggle = menu.addAction("Deactivate" if task.active else "Activate")
             toggle.triggered.connect(self._toggle_active)
             menu.addSeparator()

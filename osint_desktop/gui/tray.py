@@ -35,6 +35,7 @@ class Tray(QObject):
 
     show_hide_requested = Signal()
     run_all_requested = Signal()
+    stop_all_requested = Signal()
     pause_requested = Signal()
     quit_requested = Signal()
     failure_selected = Signal(int)  # log id
@@ -119,6 +120,8 @@ class Tray(QObject):
         unseen = self.status.unseen_alerts
         self.menu.addAction(f"Alerts ({unseen:,} unseen)" if unseen else "Alerts", self.alerts_requested.emit)
         self.menu.addAction("Run all active tasks", self.run_all_requested.emit)
+        stop_all = self.menu.addAction("Stop all running crawls", self.stop_all_requested.emit)
+        stop_all.setEnabled(self.status.running > 0)
         pause_label = "Resume scheduler" if self._paused() else "Pause scheduler"
         self.menu.addAction(pause_label, self.pause_requested.emit)
         self.menu.addSeparator()

@@ -10,6 +10,7 @@ from pathlib import Path
 from osint_desktop.app.tasks import delete_task
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import Item
+from osint_desktop.core.db.reading import mark_read, set_starred
 from osint_desktop.core.timeutil import utcnow
 from tests.conftest import REPO
 from tests.e2e.conftest import CLI_TIMEOUT_S, Cli, cli_env, command
@@ -158,3 +159,40 @@ def test_search_takes_the_query_language_and_refuses_a_malformed_one(
     refused_later = cli("items", "--search", "NOT airline")
     assert refused_later.code == 2
     assert "--search: NOT needs something before it to exclude from" in refused_later.stderr
+
+
+def test_unread_and_starred_list_what_the_window_left_unread_and_starred(
+    cli: Cli, cli_home: Path, server: FeedServer
+) -> None:
+    server.add_file("/feeds/1.xml", WORLD)
+    task_id = add_news_task(cli, "World", server.url("/feeds/1.xml"))
+    assert cli("run-task", str(task_id)).json["items_new"] == WORLD_ENTRIES
+    everything = cli("items", "--limit", "100").json["items"]
+    assert all(row["read_at"] is None and row["starred"] is False for row in everything)
+    ids = [row["id"] for row in everything]
+    db = database(cli_home)
+    try:  # as the window marks them
+        mark_read(db, ids[:10])
+        set_starred(db, [ids[0], ids[11]])
+    finally:
+        db.dispose()
+
+    unread = cli("items", "--unread", "--limit", "100")
+    assert unread.code == 0, unread.stderr
+    assert [row["id"] for row in unread.json["items"]] == ids[10:]
+    starred = cli("items", "--starred", "--task", str(task_id)).json["items"]
+    assert [row["id"] for row in starred] == [ids[0], ids[11]]
+    assert starred[0]["read_at"] is not None and starred[1]["read_at"] is None
+    both = cli("items", "--unread", "--starred").json["items"]
+    assert [row["id"] for row in both] == [ids[11]]
+    title = everything[11]["title"].split()[0]
+    assert [row["id"] for row in cli("items", "--unread", "--search", title).json["items"]] == [ids[11]]
+    # CSV keeps the contract's columns; the state is JSON's.
+    completed = subprocess.run(
+        command("items", "--starred", "--format", "csv"),
+        cwd=REPO, env=cli_env(cli_home), capture_output=True, timeout=CLI_TIMEOUT_S, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = list(csv.DictReader(io.StringIO(completed.stdout.decode("utf-8"), newline="")))
+    assert [int(row["id"]) for row in rows] == [ids[0], ids[11]]
+    assert "read_at" not in rows[0] and "starred" not in rows[0]

@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -147,12 +149,26 @@ class Item(Base):
     article_text: Mapped[str | None] = mapped_column(Text, deferred=True)
     page_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, deferred=True)
     page_capture: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
+    # Read and starred (0012): one state per item, whichever task lists it. NULL: unread;
+    # items collected before 0012 were marked read by it.
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    starred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         UniqueConstraint("source", "dedup_key", name="uq_items_source_key"),
         Index("ix_items_collected", "collected_at", "id"),
         Index("ix_items_task_collected", "task_id", "collected_at"),
         Index("ix_items_published", "published_at", "id"),
+        # Partial: only the unread (the starred) rows, newest first, so that the filters and
+        # the unread counts cost what the unread are, not what every item is (0012).
+        Index(
+            "ix_items_unread", "collected_at", "id",
+            sqlite_where=text("read_at IS NULL"), postgresql_where=text("read_at IS NULL"),
+        ),
+        Index(
+            "ix_items_starred", "collected_at", "id",
+            sqlite_where=text("starred = 1"), postgresql_where=text("starred"),
+        ),
     )
 
 

@@ -40,6 +40,14 @@ class ItemFilter:
     search: str | None = None
     # Only the items this watch matched (its alerts), whether seen or not.
     watch_id: int | None = None
+    # Only the items not marked read yet; only the starred ones.
+    unread_only: bool = False
+    starred_only: bool = False
+
+    @property
+    def by_state(self) -> bool:
+        """Whether the filter keeps to unread or starred items."""
+        return self.unread_only or self.starred_only
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ def _fts_only(session: Session, where: ItemFilter, sort: str | None = None) -> s
     """
     if not where.search or where.task_id is not None or where.source is not None:
         return None
-    if where.watch_id is not None:
+    if where.watch_id is not None or where.by_state:
         return None
     if sort not in (None, "collected") or session.get_bind().dialect.name != "sqlite":
         return None
@@ -74,7 +82,13 @@ def _fts_only(session: Session, where: ItemFilter, sort: str | None = None) -> s
 
 def _task_only(where: ItemFilter) -> bool:
     """A task filter alone: its membership index holds every answer."""
-    return where.task_id is not None and where.source is None and not where.search and where.watch_id is None
+    return (
+        where.task_id is not None
+        and where.source is None
+        and not where.search
+        and where.watch_id is None
+        and not where.by_state
+    )
 
 
 def _matched_by_watch(query: Select[Any], where: ItemFilter) -> Select[Any]:
@@ -82,6 +96,14 @@ def _matched_by_watch(query: Select[Any], where: ItemFilter) -> Select[Any]:
     if where.watch_id is None:
         return query
     return query.where(Item.id.in_(select(Alert.item_id).where(Alert.watch_id == where.watch_id)))
+
+
+def filtered_items(session: Session, where: ItemFilter) -> Select[Any]:
+    """The items the filter keeps, as a query (of Item) that other statements build on."""
+    query = item_query(
+        session, where.task_id, where.search, where.source, where.unread_only, where.starred_only
+    )
+    return _matched_by_watch(query, where)
 
 
 def count_items(db: Database, where: ItemFilter) -> int:
@@ -94,7 +116,7 @@ def count_items(db: Database, where: ItemFilter) -> int:
         if _task_only(where):
             in_task = select(func.count()).select_from(ItemTask).where(ItemTask.task_id == where.task_id)
             return int(session.scalar(in_task) or 0)
-        query = _matched_by_watch(item_query(session, where.task_id, where.search, where.source), where)
+        query = filtered_items(session, where)
         counted = select(func.count()).select_from(query.with_only_columns(Item.id).subquery())
         return int(session.scalar(counted) or 0)
 
@@ -117,9 +139,7 @@ def page_items(
         if by_task_index and _task_only(where):
             ids_query = select(ItemTask.item_id).where(ItemTask.task_id == where.task_id)
         else:
-            ids_query = _matched_by_watch(
-                item_query(session, where.task_id, where.search, where.source), where
-            ).with_only_columns(Item.id)
+            ids_query = filtered_items(session, where).with_only_columns(Item.id)
         order: list[ColumnElement[Any]] = _ordering(key, Item.id, descending)
         if by_task_index:
             order = [ItemTask.item_id.desc() if descending else ItemTask.item_id.asc()]

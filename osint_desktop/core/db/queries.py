@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, TextClause, and_, func, select, text
+from sqlalchemy import ColumnElement, Select, TextClause, and_, func, select, text, true
 from sqlalchemy.orm import Session
 
 from osint_desktop.core.db.engine import Database
@@ -83,12 +83,21 @@ class ItemInfo:
     origin: str
     # Beyond the CSV columns of the command-line contract: JSON consumers get it as an extra key.
     language: str | None = None
+    # When it was first marked read (None: unread), and whether it is starred; JSON-only too.
+    read_at: datetime | None = None
+    starred: bool = False
+
+    @property
+    def unread(self) -> bool:
+        """Not marked read yet."""
+        return self.read_at is None
 
     def to_json(self) -> dict[str, Any]:
         """The command line's representation."""
         data = asdict(self)
         data["published_at"] = iso(self.published_at)
         data["collected_at"] = iso(self.collected_at)
+        data["read_at"] = iso(self.read_at)
         return data
 
 
@@ -106,6 +115,7 @@ def _item_info(row: Item, listed_task: int | None = None) -> ItemInfo:
     return ItemInfo(
         row.id, row.task_id if listed_task is None else listed_task, row.source, row.url, row.title,
         row.summary, row.author, row.published_at, row.collected_at, row.origin, row.language,
+        row.read_at, bool(row.starred),
     )
 
 
@@ -164,13 +174,32 @@ def postgres_search_condition(tsquery: str) -> TextClause:
     return text("items.search_vector @@ osint_search_query(:tsquery)").bindparams(tsquery=tsquery)
 
 
+# Written as the partial indexes' conditions are (models.Item), so that the planner uses them.
+UNREAD = Item.read_at.is_(None)
+STARRED = Item.starred == true()
+
+
+def _starred(task_id: int | None) -> ColumnElement[bool]:
+    """The starred items, as their partial index finds them best.
+
+    Within a task, its membership index is probed with the few starred ids: testing every
+    item of a task of a million items would read them all.
+    """
+    if task_id is None:
+        return STARRED
+    # Not correlated: the list is every starred item, read on its own.
+    return ItemTask.item_id.in_(select(Item.id).where(STARRED).correlate(None))
+
+
 def item_query(
     session: Session,
     task_id: int | None = None,
     search: str | None = None,
     source: str | None = None,
+    unread: bool = False,
+    starred: bool = False,
 ) -> Select[Any]:
-    """Items filtered by task (membership), source and full-text search."""
+    """Items filtered by task (membership), source, full-text search, unread and starred."""
     query: Select[Any] = select(Item)
     if task_id is not None:
         # A join, not EXISTS: the planner can then walk the task's (task_id, item_id)
@@ -178,6 +207,12 @@ def item_query(
         query = query.join(ItemTask, and_(ItemTask.item_id == Item.id, ItemTask.task_id == task_id))
     if source is not None:
         query = query.where(Item.source == source)
+    if unread:
+        # Within a task, tested item by item along its memberships, as a source is: the
+        # unread may be a million (nobody reads them), and their list would cost more.
+        query = query.where(UNREAD)
+    if starred:
+        query = query.where(_starred(task_id))
     if search and search.strip():
         if session.get_bind().dialect.name == "sqlite":
             expression = fts_expression(search)
@@ -199,12 +234,14 @@ def list_items(
     limit: int = 50,
     source: str | None = None,
     before_id: int | None = None,
+    unread: bool = False,
+    starred: bool = False,
 ) -> list[ItemInfo]:
-    """Newest collected first (by id, which grows with collection time)."""
+    """Newest collected first (by id, which grows with collection time); unread, starred: only those."""
     # With a task, the same ids taken from the membership index, already in order.
     order = Item.id if task_id is None else ItemTask.item_id
     with db.read() as session:
-        query = item_query(session, task_id, search, source)
+        query = item_query(session, task_id, search, source, unread, starred)
         if before_id is not None:
             query = query.where(order < before_id)
         rows = session.scalars(query.order_by(order.desc()).limit(limit)).all()

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+import dataclasses
+import math
+from collections.abc import Collection
+from functools import cache
+from typing import Any
+
+from PySide6.QtCore import QObject, QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QPolygonF
 
 from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import ItemFilter, count_items, page_items
 from osint_desktop.core.db.queries import ItemInfo
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.vocabulary import Source
 from osint_desktop.gui.formatting import local_time, local_time_full
-from osint_desktop.gui.models.paged import Column, PagedTableModel
+from osint_desktop.gui.models.paged import PAGE_SIZE, Column, PagedTableModel
+
+COL_TITLE = 1
+STAR_COLOUR = "#e0a100"
+STAR_PX = 14
 
 ITEM_COLUMNS: list[Column[ItemInfo]] = [
     Column(
@@ -38,8 +50,38 @@ ITEM_COLUMNS: list[Column[ItemInfo]] = [
 ]
 
 
+@cache
+def _bold() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
+
+
+@cache
+def star_icon() -> QIcon:
+    """The starred items' mark beside their title, drawn once (see formatting.status_icon)."""
+    pixmap = QPixmap(STAR_PX, STAR_PX)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    half = STAR_PX / 2
+    # Five points and five notches, alternately, the first point straight up.
+    corners = [
+        QPointF(
+            half + radius * math.sin(math.radians(36 * n)),
+            half - radius * math.cos(math.radians(36 * n)),
+        )
+        for n, radius in enumerate([half, STAR_PX / 5] * 5)
+    ]
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(STAR_COLOUR))
+    painter.drawPolygon(QPolygonF(corners))
+    painter.end()
+    return QIcon(pixmap)
+
+
 class ItemTableModel(PagedTableModel[ItemInfo]):
-    """Newest items first; a million rows page in as the view scrolls."""
+    """Newest items first; a million rows page in as the view scrolls. Unread rows are bold."""
 
     def __init__(self, db: Database, parent: QObject | None = None) -> None:
         super().__init__(ITEM_COLUMNS, parent)
@@ -53,9 +95,11 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
         search: str | None,
         force: bool = False,
         watch_id: int | None = None,
+        unread_only: bool = False,
+        starred_only: bool = False,
     ) -> None:
         """Apply the browser's filters and search text; force reads again even if they are the same."""
-        new = ItemFilter(task_id, source, (search or "").strip() or None, watch_id)
+        new = ItemFilter(task_id, source, (search or "").strip() or None, watch_id, unread_only, starred_only)
         if force or new != self.filter:
             self.filter = new
             self.reload()
@@ -69,3 +113,32 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
 
     def row_key(self, row: ItemInfo) -> int:
         return row.id
+
+    def cell_role(self, row: ItemInfo, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.FontRole and row.unread:
+            return _bold()
+        if role == Qt.ItemDataRole.DecorationRole and column == COL_TITLE and row.starred:
+            return star_icon()
+        return None
+
+    def set_item_state(
+        self, item_ids: Collection[int], *, read: bool | None = None, starred: bool | None = None
+    ) -> None:
+        """Show rows read, unread or (un)starred as just written, without reading them again.
+
+        Only the pages held are changed (the others are read afresh when shown); the rows stay
+        where they are, even under the Unread filter, until the next refresh.
+        """
+        changes: dict[str, Any] = {}
+        if read is not None:
+            # The shown time of reading is this moment's; the stored one is the database's.
+            changes["read_at"] = utcnow() if read else None
+        if starred is not None:
+            changes["starred"] = starred
+        last_column = len(self.columns) - 1
+        for number, page in self._pages.items():
+            for offset, row in enumerate(page):
+                if changes and row.id in item_ids:
+                    page[offset] = dataclasses.replace(row, **changes)
+                    position = number * PAGE_SIZE + offset
+                    self.dataChanged.emit(self.index(position, 0), self.index(position, last_column))

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 from osint_desktop.app.tasks import TaskInfo, get_task, list_tasks
 from osint_desktop.core.db.engine import Database
+from osint_desktop.core.db.reading import ReadingCounts
 from osint_desktop.core.vocabulary import TaskStatus
 from osint_desktop.gui.formatting import (
     SOURCE_LABELS,
@@ -46,6 +48,8 @@ class TaskTableModel(QAbstractTableModel):
         self._db = db
         self._tasks: list[TaskInfo] = []
         self._progress: dict[int, tuple[int, int]] = {}
+        # Unread items per task, counted in the background (ItemsPage); shown in the name column.
+        self._unread: dict[int, int] = {}
         # What the Active check box does (task id, active), set by the window; None: read-only.
         self.on_toggle_active: Callable[[int, bool], None] | None = None
 
@@ -95,6 +99,17 @@ class TaskTableModel(QAbstractTableModel):
     def clear_progress(self, task_id: int) -> None:
         """The run is over."""
         self._progress.pop(task_id, None)
+
+    def set_unread_counts(self, counts: ReadingCounts) -> None:
+        """Show each task's unread items ("World news (12 unread)", in bold); only changed rows repaint."""
+        before, self._unread = self._unread, dict(counts.by_task)
+        for row, task in enumerate(self._tasks):
+            if before.get(task.id, 0) != self._unread.get(task.id, 0):
+                self.dataChanged.emit(self.index(row, COL_NAME), self.index(row, COL_NAME))
+
+    def unread_of(self, task_id: int) -> int:
+        """The task's unread items, as last counted."""
+        return self._unread.get(task_id, 0)
 
     # access ---------------------------------------------------------------------
 
@@ -186,11 +201,16 @@ class TaskTableModel(QAbstractTableModel):
             return status_colour(task.status)
         if role == TASK_ID_ROLE:
             return task.id
+        if role == Qt.ItemDataRole.FontRole and column == COL_NAME and self.unread_of(task.id):
+            font = QFont()
+            font.setBold(True)
+            return font
         return None
 
     def _display(self, task: TaskInfo, column: int) -> str | None:
         if column == COL_NAME:
-            return task.name
+            unread = self.unread_of(task.id)
+            return f"{task.name} ({unread:,} unread)" if unread else task.name
         if column == COL_SOURCE:
             return SOURCE_LABELS.get(task.source, str(task.source))
         if column == COL_FREQUENCY:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.headless import HeadlessRunner
@@ -24,12 +25,13 @@ from osint_desktop.app.run_service import (
 from osint_desktop.app.runs import RunOptions, RunResult, run_task
 from osint_desktop.app.tasks import create_task, get_task, update_task
 from osint_desktop.core.db.engine import Database
-from osint_desktop.core.db.queries import list_logs
+from osint_desktop.core.db.models import TargetState
+from osint_desktop.core.db.queries import count_items, list_logs
 from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.vocabulary import Trigger
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
-from tests.helpers import wait_until
+from tests.helpers import WORLD, WORLD_ENTRIES, wait_until
 
 FEED = "https://feeds.example.org/world.xml"
 
@@ -55,6 +57,9 @@ class Events(RunListener):
 
     def started(self, task_id: int, trigger: Trigger) -> None:
         self._add("started", task_id, trigger)
+
+    def progress(self, task_id: int, done: int, total: int) -> None:
+        self._add("progress", task_id, done, total)
 
     def finished(self, result: RunResult) -> None:
         if self.on_finished is not None:
@@ -319,6 +324,68 @@ def test_a_crawl_that_does_not_stop_in_time_is_marked_interrupted(
     assert entry.status == "interrupted"
     assert entry.error is not None and "shutting down" in entry.error
     assert ended.wait(15)  # let the stubborn worker end before the database closes
+
+
+# a person's Stop ----------------------------------------------------------------------------
+
+
+def test_stop_ends_one_run_interrupted_keeping_its_items_and_blaming_no_feed(
+    ctx: AppContext, make_service: Callable[..., RunService], events: Events, server: FeedServer
+) -> None:
+    ctx.settings.per_host_delay_s = 0.0
+    server.add_file("/world.xml", WORLD)
+    server.add_hang("/hang.xml")
+    urls = [server.url("/world.xml"), server.url("/hang.xml")]
+    stopped = create_task(ctx.db, "Stopped", "news", "hourly", urls)
+    other = create_task(ctx.db, "Other", "news", "hourly", [server.url("/hang.xml?other")])
+    service = make_service()
+    assert service.submit(stopped.id, Trigger.MANUAL) and service.submit(other.id, Trigger.MANUAL)
+    # The world feed is done (stored on the run's end), the hanging one is being read.
+    assert wait_until(lambda: (stopped.id, 1, 2) in events.of("progress"), timeout_s=15)
+    assert wait_until(lambda: server.count("/hang.xml") == 2, timeout_s=15)
+
+    assert service.stop(stopped.id)
+
+    assert wait_until(lambda: bool(events.of("finished")), timeout_s=10)
+    assert events.of("finished") == [(stopped.id, "interrupted")]
+    (entry,) = list_logs(ctx.db, task_id=stopped.id)
+    assert (entry.status, entry.error) == ("interrupted", "stopped by the user")
+    assert entry.items_new == WORLD_ENTRIES
+    assert [d["status"] for d in entry.details] == ["200", "cancelled"]
+    assert count_items(ctx.db, stopped.id) == WORLD_ENTRIES
+    info = get_task(ctx.db, stopped.id)
+    assert (info.status, info.consecutive_failures) == ("interrupted", 0)
+    assert info.last_error == "stopped by the user"
+    with ctx.db.read() as session:
+        # Cut by the person, the hanging feed did nothing wrong: no failure, no back-off.
+        states = list(session.scalars(select(TargetState)))
+    assert all(state.retry_after is None and state.error_count == 0 for state in states)
+    # The other run goes on; the stopped task may run again.
+    assert service.running == frozenset({other.id})
+    assert get_task(ctx.db, other.id).status == "running"
+    assert service.submit(stopped.id, Trigger.MANUAL)
+    assert service.stop_all() == sorted([stopped.id, other.id])
+    assert service.wait(10)
+    assert all(entry.status == "interrupted" for entry in list_logs(ctx.db))
+
+
+def test_stop_takes_a_queued_run_off_the_queue_and_knows_no_other_task(
+    ctx: AppContext, make_service: Callable[..., RunService], gated: GatedRun, events: Events
+) -> None:
+    ctx.settings.max_concurrent_crawls = 1
+    service = make_service(run=gated)
+    assert service.submit(1, Trigger.MANUAL) and service.submit(2, Trigger.MANUAL)
+    assert wait_until(lambda: gated.called() == [(1, Trigger.MANUAL)], timeout_s=5)
+
+    assert service.stop(2)
+    assert not service.stop(2) and not service.stop(99)
+
+    assert service.running == frozenset({1})
+    gated.gate.set()
+    assert service.wait(5)
+    assert gated.called() == [(1, Trigger.MANUAL)]
+    assert events.of("failed") == []  # not a run that could not start: nobody is told of a failure
+    assert service.submit(2, Trigger.MANUAL)  # and it may be queued again
 
 
 # without Qt -------------------------------------------------------------------------------
