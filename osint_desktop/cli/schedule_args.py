@@ -40,8 +40,9 @@ def add_schedule_network_arguments(parser: argparse.ArgumentParser, new: bool) -
 
 
 def schedule_network_given(args: argparse.Namespace) -> bool:
-    """Whether any of these arguments was given."""
-    return any(value is not None for value in (args.at, args.weekday, args.proxy, args.user_agent))
+    """Whether any of these arguments was given (after validation: --at none is clear_at)."""
+    given = (args.at, args.weekday, args.proxy, args.user_agent)
+    return getattr(args, "clear_at", False) or any(value is not None for value in given)
 
 
 def validate_schedule_network_args(args: argparse.Namespace, frequency: str | None, new: bool) -> None:
