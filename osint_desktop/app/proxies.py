@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from osint_desktop.core.crawl.http import FeedFetcher, FetchLimits
 from osint_desktop.core.crawl.proxy import (
     NO_PROXY,
     NetworkOptions,
     password_name,
+    shown_proxy,
     split_password,
     validate_proxy_url,
     validate_user_agent,
     with_password,
 )
-from osint_desktop.core.secrets import save_credential
+from osint_desktop.core.secrets import redact, save_credential
 from osint_desktop.core.sources.registry import CredentialLookup
-from osint_desktop.core.validation import ValidationError
+from osint_desktop.core.validation import ValidationError, validate_feed_url
 
 # What a person types for "the global setting" (a task's proxy or User-Agent) and for "no proxy".
 DEFAULT_WORD = "default"
@@ -80,3 +83,26 @@ def task_network(
     if proxy_url:
         return NetworkOptions(_completed(proxy_url, lookup), agent)
     return NetworkOptions(base.proxy_url, agent, base.direct)
+
+
+# Settings' "Test": short limits, so a dead proxy is said within seconds.
+TRY_LIMITS = FetchLimits(connect_timeout_s=8, read_timeout_s=15, deadline_s=25)
+
+
+def try_network(url: str, network: NetworkOptions) -> tuple[bool, str]:
+    """Fetch url once with these options: (whether it worked, what happened, in words).
+
+    Blocks for up to the limits' deadline: call it off the GUI thread.
+    """
+    target = validate_feed_url(url)
+    fetcher = FeedFetcher(dataclasses.replace(TRY_LIMITS, network=network))
+    try:
+        fetched = fetcher.fetch(target)
+    finally:
+        fetcher.close()
+    way = f"through {shown_proxy(network.proxy_url)}" if network.proxy_url else "directly (no proxy)"
+    if fetched.error is not None:
+        return False, redact(f"{target} failed {way}: {fetched.error}")
+    size = len(fetched.body or b"")
+    took = f"{size:,} bytes in {fetched.elapsed_s:.1f} s"
+    return True, f"HTTP {fetched.status} from {fetched.final_url} {way}: {took}"

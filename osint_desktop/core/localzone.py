@@ -13,6 +13,14 @@ FALLBACK_ZONE = "UTC"
 LOCALTIME_LINK = Path("/etc/localtime")
 TIMEZONE_FILE = Path("/etc/timezone")
 _ZONEINFO_DIR = "zoneinfo/"
+# The window asks on every repaint of a schedule: each fallback is logged once, not each time.
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 def is_zone_name(name: str) -> bool:
@@ -48,7 +56,7 @@ def local_zone_name() -> str:
         from_path = _key_from_path(name)
         if from_path:
             return from_path
-        log.warning("TZ=%r names no IANA time zone: times of day are taken as %s", tz, FALLBACK_ZONE)
+        _warn_once(f"TZ={tz!r} names no IANA time zone: times of day are taken as {FALLBACK_ZONE}")
         return FALLBACK_ZONE
     try:
         # The link is what timedatectl changes; /etc/timezone (Debian) can be left stale.
@@ -63,5 +71,5 @@ def local_zone_name() -> str:
         written = ""
     if is_zone_name(written):
         return written
-    log.warning("the machine's time zone has no IANA name here: times of day are taken as %s", FALLBACK_ZONE)
+    _warn_once(f"the machine's time zone has no IANA name here: times of day are taken as {FALLBACK_ZONE}")
     return FALLBACK_ZONE
