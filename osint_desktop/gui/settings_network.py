@@ -19,7 +19,7 @@ from osint_desktop.core.crawl.proxy import (
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import RunStatus
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background
-from osint_desktop.gui.formatting import HINT_COLOUR, status_hex, text_style
+from osint_desktop.gui.formatting import HINT_COLOUR, sentence, status_hex, text_style
 
 PROXY_HINT = (
     "http://, https://, socks5:// or socks5h://host:port. For Tor use socks5h://127.0.0.1:9050: "
@@ -95,7 +95,7 @@ class NetworkSection(QWidget):
             self.proxy_url()
             self.user_agent()
         except ValidationError as exc:
-            return str(exc).capitalize()
+            return sentence(str(exc))
         return None
 
     def has_password(self) -> bool:
@@ -117,7 +117,7 @@ class NetworkSection(QWidget):
                 read()
                 label.setVisible(False)
             except ValidationError as exc:
-                label.setText(str(exc).capitalize())
+                label.setText(sentence(str(exc)))
                 label.setVisible(True)
         name = password_name(self.proxy_edit.text().strip())
         if name and not self.has_password():
@@ -191,4 +191,4 @@ def _try(ctx: AppContext, url: str, proxy_url: str, user_agent: str) -> tuple[bo
     try:
         return try_network(url, global_network(proxy_url, user_agent, ctx.credential))
     except ValidationError as exc:
-        return False, str(exc).capitalize()
+        return False, sentence(str(exc))

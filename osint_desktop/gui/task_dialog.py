@@ -43,7 +43,14 @@ from osint_desktop.core.validation import (
 )
 from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
-from osint_desktop.gui.formatting import HINT_COLOUR, NOTICE_COLOUR, status_colour, status_hex, text_style
+from osint_desktop.gui.formatting import (
+    HINT_COLOUR,
+    NOTICE_COLOUR,
+    sentence,
+    status_colour,
+    status_hex,
+    text_style,
+)
 from osint_desktop.gui.task_network_fields import TaskNetworkFields
 from osint_desktop.gui.task_schedule_fields import TimeOfDayFields
 
@@ -387,7 +394,7 @@ class TaskDialog(QDialog):
             # A password typed in the URL goes to the credentials, as the X token is looked up here.
             proxy = keep_proxy_password(proxy, self._ctx.home, self._ctx.settings.token_storage)
         except (ValidationError, KeyringUnavailableError) as exc:
-            self.network_fields.show_error(str(exc).capitalize())
+            self.network_fields.show_error(sentence(str(exc)))
             return
         try:
             if self._task is None:
@@ -427,7 +434,7 @@ class TaskDialog(QDialog):
                 )
         except ValidationError as exc:
             if exc.field in ("proxy", "user_agent", "at", "weekday", "timezone"):
-                self.network_fields.show_error(str(exc).capitalize())
+                self.network_fields.show_error(sentence(str(exc)))
                 return
             label = self.name_error if exc.field == "name" else self.targets_error
             self._show_error(label, str(exc).capitalize())
@@ -450,7 +457,7 @@ class TaskDialog(QDialog):
         try:
             proxy, agent = self.network_fields.values()
         except ValidationError as exc:
-            self.network_fields.show_error(str(exc).capitalize())
+            self.network_fields.show_error(sentence(str(exc)))
             self._reset_test_button()
             return
         self._probe_cancel = threading.Event()

@@ -16,7 +16,7 @@ from osint_desktop.core.crawl.proxy import (
 )
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import RunStatus
-from osint_desktop.gui.formatting import status_hex, text_style
+from osint_desktop.gui.formatting import sentence, status_hex, text_style
 
 GLOBAL, DIRECT, OWN = "global", "direct", "own"
 
@@ -88,4 +88,4 @@ class TaskNetworkFields(QWidget):
             if empty:  # not an error yet while the user is about to type it
                 self.error.setVisible(False)
             else:
-                self.show_error(str(exc).capitalize())
+                self.show_error(sentence(str(exc)))
