@@ -16,7 +16,7 @@ from osint_desktop.core.crawl.proxy import (
     validate_user_agent,
     with_password,
 )
-from osint_desktop.core.secrets import redact, save_credential
+from osint_desktop.core.secrets import redact, remember_secret, save_credential
 from osint_desktop.core.sources.registry import CredentialLookup
 from osint_desktop.core.validation import ValidationError, validate_feed_url
 
@@ -62,6 +62,7 @@ def keep_proxy_password(url: str, home: Path, storage: str) -> str:
 
 def _completed(url: str, lookup: CredentialLookup | None) -> str:
     """The proxy URL with its stored password put back (load_credential masks it in logs)."""
+    remember_secret(split_password(url)[1])  # one written into the URL by hand is masked too
     name = password_name(url)
     if name is None or lookup is None:
         return url
