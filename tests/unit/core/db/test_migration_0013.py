@@ -1,4 +1,4 @@
-"""Migration 0012: a task's time of day and its own network settings; existing tasks keep their schedule."""
+"""Migration 0013: a task's time of day and its own network settings; existing tasks keep their schedule."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ NEW_COLUMNS = {"run_at", "run_weekday", "run_timezone", "proxy_url", "user_agent
 
 
 def _check_upgrade_and_downgrade(db: Database) -> None:
-    _migrate(db, "0011")
+    _migrate(db, "0012")
     _execute(
         db,
         "INSERT INTO crawl_tasks (id, name, source, frequency, targets, active, status, created_at, "
@@ -25,7 +25,7 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
         "VALUES (1, 'Feeds', 'news', 'weekly', '[\"https://a.example/f\"]', true, 'success', "
         "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 0, '2026-01-08 06:15:00', false, 20)",
     )
-    _migrate(db, "0012")
+    _migrate(db, "0013")
     assert _columns(db, "crawl_tasks") >= NEW_COLUMNS
     # The task stored before keeps its schedule and uses the global network settings.
     assert _rows(db, "SELECT run_at, run_weekday, run_timezone, proxy_url, user_agent FROM crawl_tasks") == [
@@ -38,7 +38,7 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
                           user_agent="Analyst/1")
     assert (changed.at, changed.weekday, changed.timezone) == ("09:30", 2, "Europe/Berlin")
 
-    _migrate(db, "0011", down=True)
+    _migrate(db, "0012", down=True)
     assert not NEW_COLUMNS & _columns(db, "crawl_tasks")
     assert _rows(db, "SELECT name, frequency FROM crawl_tasks") == [("Feeds", "weekly")]
     _migrate(db, "head")  # and up again
