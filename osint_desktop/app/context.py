@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from osint_desktop.app.health import HealthSettings
+from osint_desktop.app.proxies import global_network
 from osint_desktop.app.recovery import recover_dead_runs
 from osint_desktop.app.runs import FeedParser, RunOptions
 from osint_desktop.core.config import Settings, data_dir, database_url
@@ -197,6 +198,8 @@ class AppContext:
             max_body_bytes=s.max_body_bytes,
             per_host_in_flight=s.per_host_in_flight,
             per_host_delay_s=s.per_host_delay_s,
+            # The proxy's password looked up now, as a token is: a change in Settings counts at once.
+            network=global_network(s.proxy_url, s.user_agent, self.credential),
         )
         return RunOptions(
             limits=limits,

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from osint_desktop.app.proxies import task_network
 from osint_desktop.app.runs import RunOptions
 from osint_desktop.core.crawl.http import FetchLimits
 from osint_desktop.core.sources.base import ProbeResult
@@ -30,17 +31,22 @@ def probe_targets(
     cancel: threading.Event | None = None,
     limits: FetchLimits = PROBE_LIMITS,
     options: RunOptions | None = None,
+    proxy_url: str | None = None,
+    user_agent: str | None = None,
 ) -> list[ProbeResult]:
     """Probe every target through its source's provider, reporting each as soon as it is known.
 
     options: the run options a run would get (credential look-up, the renewed-session saver,
     source settings), so that a probe uses the same credentials as a run of these targets;
-    its limits are replaced by limits (a probe must not hang the editor). token: the X
-    bearer token alone, for callers that hold nothing else.
+    its limits are replaced by limits (a probe must not hang the editor), all but the network,
+    which is the run's with the task's proxy_url and user_agent over it, as in a run ("none":
+    no proxy). token: the X bearer token alone, for callers that hold nothing else.
     """
     provider = provider_for(source)
-    options = dataclasses.replace(options or RunOptions(), limits=limits)
-    lookup = options.credential_lookup
+    base = options or RunOptions()
+    lookup = base.credential_lookup
+    network = task_network(base.limits.network, proxy_url, user_agent, lookup)
+    options = dataclasses.replace(base, limits=dataclasses.replace(limits, network=network))
     # The same names and look-up as a run: Mastodon's per-instance tokens, Bluesky's login.
     found = credentials_for(provider, targets, lookup) if lookup is not None else {}
     results: list[ProbeResult] = []
@@ -63,9 +69,15 @@ def probe_for_context(
     targets: list[str],
     on_result: Callable[[ProbeResult], None],
     cancel: threading.Event | None = None,
+    proxy_url: str | None = None,
+    user_agent: str | None = None,
 ) -> list[ProbeResult]:
     """Probe with what a run of this app would use: its saved credentials and source settings.
 
+    proxy_url and user_agent: the task's own as the editor has them (None: Settings').
     Looks credentials up (the keyring may be slow): call it off the GUI thread.
     """
-    return probe_targets(source, targets, None, on_result, cancel, options=ctx.run_options())
+    return probe_targets(
+        source, targets, None, on_result, cancel, options=ctx.run_options(),
+        proxy_url=proxy_url, user_agent=user_agent,
+    )

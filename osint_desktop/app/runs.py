@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from osint_desktop.app.health import HealthChange, HealthSettings, update_health
 from osint_desktop.app.linked_pages import LinkedPages, collect_linked_pages
 from osint_desktop.app.matching import WatchHit, match_new_items
+from osint_desktop.app.proxies import task_network
 from osint_desktop.app.recovery import (
     current_owner,
     heartbeat_interval_s,
@@ -56,6 +57,7 @@ from osint_desktop.core.sources.registry import (
     credentials_from,
     provider_for,
 )
+from osint_desktop.core.time_of_day import from_columns
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.vocabulary import FailureKind, RunStatus, Source, TaskStatus, Trigger
 
@@ -248,6 +250,9 @@ class _Claim:
     max_reads_per_day: int | None = None
     # Pages of new items' links to fetch at most in this run; None: the task does not.
     linked_pages_per_run: int | None = None
+    # The task's own proxy ("none": direct) and User-Agent; None: the run options' (Settings').
+    proxy_url: str | None = None
+    user_agent: str | None = None
 
 
 class _Heartbeat:
@@ -340,6 +345,11 @@ def run_task(
     heartbeat.start()
     outcomes: list[TargetOutcome] = []
     try:
+        # Every client of the run (feeds, linked pages, APIs) gets the task's proxy and User-Agent.
+        reach = task_network(
+            options.limits.network, claim.proxy_url, claim.user_agent, options.credential_lookup
+        )
+        options = replace(options, limits=replace(options.limits, network=reach))
         done = 0
 
         def on_done(outcome: TargetOutcome) -> None:
@@ -632,6 +642,7 @@ def _claim(
             run.id, task.name, task.source, task.frequency, targets, task.next_run, task.active, memory,
             max_reads_per_run=task.x_max_posts_per_run, max_reads_per_day=task.x_max_posts_per_day,
             linked_pages_per_run=task.linked_pages_per_run if task.capture_linked_pages else None,
+            proxy_url=task.proxy_url, user_agent=task.user_agent,
         )
 
 
@@ -1002,11 +1013,12 @@ def _update_task_after_run(
     if not task.active:
         task.next_run = None
         return
+    at = from_columns(task.run_at, task.run_weekday, task.run_timezone)
     if advance_schedule:
         planned = task.next_run or claim.planned or now
-        task.next_run = next_after(planned, task.frequency, now)
+        task.next_run = next_after(planned, task.frequency, now, at)
     elif task.next_run is None:
-        task.next_run = next_after(now, task.frequency, now)
+        task.next_run = next_after(now, task.frequency, now, at)
     limited = [o.rate_limited_until for o in outcomes if o.rate_limited_until is not None]
     if limited:
         # Never sleep on a rate limit: move the schedule past the reset instead.
@@ -1063,5 +1075,6 @@ def _record_failure(
             task.updated_at = now
             if task.active and advance_schedule:
                 # Without this a crashing scheduled run would be due again at once, forever.
-                task.next_run = next_after(task.next_run or now, task.frequency, now)
+                at = from_columns(task.run_at, task.run_weekday, task.run_timezone)
+                task.next_run = next_after(task.next_run or now, task.frequency, now, at)
             result.next_run = task.next_run

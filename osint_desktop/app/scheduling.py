@@ -431,7 +431,8 @@ class TaskScheduler:
             return [task.id for task in overdue]
         for task in overdue:
             assert task.next_run is not None
-            update_task(self._db, task.id, next_run=next_after(task.next_run, task.frequency, now))
+            slot = next_after(task.next_run, task.frequency, now, task.time_of_day)
+            update_task(self._db, task.id, next_run=slot)
             log.info("missed run of task %d skipped (catch-up is off)", task.id)
         return []
 

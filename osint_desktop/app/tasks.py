@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from osint_desktop.app.proxies import task_proxy_value, task_user_agent_value
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask, Watch
 from osint_desktop.core.intervals import interval
+from osint_desktop.core.localzone import is_zone_name, local_zone_name
 from osint_desktop.core.sources.registry import UnknownSourceError, provider_for, validate_targets
+from osint_desktop.core.time_of_day import TimeOfDay, from_columns, weekday_word
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.validation import (
     DEFAULT_LINKED_PAGES_PER_RUN,
@@ -23,6 +27,7 @@ from osint_desktop.core.validation import (
     validate_linked_pages,
     validate_name,
     validate_post_caps,
+    validate_schedule_time,
     validate_source,
 )
 from osint_desktop.core.vocabulary import Frequency, Source, TaskStatus
@@ -73,6 +78,19 @@ class TaskInfo:
     # at most this many pages a run.
     capture_linked_pages: bool = False
     linked_pages_per_run: int = DEFAULT_LINKED_PAGES_PER_RUN
+    # Daily and weekly tasks: the wall-clock time "HH:MM" (weekly: and weekday, 0 = Monday) in
+    # the IANA zone it was given in; None: the task steps by its interval from its last slot.
+    at: str | None = None
+    weekday: int | None = None
+    timezone: str | None = None
+    # The task's own proxy (NO_PROXY: none at all) and User-Agent; None: the global settings.
+    proxy_url: str | None = None
+    user_agent: str | None = None
+
+    @property
+    def time_of_day(self) -> TimeOfDay | None:
+        """When the task runs, if a time of day was given."""
+        return from_columns(self.at, self.weekday, self.timezone)
 
     @classmethod
     def from_row(cls, row: CrawlTask) -> TaskInfo:
@@ -97,12 +115,18 @@ class TaskInfo:
             x_max_posts_per_day=row.x_max_posts_per_day,
             capture_linked_pages=bool(row.capture_linked_pages),
             linked_pages_per_run=row.linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
+            at=row.run_at,
+            weekday=row.run_weekday,
+            timezone=row.run_timezone,
+            proxy_url=row.proxy_url,
+            user_agent=row.user_agent,
         )
 
     def to_json(self) -> dict[str, Any]:
         """The command line's representation."""
         data = asdict(self)
         data["targets"] = list(self.targets)
+        data["weekday"] = weekday_word(self.weekday)
         for key in ("last_run", "next_run", "created_at", "updated_at"):
             data[key] = iso(data[key])
         return data
@@ -223,10 +247,18 @@ def create_task(
     x_max_posts_per_day: int | None = None,
     capture_linked_pages: bool = False,
     linked_pages_per_run: int | None = None,
+    *,
+    at: time | None = None,
+    weekday: int | None = None,
+    timezone: str | None = None,
+    proxy_url: str | None = None,
+    user_agent: str | None = None,
 ) -> TaskInfo:
-    """Validate and store a new task; an active one is due at once.
+    """Validate and store a new task; an active one is due at once, or at its time of day.
 
-    linked_pages_per_run None: the default (DEFAULT_LINKED_PAGES_PER_RUN).
+    linked_pages_per_run None: the default (DEFAULT_LINKED_PAGES_PER_RUN). at (and weekday,
+    weekly) is meant in timezone, by default the machine's. proxy_url and user_agent: None or
+    "default" for the global settings, proxy_url "none" for no proxy (a URL without password).
     """
     name = validate_name(name)
     source = validate_source(source)
@@ -234,6 +266,9 @@ def create_task(
     cleaned_targets = validate_targets(source, targets)
     validate_post_caps(source, x_max_posts_per_run, x_max_posts_per_day)
     validate_linked_pages(source, capture_linked_pages, linked_pages_per_run)
+    validate_schedule_time(frequency, at, weekday)
+    proxy = task_proxy_value(proxy_url) if proxy_url is not None else None
+    agent = task_user_agent_value(user_agent) if user_agent is not None else None
     now = utcnow()
     with db.write() as session:
         _check_unique_name(session, name)
@@ -255,7 +290,12 @@ def create_task(
             x_max_posts_per_day=x_max_posts_per_day or None,
             capture_linked_pages=capture_linked_pages,
             linked_pages_per_run=linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
+            proxy_url=proxy,
+            user_agent=agent,
         )
+        if _set_time_of_day(task, at, weekday, False, timezone, now) and active:
+            # Asked to run at a time of day: its first run is then, not at once.
+            task.next_run = recomputed_next_run(None, frequency, now, _time_of_day(task))
         session.add(task)
         session.flush()
         info = TaskInfo.from_row(task)
@@ -263,11 +303,54 @@ def create_task(
     return info
 
 
-def recomputed_next_run(last_run: datetime | None, frequency: str, now: datetime) -> datetime:
-    """Next run after a frequency change or re-activation: last run + interval, or now if passed."""
+def recomputed_next_run(
+    last_run: datetime | None, frequency: str, now: datetime, at: TimeOfDay | None = None
+) -> datetime:
+    """Next run after a schedule change or re-activation: last run + interval, or now if passed.
+
+    With a time of day (daily, weekly): its next occurrence after now.
+    """
+    if at is not None and frequency != Frequency.HOURLY:
+        return at.next_after(now)
     if last_run is None:
         return now
     return max(last_run + interval(frequency), now)
+
+
+def _time_of_day(task: CrawlTask) -> TimeOfDay | None:
+    return from_columns(task.run_at, task.run_weekday, task.run_timezone)
+
+
+def _set_time_of_day(
+    task: CrawlTask, at: time | None, weekday: int | None, clear: bool, zone: str | None, now: datetime
+) -> bool:
+    """Apply a time of day (and weekday) to the task as its frequency allows; True if it changed.
+
+    A time is stored as given, with the zone it is meant in (the machine's unless told). A
+    task moved to hourly drops its time, one moved off weekly its weekday; a weekly task
+    given a time but no weekday keeps the weekday it would have run on.
+    """
+    before = (task.run_at, task.run_weekday, task.run_timezone)
+    validate_schedule_time(task.frequency, at, weekday)
+    if zone is not None and not is_zone_name(zone):
+        raise ValidationError(f"{zone!r} is not a time zone name (for example Europe/Berlin)", "timezone")
+    if clear:
+        task.run_at = task.run_weekday = task.run_timezone = None
+    if at is not None:
+        task.run_at = f"{at:%H:%M}"
+        task.run_timezone = zone or local_zone_name()
+    if weekday is not None:
+        if task.run_at is None:
+            raise ValidationError("--weekday needs a time of day too (--at HH:MM)", "weekday")
+        task.run_weekday = weekday
+    if task.frequency == Frequency.HOURLY:
+        task.run_at = task.run_weekday = task.run_timezone = None
+    elif task.frequency != Frequency.WEEKLY:
+        task.run_weekday = None
+    elif task.run_at is not None and task.run_weekday is None:
+        basis = task.next_run or now
+        task.run_weekday = basis.astimezone(ZoneInfo(task.run_timezone or "UTC")).weekday()
+    return (task.run_at, task.run_weekday, task.run_timezone) != before
 
 
 def update_task(
@@ -284,11 +367,19 @@ def update_task(
     x_max_posts_per_day: int | None = None,
     capture_linked_pages: bool | None = None,
     linked_pages_per_run: int | None = None,
+    at: time | None = None,
+    weekday: int | None = None,
+    clear_time_of_day: bool = False,
+    timezone: str | None = None,
+    proxy_url: str | None = None,
+    user_agent: str | None = None,
 ) -> TaskInfo:
-    """Change a task; frequency or activation changes recompute its next run.
+    """Change a task; frequency, time of day or activation changes recompute its next run.
 
     A read cap of None leaves the task's cap as it is; 0 clears it (the global setting again).
-    The linked-page option and limit: None leaves them as they are.
+    The linked-page option and limit: None leaves them as they are. So do at and weekday
+    (clear_time_of_day drops them), proxy_url and user_agent ("" or "default": the global
+    setting again; proxy_url "none": no proxy).
     """
     if name is not None:
         name = validate_name(name)
@@ -328,6 +419,12 @@ def update_task(
         if frequency is not None and frequency != task.frequency:
             task.frequency = frequency
             schedule_changed = True
+        if _set_time_of_day(task, at, weekday, clear_time_of_day, timezone, now):
+            schedule_changed = True
+        if proxy_url is not None:
+            task.proxy_url = task_proxy_value(proxy_url)
+        if user_agent is not None:
+            task.user_agent = task_user_agent_value(user_agent)
         if active is not None and active != task.active:
             task.active = active
             schedule_changed = True
@@ -342,7 +439,7 @@ def update_task(
         elif next_run is not None:
             task.next_run = next_run
         elif schedule_changed or task.next_run is None:
-            task.next_run = recomputed_next_run(task.last_run, task.frequency, now)
+            task.next_run = recomputed_next_run(task.last_run, task.frequency, now, _time_of_day(task))
         task.updated_at = now
         session.flush()
         info = TaskInfo.from_row(task)

@@ -21,6 +21,7 @@ from osint_desktop.app.context import AppContext, DatabaseProblemError, explain_
 from osint_desktop.app.export import ItemCsvWriter
 from osint_desktop.app.health import list_source_health
 from osint_desktop.app.maintenance import backup_now
+from osint_desktop.app.proxies import keep_proxy_password
 from osint_desktop.app.recovery import current_owner
 from osint_desktop.app.restore import RestoreError, restore_backup
 from osint_desktop.app.runs import RunResult, run_task
@@ -38,7 +39,7 @@ from osint_desktop.cli.watch_commands import cmd_alerts, cmd_watch
 from osint_desktop.core.db.backup import list_backups
 from osint_desktop.core.db.queries import list_items, list_logs
 from osint_desktop.core.intervals import is_due
-from osint_desktop.core.secrets import redact
+from osint_desktop.core.secrets import KeyringUnavailableError, redact
 from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import HealthState, RunStatus, Trigger
@@ -78,9 +79,23 @@ def cmd_add_task(ctx: AppContext, args: argparse.Namespace) -> int:
         ctx.db, args.name, args.source, args.frequency, args.target, active=not args.inactive,
         x_max_posts_per_run=args.max_posts_per_run, x_max_posts_per_day=args.max_posts_per_day,
         capture_linked_pages=bool(args.capture_linked_pages), linked_pages_per_run=args.linked_pages_per_run,
+        at=args.at, weekday=args.weekday, proxy_url=_task_proxy(ctx, args.proxy), user_agent=args.user_agent,
     )
     _emit(_success(f"task {task.id} {task.name!r} created", task_id=task.id, task=task.to_json()))
     return EXIT_OK
+
+
+def _task_proxy(ctx: AppContext, proxy: str | None) -> str | None:
+    """--proxy as a task stores it: a password moves to the credentials (keyring, file) first."""
+    if proxy is None:
+        return None
+    try:
+        return keep_proxy_password(proxy, ctx.home, ctx.settings.token_storage)
+    except KeyringUnavailableError as exc:
+        raise ValidationError(
+            f"the proxy's password cannot be kept: {exc}; choose another credential storage in Settings",
+            "proxy",
+        ) from None
 
 
 def _run_payload(result: RunResult) -> dict[str, Any]:
@@ -133,6 +148,8 @@ def cmd_update_schedule(ctx: AppContext, args: argparse.Namespace) -> int:
         ctx.db, args.task_id, frequency=args.frequency, next_run=args.next_run, active=args.active,
         x_max_posts_per_run=args.max_posts_per_run, x_max_posts_per_day=args.max_posts_per_day,
         capture_linked_pages=args.capture_linked_pages, linked_pages_per_run=args.linked_pages_per_run,
+        at=args.at, weekday=args.weekday, clear_time_of_day=args.clear_at,
+        proxy_url=_task_proxy(ctx, args.proxy), user_agent=args.user_agent,
     )
     _emit(_success(f"task {task.id} {task.name!r} updated", task_id=task.id, task=task.to_json()))
     return EXIT_OK

@@ -13,6 +13,11 @@ from osint_desktop import APP_ID, __version__
 # so --help, --version and refused arguments answer at once.
 from osint_desktop.cli.evidence_args import add_evidence_parsers, validate_evidence_args
 from osint_desktop.cli.exit_codes import EXIT_USAGE
+from osint_desktop.cli.schedule_args import (
+    add_schedule_network_arguments,
+    schedule_network_given,
+    validate_schedule_network_args,
+)
 from osint_desktop.cli.watch_args import add_watch_parsers, validate_watch_args
 from osint_desktop.core.query import QueryError, parse_query
 from osint_desktop.core.validation import (
@@ -93,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--inactive", action="store_true", help="create it switched off")
     _add_cap_arguments(add, clear="")
     _add_linked_page_arguments(add, default=f"off, {DEFAULT_LINKED_PAGES_PER_RUN} pages a run")
+    add_schedule_network_arguments(add, new=True)
 
     run = commands.add_parser("run-task", help="run one task now and wait")
     run.add_argument("task_id", type=_positive_int, metavar="ID")
@@ -109,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     active.add_argument("--inactive", dest="active", action="store_const", const=False)
     _add_cap_arguments(upd, clear="; 0: back to the setting")
     _add_linked_page_arguments(upd, default="as it is")
+    add_schedule_network_arguments(upd, new=False)
 
     logs = commands.add_parser("logs", help="show run logs, newest first")
     logs.add_argument("--task", type=_positive_int, metavar="ID")
@@ -196,9 +203,11 @@ def _validate_args(args: argparse.Namespace) -> None:
             raise UsageError("a read cap on a new task is a number of posts, 1 or more")
         validate_post_caps(args.source, args.max_posts_per_run, args.max_posts_per_day)
         validate_linked_pages(args.source, args.capture_linked_pages, args.linked_pages_per_run)
+        validate_schedule_network_args(args, args.frequency, new=True)
     elif args.command == "update-schedule":
         if args.frequency is not None and args.frequency not in FREQUENCIES:
             raise UsageError(f"unknown frequency {args.frequency!r}: choose one of {', '.join(FREQUENCIES)}")
+        validate_schedule_network_args(args, args.frequency, new=False)
         if args.next_run is not None:
             args.next_run = validate_datetime(args.next_run)
             if args.active is False:
@@ -206,11 +215,12 @@ def _validate_args(args: argparse.Namespace) -> None:
         caps = (args.max_posts_per_run, args.max_posts_per_day)
         pages = (args.capture_linked_pages, args.linked_pages_per_run)
         unchanged = args.frequency is None and args.next_run is None and args.active is None
-        if unchanged and caps == (None, None) and pages == (None, None):
+        if unchanged and caps == (None, None) and pages == (None, None) and not schedule_network_given(args):
             raise UsageError(
                 "nothing to change: give --frequency, --next-run, --active, --inactive, "
                 "--max-posts-per-run, --max-posts-per-day, --capture-linked-pages, "
-                "--no-capture-linked-pages or --linked-pages-per-run"
+                "--no-capture-linked-pages, --linked-pages-per-run, --at, --weekday, --proxy "
+                "or --user-agent"
             )
         if args.linked_pages_per_run is not None:
             # The range now, before the database is opened; whether the task is news, in update_task.

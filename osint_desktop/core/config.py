@@ -116,6 +116,11 @@ class Settings:
     evidence_retention_days: int = 0
     # Who is named in the custody log and in evidence packages; empty: the system user name.
     operator_name: str = ""
+    # Every request goes through this proxy (http://, https://, socks5://, socks5h://host:port);
+    # empty: none. Its password is a credential (app.proxies), never in this file.
+    proxy_url: str = ""
+    # Sent as User-Agent by every client; empty: the app's own (core.crawl.proxy.USER_AGENT).
+    user_agent: str = ""
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Settings:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, time
 from urllib.parse import urlsplit
 
+from osint_desktop.core.time_of_day import WEEKDAYS
 from osint_desktop.core.timeutil import parse_iso
 from osint_desktop.core.vocabulary import FREQUENCIES, SOURCE_ALIASES, SOURCES, Frequency, Source
 
@@ -192,6 +193,44 @@ def validate_datetime(text: str) -> datetime:
             f"{_short(text)} is not an ISO 8601 time (for example 2026-01-31T08:00:00Z)",
             "next_run",
         ) from None
+
+
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TIME_OF_DAY = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
+
+
+def validate_time_of_day(text: str) -> time:
+    """A wall-clock time as HH:MM, 00:00 to 23:59."""
+    match = _TIME_OF_DAY.match(text.strip())
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        shown = text.strip()
+        # "25:00" as typed; anything odd (empty, long, control characters) quoted and cut.
+        if not shown or len(shown) > 20 or not shown.isprintable() or " " in shown:
+            shown = _short(text)
+        raise ValidationError(f"{shown} is not a time of day (HH:MM, 00:00-23:59)", "at")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def validate_weekday(text: str) -> int:
+    """mon … sun (or the day's whole English name), as 0 (Monday) … 6."""
+    word = text.strip().lower()
+    names = {name: day for day, name in enumerate(_WEEKDAY_NAMES)}
+    day = WEEKDAYS.index(word) if word in WEEKDAYS else names.get(word)
+    if day is None:
+        raise ValidationError(
+            f"{_short(text)} is not a weekday: choose one of {', '.join(WEEKDAYS)}", "weekday"
+        )
+    return day
+
+
+def validate_schedule_time(frequency: str, at: time | None, weekday: int | None) -> None:
+    """A time of day is for daily and weekly tasks, a weekday for weekly ones (hourly runs every hour)."""
+    if weekday is not None and frequency != Frequency.WEEKLY:
+        raise ValidationError("--weekday is only for weekly tasks", "weekday")
+    if at is not None and frequency == Frequency.HOURLY:
+        raise ValidationError(
+            "--at is only for daily and weekly tasks: an hourly task runs every hour", "at"
+        )
 
 
 def _short(text: str, limit: int = 80) -> str:

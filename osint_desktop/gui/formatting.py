@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
+from osint_desktop.core.localzone import local_zone_name
 from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
 
@@ -23,6 +24,7 @@ STATUS_COLOURS: dict[str, str] = {
     RunStatus.DEFERRED: "#6b7a90",
 }
 UNKNOWN_STATUS_COLOUR = "#8a94a6"
+WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Text, not indicators: the amber of "partial" is too light to read as words on a light window.
 NOTICE_COLOUR = "#b06f00"
 HINT_COLOUR = "#6b7280"
@@ -65,6 +67,11 @@ def status_icon(status: str) -> QIcon:
     return QIcon(swatch)
 
 
+def sentence(text: str) -> str:
+    """A message as a sentence: its first letter raised, the rest as written (str.capitalize lowers URL)."""
+    return text[:1].upper() + text[1:]
+
+
 def local_time(value: datetime | None) -> str:
     """A UTC time shown in the user's local zone, to the minute."""
     if value is None:
@@ -73,10 +80,29 @@ def local_time(value: datetime | None) -> str:
 
 
 def local_time_full(value: datetime | None) -> str:
-    """A UTC time in local time with seconds and zone, for tooltips."""
+    """A UTC time in local time with seconds and zone, and the UTC it is stored as, for tooltips.
+
+    "2026-03-01 10:00:00 CET (09:00:00 UTC)": reports and other tools quote times in UTC.
+    """
     if value is None:
         return ""
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    local = value.astimezone()
+    shown = local.strftime("%Y-%m-%d %H:%M:%S %Z")
+    if local.utcoffset() == timedelta(0):
+        return shown
+    return f"{shown} ({value.astimezone(UTC):%H:%M:%S} UTC)"
+
+
+def schedule_text(frequency: str, at: str | None, weekday: int | None, zone: str | None) -> str:
+    """"Daily at 09:00", "Weekly, Fri 18:30"; the zone named when it is not this machine's."""
+    label = frequency.capitalize()
+    if not at:
+        return label
+    when = f"{WEEKDAY_LABELS[weekday]} {at}" if weekday is not None else at
+    text = f"{label}, {when}" if weekday is not None else f"{label} at {when}"
+    if zone and zone != local_zone_name():
+        text += f" ({zone})"
+    return text
 
 
 def relative(value: datetime | None, now: datetime | None = None) -> str:

@@ -15,6 +15,7 @@ from osint_desktop.gui.settings_backup import BackupSection
 from osint_desktop.gui.settings_credentials import CredentialsSection
 from osint_desktop.gui.settings_evidence import EvidenceSection
 from osint_desktop.gui.settings_form import PAGES, SettingsForm
+from osint_desktop.gui.settings_network import NetworkSection
 from osint_desktop.gui.settings_notifications import NotificationsSection
 from osint_desktop.gui.settings_token import TokenSection
 
@@ -57,6 +58,10 @@ class SettingsDialog(QDialog):
         }
         for page in PAGES:
             self.tabs.addTab(self.form.build_page(page, extras.get(page.title)), page.title)
+        self.network_section = NetworkSection(ctx, self)
+        self.tabs.addTab(self.network_section, "Network")
+        self._accept_after_network_job = False
+        self.network_section.settled.connect(self._on_network_settled)
 
         self.button_box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -119,6 +124,13 @@ class SettingsDialog(QDialog):
             self._accept_after_credentials_job = True
             credentials.save_typed()
             return
+        network = self.network_section
+        if network.busy or (network.problem() is None and network.has_password()):
+            # A proxy password goes to the credentials (keyring) first, off the GUI thread.
+            self._accept_after_network_job = True
+            if not network.busy:
+                network.save_password()
+            return
         self._apply_and_close()
 
     def reject(self) -> None:
@@ -140,6 +152,14 @@ class SettingsDialog(QDialog):
         if not ok:
             self.tabs.setCurrentWidget(self.credentials_section)
         resume, self._accept_after_credentials_job = self._accept_after_credentials_job, False
+        if resume and ok:
+            self.accept()
+
+    @Slot(bool)
+    def _on_network_settled(self, ok: bool) -> None:
+        if not ok:
+            self.tabs.setCurrentWidget(self.network_section)
+        resume, self._accept_after_network_job = self._accept_after_network_job, False
         if resume and ok:
             self.accept()
 
@@ -167,6 +187,13 @@ class SettingsDialog(QDialog):
             self.tabs.setCurrentWidget(self.credentials_section)
             QMessageBox.warning(self, "Settings", str(exc).capitalize())
             return
+        problem = self.network_section.problem()
+        if problem is not None:
+            self.tabs.setCurrentWidget(self.network_section)
+            QMessageBox.warning(self, "Settings", problem)
+            return
+        new.proxy_url = self.network_section.proxy_url()
+        new.user_agent = self.network_section.user_agent()
         new.operator_name = self.evidence_section.operator()
         new.start_at_login = self._apply_start_at_login(new.start_at_login)
         settings = self._ctx.settings

@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.probe import ProbeResult, probe_for_context
+from osint_desktop.app.proxies import keep_proxy_password
 from osint_desktop.app.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
 from osint_desktop.core.crawl.social import cost_estimate
 from osint_desktop.core.intervals import interval
-from osint_desktop.core.secrets import TOKEN_ENV
+from osint_desktop.core.secrets import TOKEN_ENV, KeyringUnavailableError
 from osint_desktop.core.sources.registry import all_providers, provider_for
 from osint_desktop.core.validation import (
     DEFAULT_LINKED_PAGES_PER_RUN,
@@ -42,7 +43,16 @@ from osint_desktop.core.validation import (
 )
 from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
-from osint_desktop.gui.formatting import HINT_COLOUR, NOTICE_COLOUR, status_colour, status_hex, text_style
+from osint_desktop.gui.formatting import (
+    HINT_COLOUR,
+    NOTICE_COLOUR,
+    sentence,
+    status_colour,
+    status_hex,
+    text_style,
+)
+from osint_desktop.gui.task_network_fields import TaskNetworkFields
+from osint_desktop.gui.task_schedule_fields import TimeOfDayFields
 
 SOURCES = tuple((provider.source.value, provider.display_name) for provider in all_providers())
 FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
@@ -134,6 +144,8 @@ class TaskDialog(QDialog):
         form.addRow("", self.name_error)
         form.addRow("Source", self.source_combo)
         form.addRow("Frequency", self.frequency_combo)
+        self.schedule_fields = TimeOfDayFields(task, self)
+        form.addRow("", self.schedule_fields)
         form.addRow("Targets", self.targets_edit)
         form.addRow("", self.targets_hint)
         form.addRow("", self.targets_error)
@@ -144,6 +156,8 @@ class TaskDialog(QDialog):
         form.addRow("", self.cost_label)
         form.addRow("", self.linked_pages_check)
         form.addRow("Linked pages per run, at most", self.linked_pages_spin)
+        self.network_fields = TaskNetworkFields(ctx.settings, task, self)
+        form.addRow("Network", self.network_fields)
         self._form = form
 
         self.buttons = QDialogButtonBox(
@@ -163,6 +177,9 @@ class TaskDialog(QDialog):
         self.name_edit.textChanged.connect(self._clear_name_error)
         self.targets_edit.textChanged.connect(self._clear_targets_error)
         self.frequency_combo.currentIndexChanged.connect(self._update_cost)
+        self.frequency_combo.currentIndexChanged.connect(
+            lambda: self.schedule_fields.set_frequency(str(self.frequency_combo.currentData()))
+        )
         self.max_run_edit.textChanged.connect(self._update_cost)
         self.max_day_edit.textChanged.connect(self._update_cost)
         self.linked_pages_check.toggled.connect(self._update_linked_pages)
@@ -371,6 +388,14 @@ class TaskDialog(QDialog):
         per_run, per_day = self.caps() if is_x else (None, None)
         is_news = self.source() == Source.NEWS
         capture_pages, pages_per_run = self.linked_pages()
+        at, weekday = self.schedule_fields.values()
+        try:
+            proxy, agent = self.network_fields.values()
+            # A password typed in the URL goes to the credentials, as the X token is looked up here.
+            proxy = keep_proxy_password(proxy, self._ctx.home, self._ctx.settings.token_storage)
+        except (ValidationError, KeyringUnavailableError) as exc:
+            self.network_fields.show_error(sentence(str(exc)))
+            return
         try:
             if self._task is None:
                 task = create_task(
@@ -386,6 +411,8 @@ class TaskDialog(QDialog):
                     x_max_posts_per_day=per_day,
                     capture_linked_pages=capture_pages,
                     linked_pages_per_run=pages_per_run if is_news else None,
+                    at=at, weekday=weekday, timezone=self.schedule_fields.zone,
+                    proxy_url=proxy, user_agent=agent,
                 )
             else:
                 task = update_task(
@@ -402,8 +429,13 @@ class TaskDialog(QDialog):
                     # Off the news source, update_task switches the option off itself.
                     capture_linked_pages=capture_pages if is_news else None,
                     linked_pages_per_run=pages_per_run if is_news else None,
+                    at=at, weekday=weekday, clear_time_of_day=at is None, timezone=self.schedule_fields.zone,
+                    proxy_url=proxy, user_agent=agent,
                 )
         except ValidationError as exc:
+            if exc.field in ("proxy", "user_agent", "at", "weekday", "timezone"):
+                self.network_fields.show_error(sentence(str(exc)))
+                return
             label = self.name_error if exc.field == "name" else self.targets_error
             self._show_error(label, str(exc).capitalize())
             return
@@ -422,13 +454,23 @@ class TaskDialog(QDialog):
         self.test_button.setEnabled(False)
         self.test_button.setText(f"Testing 0/{len(lines)}…")
         source = self.source()
+        try:
+            proxy, agent = self.network_fields.values()
+        except ValidationError as exc:
+            self.network_fields.show_error(sentence(str(exc)))
+            self._reset_test_button()
+            return
         self._probe_cancel = threading.Event()
         cancel = self._probe_cancel
 
         # The credentials a run of these targets would use (X token, Mastodon instance
         # tokens, Bluesky login), looked up on the pool thread: the keyring may be slow.
         self._probe = run_with_progress(
-            functools.partial(probe_for_context, self._ctx, source, lines, cancel=cancel),
+            # The editor's proxy and User-Agent as they are now, saved or not ("": Settings').
+            functools.partial(
+                probe_for_context, self._ctx, source, lines, cancel=cancel,
+                proxy_url=proxy or None, user_agent=agent or None,
+            ),
             self._on_probe_result,
             self._on_probe_finished,
             owner=self,

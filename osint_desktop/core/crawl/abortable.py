@@ -71,4 +71,25 @@ def tracking_adapter(tracker: ConnectionTracker, pool_size: int) -> HTTPAdapter:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {"http": TrackedHTTPPool, "https": TrackedHTTPSPool}
 
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            # Through a proxy (HTTP or SOCKS) the connections come from the proxy's own manager:
+            # tracked too, or a deadline or Stop could not cut them.
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if not getattr(manager, "tracked", False):
+                pools = manager.pool_classes_by_scheme.items()
+                manager.pool_classes_by_scheme = {name: _tracked_pool(pool, tracker) for name, pool in pools}
+                manager.tracked = True
+            return manager
+
     return TrackedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+
+
+def _tracked_pool(pool: type[Any], tracker: ConnectionTracker) -> type[Any]:
+    """A subclass of a connection pool whose connections report to tracker before each request."""
+
+    class TrackedConnection(pool.ConnectionCls):  # type: ignore[name-defined,misc]
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            tracker.using(self)
+            super().request(*args, **kwargs)
+
+    return type(f"Tracked{pool.__name__}", (pool,), {"ConnectionCls": TrackedConnection})

@@ -26,9 +26,9 @@ from urllib.parse import quote, urlsplit
 import nh3
 import requests
 
-from osint_desktop import __version__
 from osint_desktop.core.crawl.capture import Exchange, capture_exchange, exchange_of, with_capture
 from osint_desktop.core.crawl.http import FetchLimits, describe_exception, is_unreachable
+from osint_desktop.core.crawl.proxy import configure_session
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetMemory, TargetOutcome
 from osint_desktop.core.secrets import redact, remember_secret
 from osint_desktop.core.timeutil import iso, parse_iso, utcnow
@@ -151,7 +151,7 @@ class XrpcClient:
         self.base_url = base_url.rstrip("/")
         self._timeout = (limits.connect_timeout_s, limits.read_timeout_s)
         self._http = session or requests.Session()
-        self._http.headers["User-Agent"] = f"OSINTDesktop/{__version__}"
+        configure_session(self._http, limits.network)
         self._http.headers["Accept"] = "application/json"
 
     def call(

@@ -19,13 +19,13 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import NameResolutionError
 
-from osint_desktop import APP_NAME, __version__
 from osint_desktop.core.crawl.abortable import ConnectionTracker, tracking_adapter
+from osint_desktop.core.crawl.proxy import USER_AGENT as USER_AGENT
+from osint_desktop.core.crawl.proxy import NetworkOptions, configure_session
 from osint_desktop.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"{APP_NAME.replace(' ', '')}/{__version__} (+https://github.com/osint-desktop)"
 MAX_REDIRECTS = 5
 RETRY_AFTER_CAP_S = 7 * 24 * 3600
 CHUNK_SIZE = 64 * 1024
@@ -55,6 +55,8 @@ class FetchLimits:
     max_body_bytes: int = 15 * 1024 * 1024
     per_host_in_flight: int = 2
     per_host_delay_s: float = 0.0
+    # The proxy and User-Agent: with the limits, they reach every client a run makes.
+    network: NetworkOptions = field(default_factory=NetworkOptions)
 
 
 @dataclass
@@ -162,12 +164,17 @@ def describe_exception(exc: BaseException, limits: FetchLimits) -> str:
         # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" nested in reprs.
         ssl_reason = _SSL_REASON.search(text)
         return "TLS failure: " + (ssl_reason.group(1).strip() if ssl_reason else _last_reason(text))
+    if isinstance(exc, requests.exceptions.ProxyError):
+        # Not the site's fault: say so, or a dead Tor looks like every source failing.
+        return "the proxy failed: " + _last_reason(text)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"connection timed out after {limits.connect_timeout_s:g} s"
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return f"no answer from the server within {limits.read_timeout_s:g} s"
     if isinstance(exc, requests.exceptions.ConnectionError):
         lowered = text.lower()
+        if "socks" in lowered:  # urllib3's SOCKS connections name themselves in their errors
+            return "the SOCKS proxy failed: " + _last_reason(text)
         if _caused_by_name_resolution(exc) or _names_unresolved(lowered):
             return UNKNOWN_HOST
         if _caused_by_no_route(exc):
@@ -273,7 +280,8 @@ class FeedFetcher:
             limits.per_host_in_flight, limits.per_host_delay_s
         )
         self.session = requests.Session()
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
+        self.session.headers["Accept"] = ACCEPT
+        configure_session(self.session, limits.network)
         self.tracker = ConnectionTracker()
         adapter = tracking_adapter(self.tracker, pool_size=32)
         self.session.mount("http://", adapter)

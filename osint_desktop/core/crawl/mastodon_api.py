@@ -46,6 +46,7 @@ from osint_desktop.core.crawl.mastodon_targets import (
     api_base,
     instance_map,
 )
+from osint_desktop.core.crawl.proxy import configure_session
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutcome
 from osint_desktop.core.secrets import redact, remember_secret
 from osint_desktop.core.timeutil import as_utc, parse_iso, utcnow
@@ -108,7 +109,8 @@ class ApiSession(requests.Session):
         super().__init__()
         self.limits = limits
         self.politeness = politeness or shared_politeness(limits.per_host_in_flight, limits.per_host_delay_s)
-        self.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self.headers["Accept"] = "application/json"
+        configure_session(self, limits.network)
         self.max_redirects = 5
         self.tracker = ConnectionTracker()
         adapter = tracking_adapter(self.tracker, pool_size=16)
@@ -203,7 +205,7 @@ def make_client(base: str, token: str | None, session: requests.Session, limits:
         ratelimit_method="throw",
         request_timeout=limits.read_timeout_s,  # the session sets (connect, read) itself
         session=session,
-        user_agent=USER_AGENT,
+        user_agent=limits.network.agent,
         version_check_mode="none",  # no extra request to learn the version
     )
 

@@ -16,7 +16,8 @@ import requests
 import tweepy
 
 from osint_desktop.core.crawl.capture import ExchangeKeeper, capture_exchange, with_capture
-from osint_desktop.core.crawl.http import USER_AGENT, FetchLimits, describe_exception, is_unreachable
+from osint_desktop.core.crawl.http import FetchLimits, describe_exception, is_unreachable
+from osint_desktop.core.crawl.proxy import configure_session
 from osint_desktop.core.crawl.records import ItemRecord, StateUpdate, TargetOutcome
 from osint_desktop.core.secrets import redact
 from osint_desktop.core.timeutil import utcnow
@@ -82,6 +83,10 @@ def make_client(token: str, limits: FetchLimits) -> Any:
     """A tweepy client that never sleeps on a rate limit and always times out."""
     client = tweepy.Client(bearer_token=token, wait_on_rate_limit=False)
     client.session = _TimeoutSession((limits.connect_timeout_s, limits.read_timeout_s))
+    configure_session(client.session, limits.network)
+    if limits.network.user_agent:
+        # tweepy names itself in every request's own headers unless told otherwise.
+        client.user_agent = limits.network.user_agent
     return client
 
 
@@ -173,11 +178,13 @@ def fetch_usage(token: str, limits: FetchLimits) -> XUsage:
     if not token:
         raise XUsageError(NO_TOKEN_MESSAGE)
     try:
-        response = requests.get(
-            USAGE_URL,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
-            timeout=(limits.connect_timeout_s, limits.read_timeout_s),
-        )
+        with requests.Session() as session:
+            configure_session(session, limits.network)
+            response = session.get(
+                USAGE_URL,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=(limits.connect_timeout_s, limits.read_timeout_s),
+            )
     except requests.RequestException as exc:
         raise XUsageError(redact(describe_exception(exc, limits))) from None
     try:

@@ -83,6 +83,15 @@ class CrawlTask(Base):
     # News tasks: fetch each new item's link once and index the page's main text (0011).
     capture_linked_pages: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_pages_per_run: Mapped[int] = mapped_column(Integer, default=20)
+    # Daily and weekly tasks: the wall-clock time "HH:MM" (and weekday, 0 = Monday, weekly) in
+    # the IANA zone it was given in (0013); NULL: the task steps by its interval as before.
+    run_at: Mapped[str | None] = mapped_column(String(5))
+    run_weekday: Mapped[int | None] = mapped_column(Integer)
+    run_timezone: Mapped[str | None] = mapped_column(String(64))
+    # The task's own network settings (0013); NULL: the global ones. proxy_url "none": no proxy
+    # even when Settings has one. A proxy's password is never here: it is a credential.
+    proxy_url: Mapped[str | None] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(Text)
 
 
 class CrawlLog(Base):

@@ -17,6 +17,7 @@ from osint_desktop.gui.formatting import (
     local_time,
     local_time_full,
     relative,
+    schedule_text,
     status_colour,
     status_icon,
 )
@@ -214,7 +215,7 @@ class TaskTableModel(QAbstractTableModel):
         if column == COL_SOURCE:
             return SOURCE_LABELS.get(task.source, str(task.source))
         if column == COL_FREQUENCY:
-            return task.frequency.capitalize()
+            return schedule_text(task.frequency, task.at, task.weekday, task.timezone)
         if column == COL_STATUS:
             return self._status_text(task)
         if column == COL_LAST:
