@@ -57,7 +57,9 @@ from osint_desktop.core.sources.registry import (
     provider_for,
 )
 from osint_desktop.core.timeutil import iso, utcnow
+from osint_desktop.core.validation import clean_title
 from osint_desktop.core.vocabulary import FailureKind, RunStatus, Source, TaskStatus, Trigger
+from osint_desktop.core.wording import count_text
 
 if TYPE_CHECKING:
     from osint_desktop.core.evidence.capture import CaptureRef, EvidenceWriter
@@ -429,7 +431,8 @@ def _confirm_offline(
     ):
         for outcome in unreachable:
             outcome.failure = FailureKind.OFFLINE
-        log.info("run %d: the machine is offline (%d target(s) unreachable)", claim.log_id, len(unreachable))
+        unreached = count_text(len(unreachable), "target")
+        log.info("run %d: the machine is offline (%s unreachable)", claim.log_id, unreached)
 
 
 def _defer_offline(
@@ -968,6 +971,7 @@ def _update_task_after_run(
     elif result.ok:
         task.consecutive_failures = 0
     task.last_error = result.error
+    _remember_source_titles(task, outcomes)
     if not task.active:
         task.next_run = None
         return
@@ -982,6 +986,22 @@ def _update_task_after_run(
         reset = max(limited)
         if task.next_run is None or task.next_run <= reset:
             task.next_run = reset + SAFETY_AFTER_RESET
+
+
+def _remember_source_titles(task: CrawlTask, outcomes: list[TargetOutcome]) -> None:
+    """Keep the names the sources gave their targets (a feed's title), for the targets the task still has.
+
+    Only runs write feed_titles, and a task's runs never overlap: no edit is lost to a race.
+    A name the user gave (target_titles) is never touched: it wins wherever names are shown.
+    """
+    targets = set(task.targets or [])
+    stored = {t: v for t, v in (task.feed_titles or {}).items() if t in targets}
+    for outcome in outcomes:
+        title = clean_title(outcome.state.title or "") if not outcome.failed else ""
+        if title and outcome.target in targets:
+            stored[outcome.target] = title
+    if stored != (task.feed_titles or {}):
+        task.feed_titles = stored
 
 
 def _fail_run(

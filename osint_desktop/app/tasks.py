@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.validation import (
     DEFAULT_LINKED_PAGES_PER_RUN,
     ValidationError,
+    clean_title,
     validate_frequency,
     validate_linked_pages,
     validate_name,
@@ -73,6 +75,21 @@ class TaskInfo:
     # at most this many pages a run.
     capture_linked_pages: bool = False
     linked_pages_per_run: int = DEFAULT_LINKED_PAGES_PER_RUN
+    # Names by target: those the user gave (an OPML import) and the sources' own (a feed's
+    # title, learned by runs); the user's win (title_of). Folders: the OPML folder path a feed
+    # came from, which an export writes back. Left out of the hash: a dict has none.
+    target_titles: Mapping[str, str] = field(default_factory=dict, hash=False)
+    feed_titles: Mapping[str, str] = field(default_factory=dict, hash=False)
+    target_folders: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def title_of(self, target: str) -> str | None:
+        """The target's name: the one the user gave, else the source's own; None when unknown."""
+        return self.target_titles.get(target) or self.feed_titles.get(target) or None
+
+    def titles(self) -> dict[str, str]:
+        """Every target that has a name, with it."""
+        named = ((target, self.title_of(target)) for target in self.targets)
+        return {target: title for target, title in named if title}
 
     @classmethod
     def from_row(cls, row: CrawlTask) -> TaskInfo:
@@ -97,15 +114,72 @@ class TaskInfo:
             x_max_posts_per_day=row.x_max_posts_per_day,
             capture_linked_pages=bool(row.capture_linked_pages),
             linked_pages_per_run=row.linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
+            target_titles=_stored_titles(row.target_titles, row.targets),
+            feed_titles=_stored_titles(row.feed_titles, row.targets),
+            target_folders=_stored_folders(row.target_folders, row.targets),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The command line's representation."""
         data = asdict(self)
         data["targets"] = list(self.targets)
+        data["target_titles"] = dict(self.target_titles)
+        data["feed_titles"] = dict(self.feed_titles)
+        data["target_folders"] = {target: list(path) for target, path in self.target_folders.items()}
         for key in ("last_run", "next_run", "created_at", "updated_at"):
             data[key] = iso(data[key])
         return data
+
+
+def stored_title(row: CrawlTask, target: str) -> str | None:
+    """A stored task's name for one of its targets: the user's, else the source's own, else None."""
+    for names in (row.target_titles, row.feed_titles):
+        title = names.get(target) if isinstance(names, dict) else None
+        if isinstance(title, str) and title:
+            return title
+    return None
+
+
+def _stored_titles(value: object, targets: Sequence[str] | None) -> dict[str, str]:
+    # Only the task's current targets: a name outlives no target, whatever the cell holds.
+    if not isinstance(value, dict):
+        return {}
+    current = set(targets or ())
+    return {t: v for t, v in value.items() if t in current and isinstance(v, str) and v}
+
+
+def _stored_folders(value: object, targets: Sequence[str] | None) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        return {}
+    current = set(targets or ())
+    return {
+        t: tuple(v)
+        for t, v in value.items()
+        if t in current and isinstance(v, list) and all(isinstance(part, str) for part in v)
+    }
+
+
+def _clean_titles(titles: Mapping[str, str], targets: Sequence[str]) -> dict[str, str]:
+    """The names given for targets the task has, each on one line and of bounded length."""
+    current = set(targets)
+    cleaned = {target: clean_title(title) for target, title in titles.items() if target in current}
+    return {target: title for target, title in cleaned.items() if title}
+
+
+def _clean_folders(folders: Mapping[str, Sequence[str]], targets: Sequence[str]) -> dict[str, list[str]]:
+    """The folder paths given for targets the task has; an empty path is the file's top level."""
+    current = set(targets)
+    return {
+        target: [clean_title(part) or "(untitled)" for part in path]
+        for target, path in folders.items()
+        if target in current
+    }
+
+
+def _kept(stored: dict[str, Any] | None, targets: Sequence[str]) -> dict[str, Any]:
+    """What a JSON column by target keeps when the targets change: the entries of those still there."""
+    current = set(targets)
+    return {target: value for target, value in (stored or {}).items() if target in current}
 
 
 @dataclass(frozen=True)
@@ -223,10 +297,13 @@ def create_task(
     x_max_posts_per_day: int | None = None,
     capture_linked_pages: bool = False,
     linked_pages_per_run: int | None = None,
+    target_titles: Mapping[str, str] | None = None,
+    target_folders: Mapping[str, Sequence[str]] | None = None,
 ) -> TaskInfo:
     """Validate and store a new task; an active one is due at once.
 
-    linked_pages_per_run None: the default (DEFAULT_LINKED_PAGES_PER_RUN).
+    linked_pages_per_run None: the default (DEFAULT_LINKED_PAGES_PER_RUN). target_titles and
+    target_folders: names and OPML folder paths by target (entries for other targets are dropped).
     """
     name = validate_name(name)
     source = validate_source(source)
@@ -255,6 +332,9 @@ def create_task(
             x_max_posts_per_day=x_max_posts_per_day or None,
             capture_linked_pages=capture_linked_pages,
             linked_pages_per_run=linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
+            target_titles=_clean_titles(target_titles or {}, cleaned_targets),
+            feed_titles={},
+            target_folders=_clean_folders(target_folders or {}, cleaned_targets),
         )
         session.add(task)
         session.flush()
@@ -284,11 +364,15 @@ def update_task(
     x_max_posts_per_day: int | None = None,
     capture_linked_pages: bool | None = None,
     linked_pages_per_run: int | None = None,
+    target_titles: Mapping[str, str] | None = None,
+    target_folders: Mapping[str, Sequence[str]] | None = None,
 ) -> TaskInfo:
     """Change a task; frequency or activation changes recompute its next run.
 
     A read cap of None leaves the task's cap as it is; 0 clears it (the global setting again).
-    The linked-page option and limit: None leaves them as they are.
+    The linked-page option and limit: None leaves them as they are. target_titles and
+    target_folders replace the names and folders given; None keeps those of the targets that
+    stay (a target removed takes its name with it).
     """
     if name is not None:
         name = validate_name(name)
@@ -307,6 +391,7 @@ def update_task(
         new_source = source or task.source
         if targets is not None or (source is not None and source != task.source):
             task.targets = validate_targets(new_source, list(targets or task.targets))
+        _update_names(task, target_titles, target_folders)
         task.source = new_source
         validate_post_caps(new_source, x_max_posts_per_run, x_max_posts_per_day)
         if x_max_posts_per_run is not None:
@@ -348,6 +433,23 @@ def update_task(
         info = TaskInfo.from_row(task)
     log.info("task %d updated", task_id)
     return info
+
+
+def _update_names(
+    task: CrawlTask,
+    titles: Mapping[str, str] | None,
+    folders: Mapping[str, Sequence[str]] | None,
+) -> None:
+    """The names and folders given, else those of the targets the task still has."""
+    targets = list(task.targets or [])
+    new_titles = _clean_titles(titles, targets) if titles is not None else _kept(task.target_titles, targets)
+    if new_titles != (task.target_titles or {}):
+        task.target_titles = new_titles
+    new_folders = (
+        _clean_folders(folders, targets) if folders is not None else _kept(task.target_folders, targets)
+    )
+    if new_folders != (task.target_folders or {}):
+        task.target_folders = new_folders
 
 
 def delete_task(db: Database, task_id: int) -> TaskInfo:
