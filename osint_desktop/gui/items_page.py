@@ -175,7 +175,8 @@ class ItemsPage(QWidget):
             self.table.scrollTo(self.model.index(row, 0))
 
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
-        """Keep the task filter's choices in step with the tasks."""
+        """Keep the task filter's choices, and the names of the items' origins, in step with the tasks."""
+        self.model.set_tasks(tasks)
         if refill_task_filter(self.task_filter, tasks):
             self.apply_filters()
 

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from osint_desktop.app.tasks import TaskInfo, get_task, list_tasks
+from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.vocabulary import TaskStatus
 from osint_desktop.gui.formatting import (
@@ -217,7 +218,8 @@ class TaskTableModel(QAbstractTableModel):
         if column == COL_RESULT:
             return self._result_text(task)
         if column == COL_NAME:
-            return "\n".join(task.targets[:20]) + ("\n…" if len(task.targets) > 20 else "")
+            lines = [_target_line(task, target) for target in task.targets[:20]]
+            return "\n".join(lines) + ("\n…" if len(task.targets) > 20 else "")
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -229,3 +231,9 @@ class TaskTableModel(QAbstractTableModel):
         checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
         self.on_toggle_active(task.id, bool(checked))
         return True
+
+
+def _target_line(task: TaskInfo, target: str) -> str:
+    """A target in the task's tooltip: its name first, where it has one, then its address."""
+    title = task.title_of(target)
+    return f"{show_bidi_controls(title)} — {target}" if title else target
