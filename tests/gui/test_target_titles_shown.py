@@ -75,7 +75,9 @@ def test_the_task_editor_names_the_line_under_the_mouse(
     dialog.reject()
 
 
-def test_the_tasks_table_tooltip_names_the_targets(named: tuple[TaskInfo, str, str], gui_ctx: AppContext) -> None:
+def test_the_tasks_table_tooltip_names_the_targets(
+    named: tuple[TaskInfo, str, str], gui_ctx: AppContext
+) -> None:
     _task, world, security = named
     model = TaskTableModel(gui_ctx.db)
     model.reload()

@@ -85,7 +85,9 @@ def test_names_survive_target_edits_and_go_with_their_target(ctx: AppContext) ->
     kept, dropped, added = "https://kept.example.org/rss", "https://gone.example.org/rss", "https://new.example.org/rss"
     task = create_task(
         ctx.db, "Named", "news", "daily", [kept, dropped],
-        target_titles={kept: "  Kept\tfeed\n", dropped: "Gone feed", "https://elsewhere.example/": "Not a target"},
+        target_titles={
+            kept: "  Kept\tfeed\n", dropped: "Gone feed", "https://elsewhere.example/": "Not a target"
+        },
         target_folders={kept: ["Security"], dropped: ["Old"]},
     )
     assert task.titles() == {kept: "Kept feed", dropped: "Gone feed"}
@@ -141,7 +143,8 @@ def test_a_run_learns_the_feeds_own_titles_and_the_users_names_win(
 def test_titles_in_the_command_line_json(ctx: AppContext, tmp_path: Path) -> None:
     url = "https://bars.example.net/feed/5.xml"
     task = create_task(
-        ctx.db, "Json", "news", "daily", [url], target_titles={url: "Bars feed 5"}, target_folders={url: ["A", "B"]}
+        ctx.db, "Json", "news", "daily", [url],
+        target_titles={url: "Bars feed 5"}, target_folders={url: ["A", "B"]},
     )
     data = task.to_json()
     assert data["target_titles"] == {url: "Bars feed 5"}

@@ -1,4 +1,4 @@
-"""Migration 0012: targets' names and folders on crawl_tasks; existing tasks keep everything, with no names."""
+"""Migration 0012: targets' names and folders on crawl_tasks; tasks stored before keep all, with no names."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
         targets=f'["{FEED}"]',
     )
     _migrate(db, "0012")
-    assert COLUMNS <= _columns(db)
+    assert _columns(db) >= COLUMNS
     # The task stored before is read as it was, with no names and no folders yet.
     task = get_task(db, 1)
     assert (task.name, task.targets, task.status) == ("Feeds", (FEED,), "success")
