@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -34,6 +33,7 @@ from osint_desktop.core.query import QUERY_HELP, QueryError, parse_query
 from osint_desktop.core.vocabulary import RunStatus, Source
 from osint_desktop.gui.background import BackgroundCall, Failure, run_with_progress
 from osint_desktop.gui.formatting import status_hex, text_style
+from osint_desktop.gui.links import open_link
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.gui.selection import SelectionKeeper
@@ -286,7 +286,7 @@ class ItemsPage(QWidget):
         """Open the selected item's link in the user's web browser."""
         items = self.selected_items()
         if len(items) == 1 and items[0].url:
-            QDesktopServices.openUrl(QUrl(items[0].url))
+            open_link(self, items[0].url)
 
     @Slot()
     def export_csv(self) -> None:
