@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from osint_desktop.app.context import AppContext
 from osint_desktop.app.health import list_source_health
@@ -11,7 +14,7 @@ from osint_desktop.app.opml import OpmlFeed, apply_opml_import, parse_opml, writ
 from osint_desktop.app.runs import run_task
 from osint_desktop.app.tasks import create_task, get_task, list_tasks, update_task
 from osint_desktop.core.validation import MAX_TITLE_LENGTH
-from tests.conftest import DATA
+from tests.conftest import DATA, MemoryKeyring
 from tests.feedserver import FeedServer
 from tests.helpers import RDF, SECURITY, WORLD, fast_options
 
@@ -24,6 +27,10 @@ def _shape(data: bytes) -> list[tuple[tuple[str, ...], str, str]]:
 
 
 def test_import_export_import_keeps_folders_names_and_urls(ctx: AppContext) -> None:
+    _check_round_trip(ctx)
+
+
+def _check_round_trip(ctx: AppContext) -> None:
     original = NESTED.read_bytes()
     first = parse_opml(original)
     assert _shape(original) == [
@@ -103,6 +110,10 @@ def test_names_survive_target_edits_and_go_with_their_target(ctx: AppContext) ->
 def test_a_run_learns_the_feeds_own_titles_and_the_users_names_win(
     ctx: AppContext, server: FeedServer
 ) -> None:
+    _check_learned_titles(ctx, server)
+
+
+def _check_learned_titles(ctx: AppContext, server: FeedServer) -> None:
     server.add_file("/world.xml", WORLD)
     server.add_file("/security.xml", SECURITY, content_type="application/atom+xml")
     server.add_file("/gazette.rdf", RDF, content_type="application/rdf+xml")
@@ -150,3 +161,16 @@ def test_titles_in_the_command_line_json(ctx: AppContext, tmp_path: Path) -> Non
     assert data["target_titles"] == {url: "Bars feed 5"}
     assert data["target_folders"] == {url: ["A", "B"]}
     assert data["feed_titles"] == {}
+
+
+@pytest.fixture
+def pg_ctx(home: Path, memory_keyring: MemoryKeyring, pg_url: str) -> Iterator[AppContext]:
+    """The app opened on a PostgreSQL database, as `--db postgresql+psycopg://…` opens it."""
+    context = AppContext.open(db_option=pg_url, console_log=None)
+    yield context
+    context.close()
+
+
+def test_names_and_folders_on_postgresql(pg_ctx: AppContext, server: FeedServer) -> None:
+    _check_round_trip(pg_ctx)
+    _check_learned_titles(pg_ctx, server)
