@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from osint_desktop.app.tasks import stored_title
+from osint_desktop.app.target_names import stored_title
 from osint_desktop.core.crawl.records import TargetOutcome
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask, HealthEvent, TargetState

@@ -33,6 +33,7 @@ from osint_desktop.app.recovery import (
     register_active,
     unregister_active,
 )
+from osint_desktop.app.target_names import remember_source_titles
 from osint_desktop.app.tasks import UnknownTaskError
 from osint_desktop.core.backoff import backoff_delay
 from osint_desktop.core.crawl.http import FetchLimits
@@ -57,7 +58,6 @@ from osint_desktop.core.sources.registry import (
     provider_for,
 )
 from osint_desktop.core.timeutil import iso, utcnow
-from osint_desktop.core.validation import clean_title
 from osint_desktop.core.vocabulary import FailureKind, RunStatus, Source, TaskStatus, Trigger
 from osint_desktop.core.wording import count_text
 
@@ -971,7 +971,9 @@ def _update_task_after_run(
     elif result.ok:
         task.consecutive_failures = 0
     task.last_error = result.error
-    _remember_source_titles(task, outcomes)
+    # A feed's own title names it wherever the user gave it no name (app.target_names).
+    titles = {o.target: o.state.title for o in outcomes if o.state.title and not o.failed}
+    remember_source_titles(task, titles)
     if not task.active:
         task.next_run = None
         return
@@ -986,22 +988,6 @@ def _update_task_after_run(
         reset = max(limited)
         if task.next_run is None or task.next_run <= reset:
             task.next_run = reset + SAFETY_AFTER_RESET
-
-
-def _remember_source_titles(task: CrawlTask, outcomes: list[TargetOutcome]) -> None:
-    """Keep the names the sources gave their targets (a feed's title), for the targets the task still has.
-
-    Only runs write feed_titles, and a task's runs never overlap: no edit is lost to a race.
-    A name the user gave (target_titles) is never touched: it wins wherever names are shown.
-    """
-    targets = set(task.targets or [])
-    stored = {t: v for t, v in (task.feed_titles or {}).items() if t in targets}
-    for outcome in outcomes:
-        title = clean_title(outcome.state.title or "") if not outcome.failed else ""
-        if title and outcome.target in targets:
-            stored[outcome.target] = title
-    if stored != (task.feed_titles or {}):
-        task.feed_titles = stored
 
 
 def _fail_run(

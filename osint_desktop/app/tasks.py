@@ -12,6 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from osint_desktop.app.target_names import (
+    clean_folders,
+    clean_titles,
+    stored_folders,
+    stored_titles,
+    update_names,
+)
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask, Watch
 from osint_desktop.core.intervals import interval
@@ -20,7 +27,6 @@ from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.validation import (
     DEFAULT_LINKED_PAGES_PER_RUN,
     ValidationError,
-    clean_title,
     validate_frequency,
     validate_linked_pages,
     validate_name,
@@ -114,9 +120,9 @@ class TaskInfo:
             x_max_posts_per_day=row.x_max_posts_per_day,
             capture_linked_pages=bool(row.capture_linked_pages),
             linked_pages_per_run=row.linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
-            target_titles=_stored_titles(row.target_titles, row.targets),
-            feed_titles=_stored_titles(row.feed_titles, row.targets),
-            target_folders=_stored_folders(row.target_folders, row.targets),
+            target_titles=stored_titles(row.target_titles, row.targets),
+            feed_titles=stored_titles(row.feed_titles, row.targets),
+            target_folders=stored_folders(row.target_folders, row.targets),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -129,57 +135,6 @@ class TaskInfo:
         for key in ("last_run", "next_run", "created_at", "updated_at"):
             data[key] = iso(data[key])
         return data
-
-
-def stored_title(row: CrawlTask, target: str) -> str | None:
-    """A stored task's name for one of its targets: the user's, else the source's own, else None."""
-    for names in (row.target_titles, row.feed_titles):
-        title = names.get(target) if isinstance(names, dict) else None
-        if isinstance(title, str) and title:
-            return title
-    return None
-
-
-def _stored_titles(value: object, targets: Sequence[str] | None) -> dict[str, str]:
-    # Only the task's current targets: a name outlives no target, whatever the cell holds.
-    if not isinstance(value, dict):
-        return {}
-    current = set(targets or ())
-    return {t: v for t, v in value.items() if t in current and isinstance(v, str) and v}
-
-
-def _stored_folders(value: object, targets: Sequence[str] | None) -> dict[str, tuple[str, ...]]:
-    if not isinstance(value, dict):
-        return {}
-    current = set(targets or ())
-    return {
-        t: tuple(v)
-        for t, v in value.items()
-        if t in current and isinstance(v, list) and all(isinstance(part, str) for part in v)
-    }
-
-
-def _clean_titles(titles: Mapping[str, str], targets: Sequence[str]) -> dict[str, str]:
-    """The names given for targets the task has, each on one line and of bounded length."""
-    current = set(targets)
-    cleaned = {target: clean_title(title) for target, title in titles.items() if target in current}
-    return {target: title for target, title in cleaned.items() if title}
-
-
-def _clean_folders(folders: Mapping[str, Sequence[str]], targets: Sequence[str]) -> dict[str, list[str]]:
-    """The folder paths given for targets the task has; an empty path is the file's top level."""
-    current = set(targets)
-    return {
-        target: [clean_title(part) or "(untitled)" for part in path]
-        for target, path in folders.items()
-        if target in current
-    }
-
-
-def _kept(stored: dict[str, Any] | None, targets: Sequence[str]) -> dict[str, Any]:
-    """What a JSON column by target keeps when the targets change: the entries of those still there."""
-    current = set(targets)
-    return {target: value for target, value in (stored or {}).items() if target in current}
 
 
 @dataclass(frozen=True)
@@ -332,9 +287,9 @@ def create_task(
             x_max_posts_per_day=x_max_posts_per_day or None,
             capture_linked_pages=capture_linked_pages,
             linked_pages_per_run=linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
-            target_titles=_clean_titles(target_titles or {}, cleaned_targets),
+            target_titles=clean_titles(target_titles or {}, cleaned_targets),
             feed_titles={},
-            target_folders=_clean_folders(target_folders or {}, cleaned_targets),
+            target_folders=clean_folders(target_folders or {}, cleaned_targets),
         )
         session.add(task)
         session.flush()
@@ -391,7 +346,7 @@ def update_task(
         new_source = source or task.source
         if targets is not None or (source is not None and source != task.source):
             task.targets = validate_targets(new_source, list(targets or task.targets))
-        _update_names(task, target_titles, target_folders)
+        update_names(task, target_titles, target_folders)
         task.source = new_source
         validate_post_caps(new_source, x_max_posts_per_run, x_max_posts_per_day)
         if x_max_posts_per_run is not None:
@@ -433,23 +388,6 @@ def update_task(
         info = TaskInfo.from_row(task)
     log.info("task %d updated", task_id)
     return info
-
-
-def _update_names(
-    task: CrawlTask,
-    titles: Mapping[str, str] | None,
-    folders: Mapping[str, Sequence[str]] | None,
-) -> None:
-    """The names and folders given, else those of the targets the task still has."""
-    targets = list(task.targets or [])
-    new_titles = _clean_titles(titles, targets) if titles is not None else _kept(task.target_titles, targets)
-    if new_titles != (task.target_titles or {}):
-        task.target_titles = new_titles
-    new_folders = (
-        _clean_folders(folders, targets) if folders is not None else _kept(task.target_folders, targets)
-    )
-    if new_folders != (task.target_folders or {}):
-        task.target_folders = new_folders
 
 
 def delete_task(db: Database, task_id: int) -> TaskInfo:
