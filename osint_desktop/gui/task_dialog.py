@@ -45,6 +45,7 @@ from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
 from osint_desktop.core.wording import sentence
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
 from osint_desktop.gui.formatting import HINT_COLOUR, NOTICE_COLOUR, status_colour, status_hex, text_style
+from osint_desktop.gui.tooltips import plain_tooltip
 
 SOURCES = tuple((provider.source.value, provider.display_name) for provider in all_providers())
 FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
@@ -308,7 +309,7 @@ class TaskDialog(QDialog):
             return None  # below the last line: no line is pointed at
         line = cursor.block().text().strip()
         title = self.target_titles.get(line)
-        return f"{title}\n{line}" if title else None
+        return plain_tooltip(title, line) if title else None
 
     @Slot()
     def _update_hint(self) -> None:

@@ -20,6 +20,7 @@ from osint_desktop.gui.models.health import COL_NAME, COL_TARGET, HEADERS
 from osint_desktop.gui.models.tasks import COL_NAME as COL_TASK_NAME
 from osint_desktop.gui.models.tasks import TaskTableModel
 from osint_desktop.gui.task_dialog import TaskDialog
+from osint_desktop.gui.tooltips import plain_tooltip
 from tests.feedserver import FeedServer
 from tests.helpers import SECURITY, WORLD, fast_options
 
@@ -50,7 +51,7 @@ def test_the_sources_page_has_a_name_column(
     assert page.proxy.index(rows[world], COL_NAME).data() == "Bars feed 5"
     assert page.proxy.index(rows[security], COL_NAME).data() == "Threat Intel Weekly"
     tip = page.proxy.index(rows[world], COL_NAME).data(Qt.ItemDataRole.ToolTipRole)
-    assert tip == f"Bars feed 5\n{world}"
+    assert tip == plain_tooltip("Bars feed 5", world)
     page.wait_idle()
 
 
@@ -67,8 +68,9 @@ def test_the_task_editor_names_the_line_under_the_mouse(
     first = edit.cursorRect(cursor)
     cursor.movePosition(cursor.MoveOperation.NextBlock)
     second = edit.cursorRect(cursor)
-    assert dialog.target_tooltip_at(QPoint(5, first.center().y())) == f"Bars feed 5\n{world}"
-    assert dialog.target_tooltip_at(QPoint(5, second.center().y())) == f"Threat Intel Weekly\n{security}"
+    assert dialog.target_tooltip_at(QPoint(5, first.center().y())) == plain_tooltip("Bars feed 5", world)
+    second_tip = dialog.target_tooltip_at(QPoint(5, second.center().y()))
+    assert second_tip == plain_tooltip("Threat Intel Weekly", security)
     # Below the last line no line is pointed at.
     assert dialog.target_tooltip_at(QPoint(5, second.bottom() + 40)) is None
     assert "Rest the mouse on a line" in dialog.targets_hint.text()
@@ -82,7 +84,7 @@ def test_the_tasks_table_tooltip_names_the_targets(
     model = TaskTableModel(gui_ctx.db)
     model.reload()
     tip = model.index(0, COL_TASK_NAME).data(Qt.ItemDataRole.ToolTipRole)
-    assert tip == f"Bars feed 5 — {world}\nThreat Intel Weekly — {security}"
+    assert tip == plain_tooltip(f"Bars feed 5 — {world}", f"Threat Intel Weekly — {security}")
 
 
 def test_the_items_origin_tooltip_names_the_feed(
@@ -98,8 +100,8 @@ def test_the_items_origin_tooltip_names_the_feed(
         page.model.index(row, origin).data(): page.model.index(row, origin).data(Qt.ItemDataRole.ToolTipRole)
         for row in range(page.model.rowCount())
     }
-    assert tips[world] == f"Bars feed 5\n{world}"
-    assert tips[security] == f"Threat Intel Weekly\n{security}"
+    assert tips[world] == plain_tooltip("Bars feed 5", world)
+    assert tips[security] == plain_tooltip("Threat Intel Weekly", security)
 
 
 def test_the_run_details_name_each_target(
@@ -116,3 +118,11 @@ def test_the_run_details_name_each_target(
     # Without names (a task deleted since, say) the addresses alone, as before.
     entry = get_log(gui_ctx.db, list_logs(gui_ctx.db, task_id=task.id)[0].id)
     assert entry is not None and "Bars feed 5" not in details_html(entry)
+
+
+def test_a_name_is_shown_as_written_never_as_html() -> None:
+    tip = plain_tooltip("Deep <b>core</b> & \u202etxt.exe", "https://a.example/?x=1&y=2")
+    assert tip.startswith("<qt") and tip.endswith("</qt>")
+    assert "&lt;b&gt;core&lt;/b&gt; &amp;" in tip and "<b>" not in tip
+    assert "\u202e" not in tip  # the bidi control is shown as a marker, not obeyed
+    assert "<br>https://a.example/?x=1&amp;y=2" in tip

@@ -25,6 +25,7 @@ from osint_desktop.gui.formatting import (
     status_colour,
     status_icon,
 )
+from osint_desktop.gui.tooltips import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = (
@@ -173,7 +174,7 @@ class SourceHealthModel(QAbstractTableModel):
 
     def _tooltip(self, entry: SourceHealth, column: int) -> str | None:
         if column == COL_NAME:
-            return f"{show_bidi_controls(entry.title)}\n{entry.target}" if entry.title else None
+            return plain_tooltip(entry.title, entry.target) if entry.title else None
         if column == COL_TARGET:
             return entry.target
         if column == COL_REASON:

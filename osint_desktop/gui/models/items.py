@@ -15,6 +15,7 @@ from osint_desktop.core.db.queries import ItemInfo
 from osint_desktop.core.vocabulary import Source
 from osint_desktop.gui.formatting import local_time, local_time_full
 from osint_desktop.gui.models.paged import Column, PagedTableModel
+from osint_desktop.gui.tooltips import plain_tooltip
 
 ORIGIN = "Origin"
 ITEM_COLUMNS: list[Column[ItemInfo]] = [
@@ -71,7 +72,7 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
         origin = show_bidi_controls(row.origin)
         own = self._titles.get(row.task_id, {}) if row.task_id is not None else {}
         title = own.get(row.origin) or self._any_title.get(row.origin)
-        return f"{show_bidi_controls(title)}\n{origin}" if title else origin
+        return plain_tooltip(title, row.origin) if title else origin
 
     def set_filter(
         self,

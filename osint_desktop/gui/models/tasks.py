@@ -8,7 +8,6 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from osint_desktop.app.tasks import TaskInfo, get_task, list_tasks
-from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.vocabulary import TaskStatus
 from osint_desktop.gui.formatting import (
@@ -19,6 +18,7 @@ from osint_desktop.gui.formatting import (
     status_colour,
     status_icon,
 )
+from osint_desktop.gui.tooltips import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Source", "Frequency", "Status", "Last run", "Next run", "Active", "Last result")
@@ -219,7 +219,9 @@ class TaskTableModel(QAbstractTableModel):
             return self._result_text(task)
         if column == COL_NAME:
             lines = [_target_line(task, target) for target in task.targets[:20]]
-            return "\n".join(lines) + ("\n…" if len(task.targets) > 20 else "")
+            lines += ["…"] if len(task.targets) > 20 else []
+            # Names come from feeds and OPML files: shown as written, never read as HTML.
+            return plain_tooltip(*lines) if task.titles() else "\n".join(lines)
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -236,4 +238,4 @@ class TaskTableModel(QAbstractTableModel):
 def _target_line(task: TaskInfo, target: str) -> str:
     """A target in the task's tooltip: its name first, where it has one, then its address."""
     title = task.title_of(target)
-    return f"{show_bidi_controls(title)} — {target}" if title else target
+    return f"{title} — {target}" if title else target
