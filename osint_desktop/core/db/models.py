@@ -81,7 +81,7 @@ class CrawlTask(Base):
     # News tasks: fetch each new item's link once and index the page's main text (0011).
     capture_linked_pages: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_pages_per_run: Mapped[int] = mapped_column(Integer, default=20)
-    # Names and folders by target (0012): the names the user gave (an OPML import), which win;
+    # Names and folders by target (0014): the names the user gave (an OPML import), which win;
     # the sources' own names (a feed's title), written by runs alone; the OPML folder path.
     target_titles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     feed_titles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

@@ -1,4 +1,4 @@
-"""Migration 0012: targets' names and folders on crawl_tasks; tasks stored before keep all, with no names."""
+"""Migration 0014: targets' names and folders on crawl_tasks; tasks stored before keep all, with no names."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _columns(db: Database) -> set[str]:
 
 
 def _check_upgrade_and_downgrade(db: Database) -> None:
-    _migrate(db, "0011")
+    _migrate(db, "0013")
     _execute(
         db,
         "INSERT INTO crawl_tasks (id, name, source, frequency, targets, active, status, created_at, "
@@ -30,7 +30,7 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
         "false, 20)",
         targets=f'["{FEED}"]',
     )
-    _migrate(db, "0012")
+    _migrate(db, "0014")
     assert _columns(db) >= COLUMNS
     # The task stored before is read as it was, with no names and no folders yet.
     task = get_task(db, 1)
@@ -43,7 +43,7 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
     assert named.title_of(FEED) == "Bars feed 5"
     assert named.target_folders == {FEED: ("Security",)}
 
-    _migrate(db, "0011", down=True)
+    _migrate(db, "0013", down=True)
     assert not COLUMNS & _columns(db)
     assert _rows(db, "SELECT name, frequency, status FROM crawl_tasks") == [("Feeds", "hourly", "success")]
     _migrate(db, "head")  # and up again: the names are gone with the columns, the task is not
