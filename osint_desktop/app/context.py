@@ -30,6 +30,7 @@ from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.migrate import MigrationLockTimeoutError, upgrade_to_head
 from osint_desktop.core.db.notify import ChangeListener
 from osint_desktop.core.logging_setup import setup_logging
+from osint_desktop.core.private_files import restrict_data_files
 from osint_desktop.core.secrets import load_credential, load_token, renewed_credential_saver
 
 if TYPE_CHECKING:
@@ -162,6 +163,8 @@ class AppContext:
         """
         home = data_dir()
         setup_logging(home / "logs", console_log)
+        # Files an older version left readable to others (0644 in the 0700 folder) become 0600.
+        restrict_data_files(home)
         settings = Settings.load(home)
         url = database_url(db_option, home)
         check_database_file(url, home, allow_new_database)

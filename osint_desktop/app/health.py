@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from osint_desktop.app.target_names import stored_title
 from osint_desktop.core.crawl.records import TargetOutcome
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask, HealthEvent, TargetState
@@ -157,6 +158,8 @@ class SourceHealth:
     usual_interval_s: float | None
     last_error: str | None
     changed_at: datetime | None
+    # The target's name: the one the user gave (OPML), else the source's own; None: unknown.
+    title: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The command line's representation."""
@@ -165,6 +168,7 @@ class SourceHealth:
             "task_name": self.task_name,
             "source": self.source,
             "target": self.target,
+            "title": self.title,
             "state": self.state,
             "reason": self.reason,
             "last_success_at": iso(self.last_success_at),
@@ -376,10 +380,11 @@ def update_health(
 
 
 def _source_health(task: CrawlTask, target: str, row: TargetState | None, now: datetime) -> SourceHealth:
+    title = stored_title(task, target)
     if row is None:
         return SourceHealth(
             task.id, task.name, task.source, target, HealthState.OK, NOT_FETCHED,
-            None, None, 0, None, None, None, None,
+            None, None, 0, None, None, None, None, title,
         )
     history = row.publish_history or []
     usual = usual_interval(history)
@@ -399,6 +404,7 @@ def _source_health(task: CrawlTask, target: str, row: TargetState | None, now: d
         usual_interval_s=usual.total_seconds() if usual is not None else None,
         last_error=row.last_error,
         changed_at=row.health_changed_at,
+        title=title,
     )
 
 

@@ -45,6 +45,8 @@ class OpmlFeed:
     xml_url: str
     html_url: str | None = None
     category: tuple[str, ...] = ()
+    # Whether the file names the feed (text or title): title is then that name, else the URL.
+    named: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ def parse_opml(data: bytes) -> OpmlImport:
             continue
         seen[key] = shown
         html_url = _web_url(attrs.get("htmlurl"))
-        feeds.append(OpmlFeed(title=shown, xml_url=url, html_url=html_url, category=path))
+        feeds.append(
+            OpmlFeed(title=shown, xml_url=url, html_url=html_url, category=path, named=bool(label))
+        )
     log.info("OPML: %d feeds, %d outlines skipped", len(feeds), len(skipped))
     return OpmlImport(feeds=feeds, skipped=skipped, title=title or None)
 
@@ -213,26 +217,47 @@ def feed_label(url: str) -> str:
 def write_opml(
     tasks: Sequence[TaskInfo], *, title: str = DEFAULT_TITLE, now: datetime | None = None
 ) -> bytes:
-    """OPML 2.0 with one folder outline per news task holding its feeds; social tasks are left out."""
+    """OPML 2.0 of the news tasks' feeds, by name, in folders; social tasks are left out.
+
+    A feed imported from OPML goes back into the folder it came from (nested folders too, the
+    file's top level included); any other feed goes into a folder named after its task. Each
+    feed is written with its name (the one the user gave, else the feed's own title, else its
+    host and path): import, export and import again give the same folders, names and URLs.
+    """
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = _xml_text(title)
     ET.SubElement(head, "dateCreated").text = format_datetime(as_utc(now or utcnow()), usegmt=True)
     ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ET.SubElement(root, "body")
+    # Folders by path, made on first use, so feeds of one folder from several tasks stay together.
+    folders: dict[tuple[str, ...], ET.Element] = {(): body}
     for task in tasks:
         if task.source != Source.NEWS:
             continue
-        name = _xml_text(task.name)
-        folder = ET.SubElement(body, "outline", text=name, title=name)
         for url in task.targets:
-            label = _xml_text(feed_label(url))
-            ET.SubElement(folder, "outline", type="rss", text=label, title=label, xmlUrl=_xml_text(url))
+            path = task.target_folders.get(url, (task.name,))
+            label = _xml_text(task.title_of(url) or feed_label(url))
+            ET.SubElement(
+                _folder(folders, path), "outline", type="rss", text=label, title=label, xmlUrl=_xml_text(url)
+            )
     ET.indent(root, space="  ")
     out = BytesIO()
     # ElementTree escapes &, <, >, quotes and newlines in attributes itself.
     ET.ElementTree(root).write(out, encoding="UTF-8", xml_declaration=True)
     return out.getvalue() + b"\n"
+
+
+def _folder(folders: dict[tuple[str, ...], ET.Element], path: tuple[str, ...]) -> ET.Element:
+    """The outline of a folder path, with the outlines of its parents, made when first needed."""
+    found = folders.get(path)
+    if found is not None:
+        return found
+    parent = _folder(folders, path[:-1])
+    name = _xml_text(path[-1])
+    folder = ET.SubElement(parent, "outline", text=name, title=name)
+    folders[path] = folder
+    return folder
 
 
 def _xml_text(text: str) -> str:
@@ -246,14 +271,22 @@ def apply_opml_import(
     frequency: str = Frequency.DAILY,
     existing_task_id: int | None = None,
 ) -> int:
-    """Put the feeds into a new news task or add the missing ones to an existing one; returns its id."""
+    """Put the feeds into a new news task or add the missing ones to an existing one; returns its id.
+
+    Each feed keeps the name and the folder path the file gives it, so an export writes them
+    back. A feed the task has already is left as it is.
+    """
     if (new_task_name is None) == (existing_task_id is None):
         raise ValueError("give either a name for a new task or the id of an existing task")
     urls = [feed.xml_url for feed in feeds]
     if not urls:
         raise ValidationError("the file lists no feeds to import", "targets")
+    titles = {feed.xml_url: feed.title for feed in feeds if feed.named}
+    folders = {feed.xml_url: feed.category for feed in feeds}
     if new_task_name is not None:
-        task = create_task(db, new_task_name, Source.NEWS, frequency, urls)
+        task = create_task(
+            db, new_task_name, Source.NEWS, frequency, urls, target_titles=titles, target_folders=folders
+        )
         log.info("OPML import: new task %d %r with %d feeds", task.id, task.name, len(task.targets))
         return task.id
     assert existing_task_id is not None
@@ -262,7 +295,13 @@ def apply_opml_import(
         raise ValidationError(f"{current.name!r} is a social media task: feeds go into news tasks", "task")
     added = new_feeds(current.targets, urls)
     if added:
-        update_task(db, current.id, targets=[*current.targets, *added])
+        update_task(
+            db,
+            current.id,
+            targets=[*current.targets, *added],
+            target_titles={**current.target_titles, **{url: titles[url] for url in added if url in titles}},
+            target_folders={**current.target_folders, **{url: folders[url] for url in added}},
+        )
     log.info("OPML import: %d feeds added to task %d %r", len(added), current.id, current.name)
     return current.id
 

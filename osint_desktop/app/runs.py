@@ -34,6 +34,7 @@ from osint_desktop.app.recovery import (
     register_active,
     unregister_active,
 )
+from osint_desktop.app.target_names import remember_source_titles
 from osint_desktop.app.tasks import UnknownTaskError
 from osint_desktop.core.backoff import backoff_delay
 from osint_desktop.core.crawl.http import FetchLimits
@@ -60,6 +61,7 @@ from osint_desktop.core.sources.registry import (
 from osint_desktop.core.time_of_day import from_columns
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.vocabulary import FailureKind, RunStatus, Source, TaskStatus, Trigger
+from osint_desktop.core.wording import count_text
 
 if TYPE_CHECKING:
     from osint_desktop.core.evidence.capture import CaptureRef, EvidenceWriter
@@ -469,7 +471,8 @@ def _confirm_offline(
     ):
         for outcome in unreachable:
             outcome.failure = FailureKind.OFFLINE
-        log.info("run %d: the machine is offline (%d target(s) unreachable)", claim.log_id, len(unreachable))
+        unreached = count_text(len(unreachable), "target")
+        log.info("run %d: the machine is offline (%s unreachable)", claim.log_id, unreached)
 
 
 def _defer_offline(
@@ -1010,6 +1013,9 @@ def _update_task_after_run(
     elif result.ok:
         task.consecutive_failures = 0
     task.last_error = result.error
+    # A feed's own title names it wherever the user gave it no name (app.target_names).
+    titles = {o.target: o.state.title for o in outcomes if o.state.title and not o.failed}
+    remember_source_titles(task, titles)
     if not task.active:
         task.next_run = None
         return

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from osint_desktop.app.proxies import task_proxy_value, task_user_agent_value
+from osint_desktop.app.target_names import (
+    clean_folders,
+    clean_titles,
+    stored_folders,
+    stored_titles,
+    update_names,
+)
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask, Watch
 from osint_desktop.core.intervals import interval
@@ -91,6 +99,21 @@ class TaskInfo:
     def time_of_day(self) -> TimeOfDay | None:
         """When the task runs, if a time of day was given."""
         return from_columns(self.at, self.weekday, self.timezone)
+    # Names by target: those the user gave (an OPML import) and the sources' own (a feed's
+    # title, learned by runs); the user's win (title_of). Folders: the OPML folder path a feed
+    # came from, which an export writes back. Left out of the hash: a dict has none.
+    target_titles: Mapping[str, str] = field(default_factory=dict, hash=False)
+    feed_titles: Mapping[str, str] = field(default_factory=dict, hash=False)
+    target_folders: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def title_of(self, target: str) -> str | None:
+        """The target's name: the one the user gave, else the source's own; None when unknown."""
+        return self.target_titles.get(target) or self.feed_titles.get(target) or None
+
+    def titles(self) -> dict[str, str]:
+        """Every target that has a name, with it."""
+        named = ((target, self.title_of(target)) for target in self.targets)
+        return {target: title for target, title in named if title}
 
     @classmethod
     def from_row(cls, row: CrawlTask) -> TaskInfo:
@@ -120,6 +143,9 @@ class TaskInfo:
             timezone=row.run_timezone,
             proxy_url=row.proxy_url,
             user_agent=row.user_agent,
+            target_titles=stored_titles(row.target_titles, row.targets),
+            feed_titles=stored_titles(row.feed_titles, row.targets),
+            target_folders=stored_folders(row.target_folders, row.targets),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -127,6 +153,9 @@ class TaskInfo:
         data = asdict(self)
         data["targets"] = list(self.targets)
         data["weekday"] = weekday_word(self.weekday)
+        data["target_titles"] = dict(self.target_titles)
+        data["feed_titles"] = dict(self.feed_titles)
+        data["target_folders"] = {target: list(path) for target, path in self.target_folders.items()}
         for key in ("last_run", "next_run", "created_at", "updated_at"):
             data[key] = iso(data[key])
         return data
@@ -253,12 +282,16 @@ def create_task(
     timezone: str | None = None,
     proxy_url: str | None = None,
     user_agent: str | None = None,
+    target_titles: Mapping[str, str] | None = None,
+    target_folders: Mapping[str, Sequence[str]] | None = None,
 ) -> TaskInfo:
     """Validate and store a new task; an active one is due at once, or at its time of day.
 
     linked_pages_per_run None: the default (DEFAULT_LINKED_PAGES_PER_RUN). at (and weekday,
     weekly) is meant in timezone, by default the machine's. proxy_url and user_agent: None or
     "default" for the global settings, proxy_url "none" for no proxy (a URL without password).
+    target_titles and target_folders: names and OPML folder paths by target (entries for
+    other targets are dropped).
     """
     name = validate_name(name)
     source = validate_source(source)
@@ -292,6 +325,9 @@ def create_task(
             linked_pages_per_run=linked_pages_per_run or DEFAULT_LINKED_PAGES_PER_RUN,
             proxy_url=proxy,
             user_agent=agent,
+            target_titles=clean_titles(target_titles or {}, cleaned_targets),
+            feed_titles={},
+            target_folders=clean_folders(target_folders or {}, cleaned_targets),
         )
         if _set_time_of_day(task, at, weekday, False, timezone, now) and active:
             # Asked to run at a time of day: its first run is then, not at once.
@@ -373,13 +409,17 @@ def update_task(
     timezone: str | None = None,
     proxy_url: str | None = None,
     user_agent: str | None = None,
+    target_titles: Mapping[str, str] | None = None,
+    target_folders: Mapping[str, Sequence[str]] | None = None,
 ) -> TaskInfo:
     """Change a task; frequency, time of day or activation changes recompute its next run.
 
     A read cap of None leaves the task's cap as it is; 0 clears it (the global setting again).
     The linked-page option and limit: None leaves them as they are. So do at and weekday
     (clear_time_of_day drops them), proxy_url and user_agent ("" or "default": the global
-    setting again; proxy_url "none": no proxy).
+    setting again; proxy_url "none": no proxy). target_titles and target_folders replace the
+    names and folders given; None keeps those of the targets that stay (a target removed
+    takes its name with it).
     """
     if name is not None:
         name = validate_name(name)
@@ -398,6 +438,7 @@ def update_task(
         new_source = source or task.source
         if targets is not None or (source is not None and source != task.source):
             task.targets = validate_targets(new_source, list(targets or task.targets))
+        update_names(task, target_titles, target_folders)
         task.source = new_source
         validate_post_caps(new_source, x_max_posts_per_run, x_max_posts_per_day)
         if x_max_posts_per_run is not None:

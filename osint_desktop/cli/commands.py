@@ -43,6 +43,7 @@ from osint_desktop.core.secrets import KeyringUnavailableError, redact
 from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import HealthState, RunStatus, Trigger
+from osint_desktop.core.wording import count_text
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +202,7 @@ def cmd_sources(ctx: AppContext, args: argparse.Namespace) -> int:
     extra = {"task_id": args.task} if args.task is not None else {}
     _emit(
         _success(
-            f"{len(sources)} source(s)" + (f": {summary}" if summary else ""),
+            count_text(len(sources), "source") + (f": {summary}" if summary else ""),
             sources=[entry.to_json() for entry in sources],
             **extra,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
+from osint_desktop.core.private_files import PRIVATE_FOLDER, open_private
 from osint_desktop.core.secrets import redact
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
@@ -40,10 +43,24 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner may read (0600), however the umask is set.
+
+    The log says which feeds an analyst follows and what went wrong with them: as private as
+    the database.
+    """
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        stream = open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115 - kept open
+        assert isinstance(stream, io.TextIOWrapper)  # a text mode ("a") always gives one
+        return stream
+
+
 def setup_logging(folder: Path, console_level: int | None = logging.WARNING) -> Path:
     """Attach the rotating file (once per process) and, for the command line, stderr."""
     global _configured_file
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     path = folder / "osint-desktop.log"
     root = logging.getLogger("osint_desktop")
     root.setLevel(logging.INFO)
@@ -55,7 +72,7 @@ def setup_logging(folder: Path, console_level: int | None = logging.WARNING) -> 
             if getattr(handler, "_osint_desktop", False):
                 root.removeHandler(handler)
                 handler.close()
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = PrivateRotatingFileHandler(
             path, maxBytes=2 * 1024 * 1024, backupCount=5, encoding="utf-8", delay=True
         )
         file_handler.setFormatter(logging.Formatter(LOG_FORMAT))

@@ -13,6 +13,8 @@ from osint_desktop.core.timeutil import parse_iso
 from osint_desktop.core.vocabulary import FREQUENCIES, SOURCE_ALIASES, SOURCES, Frequency, Source
 
 MAX_NAME_LENGTH = 200
+# A target's name (an OPML title, a feed's own title): shown in lists, so one line and bounded.
+MAX_TITLE_LENGTH = 200
 MAX_URL_LENGTH = 2048
 # X API v2 recent search accepts queries of up to 512 characters on the basic levels.
 MAX_QUERY_LENGTH = 512
@@ -44,6 +46,12 @@ def validate_name(name: str) -> str:
     if _has_control(cleaned):
         raise ValidationError("the task name contains control characters", "name")
     return cleaned
+
+
+def clean_title(text: str) -> str:
+    """A target's name as stored and shown: one line, no control characters, at most 200 characters."""
+    cleaned = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())
+    return cleaned if len(cleaned) <= MAX_TITLE_LENGTH else cleaned[: MAX_TITLE_LENGTH - 1] + "…"
 
 
 def _has_control(text: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QPoint, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QFont
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -51,6 +51,7 @@ from osint_desktop.core.query import QueryError, compile_regex, parse_query
 from osint_desktop.core.secrets import clear_credential
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
 from osint_desktop.gui.formatting import HINT_COLOUR, STATUS_COLOURS, local_time_full, text_style
+from osint_desktop.gui.links import open_link
 from osint_desktop.gui.models.alerts import AlertTableModel, source_label
 from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.gui.watch_dialog import WatchDialog
@@ -343,7 +344,6 @@ class AlertsPage(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.table.customContextMenuRequested.connect(self._show_context_menu)
-        self.preview.anchorClicked.connect(self._open_link)
         self.model.loaded.connect(self._on_rows_loaded)
         self.model.rowsInserted.connect(self._update_empty_state)
 
@@ -547,11 +547,6 @@ class AlertsPage(QWidget):
     def _on_preview_failed(self, failure: Failure) -> None:
         self.preview.setPlainText(f"The item could not be read: {failure.message}")
 
-    @Slot(QUrl)
-    def _open_link(self, url: QUrl) -> None:
-        if url.scheme().lower() in WEB_SCHEMES:
-            QDesktopServices.openUrl(url)
-
     def _update_actions(self) -> None:
         alerts = self.selected_alerts()
         self.mark_seen_button.setEnabled(any(not a.seen for a in alerts))
@@ -614,7 +609,7 @@ class AlertsPage(QWidget):
         """Open the selected alert's item in the web browser (http and https links only)."""
         alerts = self.selected_alerts()
         if len(alerts) == 1 and is_web_url(alerts[0].url):
-            QDesktopServices.openUrl(QUrl(alerts[0].url or ""))
+            open_link(self, alerts[0].url or "")
 
     @Slot(QPoint)
     def _show_context_menu(self, position: QPoint) -> None:

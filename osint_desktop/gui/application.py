@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QSystemTra
 
 from osint_desktop import APP_ID, APP_NAME, __version__
 from osint_desktop.app.context import AppContext, DatabaseProblemError
+from osint_desktop.app.fresh_start import FreshStart, FreshStartError, plan_fresh_start, start_fresh
 from osint_desktop.app.notify import HEALTH_KEY, WATCH_KEY_PREFIX
 from osint_desktop.app.restore import RestoreError, restore_backup
 from osint_desktop.app.tasks import ensure_default_tasks, list_tasks
@@ -20,6 +21,7 @@ from osint_desktop.core.config import Settings, data_dir, database_url
 from osint_desktop.core.db.backup import list_backups
 from osint_desktop.core.db.engine import Database, sqlite_path
 from osint_desktop.core.secrets import redact
+from osint_desktop.core.wording import sentence
 from osint_desktop.gui.background import end_pool_threads
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.garbage import GuiThreadCollector
@@ -122,9 +124,8 @@ def _install_excepthook() -> None:
         if app is None:
             sys.__excepthook__(kind, value, tb)
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Critical, f"{APP_NAME}: unexpected error", redact(f"{kind.__name__}: {value}")
-        )
+        # The platform adds the app's name to the title: "Unexpected error — OSINT Desktop".
+        box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error", redact(f"{kind.__name__}: {value}"))
         box.setInformativeText("The app keeps running. The details were written to the log file.")
         box.setDetailedText(text)
         box.exec()
@@ -140,9 +141,13 @@ def _open_context(args: argparse.Namespace) -> AppContext | None:
         try:
             return AppContext.open(db_option, console_log=None, allow_new_database=allow_new)
         except DatabaseProblemError as exc:
-            choice = _ask_database_way_out(str(exc), exc.kind)
+            home = data_dir()
+            fresh = plan_fresh_start(database_url(db_option, home), home)
+            choice = _ask_database_way_out(str(exc), exc.kind, fresh)
             if choice == "new":
-                allow_new = True
+                if not _start_fresh(fresh):
+                    continue
+                db_option, allow_new = fresh.db_option, True
             elif choice == "restore":
                 if not _restore_latest(db_option):
                     continue
@@ -160,17 +165,24 @@ def _open_context(args: argparse.Namespace) -> AppContext | None:
                 return None
 
 
-def _ask_database_way_out(message: str, kind: str) -> str:
-    offer_new = kind == "missing"
-    box = QMessageBox(QMessageBox.Icon.Critical, f"{APP_NAME}: database problem", message)
+# The window's own title: the platform adds the app's name after it ("Database problem — OSINT
+# Desktop"), so neither the title nor the text repeats it.
+DATABASE_PROBLEM = "Database problem"
+START_NEW = "Start a new database"
+
+
+def _ask_database_way_out(message: str, kind: str, fresh: FreshStart | None = None) -> str:
+    """Ask what to do about a database that cannot be opened: restore, choose, new or quit.
+
+    fresh: what "Start a new database" would do (plan_fresh_start); None: it is not offered.
+    """
+    box = QMessageBox(QMessageBox.Icon.Critical, DATABASE_PROBLEM, sentence(message))
     restore = box.addButton("Restore latest backup", QMessageBox.ButtonRole.AcceptRole)
     choose = box.addButton("Choose another file…", QMessageBox.ButtonRole.ActionRole)
-    new = (
-        box.addButton("Start a new empty database", QMessageBox.ButtonRole.DestructiveRole)
-        if offer_new
-        else None
-    )
+    new = box.addButton(START_NEW, QMessageBox.ButtonRole.DestructiveRole) if fresh is not None else None
     box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    if fresh is not None:
+        box.setInformativeText(fresh.description)
     if not list_backups(data_dir() / "backups"):
         restore.setEnabled(False)
         restore.setToolTip("There is no backup yet")
@@ -179,11 +191,25 @@ def _ask_database_way_out(message: str, kind: str) -> str:
         # behind its back; the restore itself refuses too.
         restore.setEnabled(False)
         restore.setToolTip("Another program is using the database: close it first")
+    if new is not None and fresh is not None and kind == "locked" and not fresh.instead_of_server:
+        # Moved aside under the program holding it, the file would go on changing there.
+        new.setEnabled(False)
+        new.setToolTip("Another program is using the database: close it first")
     box.exec()
     clicked = box.clickedButton()
     if new is not None and clicked is new:
         return "new"
     return "restore" if clicked is restore else "choose" if clicked is choose else "quit"
+
+
+def _start_fresh(plan: FreshStart) -> bool:
+    """Move the old database aside for a new one; False (after saying why) when it cannot be."""
+    try:
+        start_fresh(plan)
+    except FreshStartError as exc:
+        QMessageBox.critical(None, START_NEW, f"No new database was started: {exc}.")
+        return False
+    return True
 
 
 def _restore_latest(db_option: str | None) -> bool:

@@ -67,11 +67,6 @@ def status_icon(status: str) -> QIcon:
     return QIcon(swatch)
 
 
-def sentence(text: str) -> str:
-    """A message as a sentence: its first letter raised, the rest as written (str.capitalize lowers URL)."""
-    return text[:1].upper() + text[1:]
-
-
 def local_time(value: datetime | None) -> str:
     """A UTC time shown in the user's local zone, to the minute."""
     if value is None:

@@ -25,7 +25,7 @@ from osint_desktop.gui.background import Failure, run_in_background
 from osint_desktop.gui.models.health import COL_STATE, COL_TARGET, SourceHealthModel, SourceHealthProxy
 from osint_desktop.gui.widgets import data_table
 
-COLUMN_WIDTHS = (90, 170, 110, 280, 300, 120, 120, 75, 110, 65)
+COLUMN_WIDTHS = (90, 170, 110, 170, 280, 300, 120, 120, 75, 110, 65)
 STATE_FILTERS: tuple[tuple[str, HealthState | None], ...] = (
     ("All", None),
     ("Failing", HealthState.FAILING),

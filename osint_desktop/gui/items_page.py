@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -37,6 +37,7 @@ from osint_desktop.core.query import QUERY_HELP, QueryError, parse_query
 from osint_desktop.core.vocabulary import RunStatus, Source
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
 from osint_desktop.gui.formatting import status_hex, text_style
+from osint_desktop.gui.links import open_link
 from osint_desktop.gui.models.items import ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.gui.selection import SelectionKeeper
@@ -259,7 +260,8 @@ class ItemsPage(QWidget):
             self.table.scrollTo(self.model.index(row, 0))
 
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
-        """Keep the task filter's choices in step with the tasks."""
+        """Keep the task filter's choices, and the names of the items' origins, in step with the tasks."""
+        self.model.set_tasks(tasks)
         if refill_task_filter(self.task_filter, tasks):
             self.apply_filters()
 
@@ -507,7 +509,7 @@ class ItemsPage(QWidget):
         """Open the selected item's link in the user's web browser."""
         items = self.selected_items()
         if len(items) == 1 and items[0].url:
-            QDesktopServices.openUrl(QUrl(items[0].url))
+            open_link(self, items[0].url)
 
     @Slot()
     def export_csv(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 from PySide6.QtCore import QItemSelection, Qt, Slot
 from PySide6.QtWidgets import (
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from osint_desktop.app.tasks import TaskInfo
+from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.queries import LogInfo, get_log
 from osint_desktop.core.vocabulary import RunStatus
@@ -35,8 +37,8 @@ ERROR_COLOUR = status_hex(RunStatus.FAILED)
 WARNING_COLOUR = status_hex(RunStatus.PARTIAL)
 
 
-def details_html(entry: LogInfo) -> str:
-    """The selected run in full: summary, error text, and one row per target."""
+def details_html(entry: LogInfo, titles: Mapping[str, str] | None = None) -> str:
+    """The selected run in full: summary, error text, and one row per target (with its name, if any)."""
     parts = [
         f"<h3>{html.escape(entry.task_name)} — {html.escape(entry.status)}</h3>",
         f"<p>Started {html.escape(local_time_full(entry.started_at))}, "
@@ -55,7 +57,7 @@ def details_html(entry: LogInfo) -> str:
             colour = ERROR_COLOUR if detail.get("error") else warning
             rows.append(
                 "<tr>"
-                f"<td>{html.escape(str(detail.get('target', '')))}</td>"
+                f"<td>{_target_cell(str(detail.get('target', '')), titles or {})}</td>"
                 f"<td>{html.escape(str(detail.get('status', '')))}</td>"
                 f"<td align='right'>{detail.get('items', 0)}</td>"
                 f"<td align='right'>{detail.get('new', '')}</td>"
@@ -70,6 +72,14 @@ def details_html(entry: LogInfo) -> str:
             + "</table>"
         )
     return "".join(parts)
+
+
+def _target_cell(target: str, titles: Mapping[str, str]) -> str:
+    """A target as the details show it: its name above its address, when it has a name."""
+    title = titles.get(target)
+    if not title:
+        return html.escape(target)
+    return f"{html.escape(show_bidi_controls(title))}<br><small>{html.escape(target)}</small>"
 
 
 class LogsPage(QWidget):
@@ -91,6 +101,8 @@ class LogsPage(QWidget):
         self.details.setPlaceholderText("Select a run to see each target's result and the full error text.")
         # The run the detail pane shows: always the selected row's, found by id after refreshes.
         self.shown: LogInfo | None = None
+        # The targets' names by task (set_tasks), shown in the details beside their addresses.
+        self._titles: dict[int, dict[str, str]] = {}
         self._keeper = SelectionKeeper(self.table, self.model, self)
 
         filters = QHBoxLayout()
@@ -116,7 +128,8 @@ class LogsPage(QWidget):
         self.model.rowsInserted.connect(self._update_count)
 
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
-        """Keep the task filter's choices in step with the tasks."""
+        """Keep the task filter's choices, and the targets' names, in step with the tasks."""
+        self._titles = {task.id: task.titles() for task in tasks}
         if refill_task_filter(self.task_filter, tasks):
             self.apply_filters()
 
@@ -156,7 +169,7 @@ class LogsPage(QWidget):
         entry = get_log(self._db, log_id)
         if entry is not None:
             self.shown = entry
-            self.details.setHtml(details_html(entry))
+            self.details.setHtml(details_html(entry, self._titles.get(entry.task_id)))
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
@@ -174,4 +187,4 @@ class LogsPage(QWidget):
         if fresh is None:
             self.details.clear()
         else:
-            self.details.setHtml(details_html(fresh))
+            self.details.setHtml(details_html(fresh, self._titles.get(fresh.task_id)))

@@ -24,6 +24,7 @@ from osint_desktop.app.tasks import TaskInfo, delete_task, update_task
 from osint_desktop.core.db.changes import Changes
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import Source, TaskStatus, Trigger
+from osint_desktop.core.wording import count_text
 from osint_desktop.gui.alerts_page import AlertsPage
 from osint_desktop.gui.background import end_pool_threads
 from osint_desktop.gui.crawls import CrawlController
@@ -483,7 +484,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "Delete task",
-            f"Delete {task.name!r} and its {len(task.targets)} targets?\n\n"
+            f"Delete {task.name!r} and its {count_text(len(task.targets), 'target')}?\n\n"
             "Its run logs are deleted too; the items it collected are kept.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Slot
+from PySide6.QtCore import QStandardPaths, Qt, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -31,6 +32,7 @@ from osint_desktop.app.opml import (
     OpmlFeed,
     OpmlImport,
     apply_opml_import,
+    feed_key,
     new_feeds,
     read_opml_file,
     write_opml,
@@ -39,6 +41,7 @@ from osint_desktop.app.tasks import TaskInfo, list_tasks
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.validation import MAX_NAME_LENGTH, ValidationError
 from osint_desktop.core.vocabulary import RunStatus, Source
+from osint_desktop.core.wording import count_text
 from osint_desktop.gui.formatting import status_hex, text_style
 
 __all__ = ["OpmlImportDialog", "apply_opml_import", "export_opml", "import_opml", "unique_task_name"]
@@ -148,7 +151,7 @@ class OpmlImportDialog(QDialog):
         self.existing_radio = QRadioButton("An existing news task")
         self.task_combo = QComboBox()
         for task in news_tasks:
-            self.task_combo.addItem(f"{task.name}  ({len(task.targets)} feeds)", task.id)
+            self.task_combo.addItem(f"{task.name}  ({count_text(len(task.targets), 'feed')})", task.id)
         existing_form = QFormLayout()
         existing_form.setContentsMargins(24, 0, 0, 0)
         existing_form.addRow("Task:", self.task_combo)
@@ -172,8 +175,13 @@ class OpmlImportDialog(QDialog):
         for feed in self._feeds:
             row = QTreeWidgetItem([feed.title, feed.xml_url, " / ".join(feed.category)])
             row.setToolTip(1, feed.xml_url)
+            # Every feed is imported unless unticked: a file of 200 feeds rarely wants all of them.
+            row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            row.setCheckState(0, Qt.CheckState.Checked)
             self.feeds_view.addTopLevelItem(row)
             self._feed_rows.append(row)
+        self.check_all_button = QPushButton("Tick all")
+        self.check_none_button = QPushButton("Untick all")
         self.feeds_view.setColumnWidth(0, 180)
         self.feeds_view.setColumnWidth(1, 300)
         self.feeds_view.setMinimumHeight(120)
@@ -216,6 +224,11 @@ class OpmlImportDialog(QDialog):
         layout.addSpacing(4)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.feeds_view, 1)
+        ticks = QHBoxLayout()
+        ticks.addWidget(self.check_all_button)
+        ticks.addWidget(self.check_none_button)
+        ticks.addStretch(1)
+        layout.addLayout(ticks)
         layout.addWidget(self.skipped_label)
         layout.addWidget(self.skipped_view)
         layout.addWidget(self.error_label)
@@ -224,11 +237,34 @@ class OpmlImportDialog(QDialog):
         self.new_radio.toggled.connect(self._update)
         self.task_combo.currentIndexChanged.connect(self._update)
         self.name_edit.textChanged.connect(self._update)
+        self.feeds_view.itemChanged.connect(self._update)
+        self.check_all_button.clicked.connect(lambda: self.set_all_checked(True))
+        self.check_none_button.clicked.connect(lambda: self.set_all_checked(False))
+        self._update()
+
+    def checked_feeds(self) -> list[OpmlFeed]:
+        """The feeds ticked for import, in file order."""
+        return [
+            feed
+            for row, feed in zip(self._feed_rows, self._feeds, strict=True)
+            if row.checkState(0) == Qt.CheckState.Checked
+        ]
+
+    def set_all_checked(self, checked: bool) -> None:
+        """Tick or untick every feed."""
+        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        # One summary update, not one per row.
+        self.feeds_view.blockSignals(True)
+        try:
+            for row in self._feed_rows:
+                row.setCheckState(0, state)
+        finally:
+            self.feeds_view.blockSignals(False)
         self._update()
 
     def added_feeds(self) -> list[str]:
-        """The feed URLs the import would add with the current choice."""
-        urls = [feed.xml_url for feed in self._feeds]
+        """The URLs of the ticked feeds the import would add with the current choice."""
+        urls = [feed.xml_url for feed in self.checked_feeds()]
         if self.new_radio.isChecked():
             return new_feeds([], urls)
         task = self._tasks.get(self.task_combo.currentData())
@@ -241,31 +277,46 @@ class OpmlImportDialog(QDialog):
         self.frequency_combo.setEnabled(into_new)
         self.task_combo.setEnabled(not into_new and bool(self._tasks))
         self.error_label.hide()
-        total = len(self._feeds)
+        total = len(self.checked_feeds())
         added = len(self.added_feeds())
-        if into_new:
-            text = f"{added} feed{'s' if added != 1 else ''} will go into the new task."
+        # "ticked" only once the user has unticked some: until then they are the file's feeds.
+        feeds = "feeds" if total == len(self._feeds) else "ticked feeds"
+        if total == 0:
+            text = "No feed is ticked: tick the feeds to import."
+        elif into_new:
+            text = f"{count_text(added, 'feed')} will go into the new task."
         elif added == 0:
-            text = f"All {total} feeds are in this task already: there is nothing to add."
+            text = (
+                "The feed is in this task already: there is nothing to add."
+                if total == 1
+                else f"All {total} {feeds} are in this task already: there is nothing to add."
+            )
         elif added == total:
-            text = f"{added} feed{'s' if added != 1 else ''} will be added to this task."
+            text = f"{count_text(added, 'feed')} will be added to this task."
         else:
             present = total - added
             verb = "is" if present == 1 else "are"
-            text = f"{added} of the {total} feeds will be added; {present} {verb} in this task already."
+            text = f"{added} of the {total} {feeds} will be added; {present} {verb} in this task already."
         self.summary_label.setText(text)
-        self._mark_present(set(self.added_feeds()))
+        self._mark_present()
         self.import_button.setEnabled(added > 0 and (not into_new or bool(self.name_edit.text().strip())))
 
-    def _mark_present(self, added: set[str]) -> None:
+    def _mark_present(self) -> None:
         # Feeds the task has already are greyed out, so the list shows what will change.
         muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         normal = self.palette().color(QPalette.ColorRole.Text)
-        for item, feed in zip(self._feed_rows, self._feeds, strict=True):
-            present = feed.xml_url not in added
-            for column in range(self.feeds_view.columnCount()):
-                item.setForeground(column, muted if present else normal)
-            item.setToolTip(0, "Already in this task" if present else "")
+        existing = self._tasks.get(self.task_combo.currentData()) if self.existing_radio.isChecked() else None
+        known = {feed_key(url) for url in existing.targets} if existing is not None else set()
+        # Colours set here fire itemChanged: without this, each would update the summary again.
+        self.feeds_view.blockSignals(True)
+        try:
+            for item, feed in zip(self._feed_rows, self._feeds, strict=True):
+                present = feed_key(feed.xml_url) in known
+                for column in range(self.feeds_view.columnCount()):
+                    item.setForeground(column, muted if present else normal)
+                item.setToolTip(0, "Already in this task" if present else "")
+        finally:
+            self.feeds_view.blockSignals(False)
 
     def accept(self) -> None:
         """Apply the import; a refusal is shown in the dialog, which stays open."""
@@ -273,13 +324,13 @@ class OpmlImportDialog(QDialog):
             if self.new_radio.isChecked():
                 task_id = apply_opml_import(
                     self._db,
-                    self._feeds,
+                    self.checked_feeds(),
                     new_task_name=self.name_edit.text(),
                     frequency=str(self.frequency_combo.currentData()),
                 )
             else:
                 task_id = apply_opml_import(
-                    self._db, self._feeds, existing_task_id=int(self.task_combo.currentData())
+                    self._db, self.checked_feeds(), existing_task_id=int(self.task_combo.currentData())
                 )
         except ValidationError as exc:
             self._show_error(str(exc), exc.field)

@@ -22,6 +22,7 @@ from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.queries import ItemInfo, LinkedPageInfo
 from osint_desktop.core.evidence.capture import parse_warc_date
 from osint_desktop.gui.formatting import local_time_full
+from osint_desktop.gui.links import open_link
 
 # What the preview shows of collected HTML: an allow-list of what Qt's rich text renders
 # (no bidi-overriding <bdo>, no image maps), each tag with the attributes it may keep.
@@ -249,9 +250,36 @@ class ItemPreview(QTextBrowser):
 
     @Slot(QUrl)
     def _on_anchor(self, url: QUrl) -> None:
-        if url.toString() != TOGGLE_PAGE or self._shown is None:
+        if url.toString() != TOGGLE_PAGE:
+            # A link of the item's: to the browser, http(s) only, asked first when its text
+            # shows another site's address.
+            open_link(self, url, self.anchor_texts(url))
+            return
+        if self._shown is None:
             return
         self.page_expanded = not self.page_expanded
         scrolled = self.verticalScrollBar().value()
         self.setHtml(preview_html(*self._shown, page_expanded=self.page_expanded))
         self.verticalScrollBar().setValue(scrolled)
+
+    def anchor_texts(self, url: QUrl) -> list[str]:
+        """The visible texts of the document's links to url (a link's text may span several formats)."""
+        texts: list[str] = []
+        current: list[str] = []
+        block = self.document().begin()
+        while block.isValid():
+            fragments = block.begin()
+            while not fragments.atEnd():
+                fragment = fragments.fragment()
+                form = fragment.charFormat()
+                if form.isAnchor() and QUrl(form.anchorHref()) == url:
+                    current.append(fragment.text())
+                elif current:
+                    texts.append("".join(current))
+                    current = []
+                fragments += 1
+            if current:  # a link ends with its paragraph
+                texts.append("".join(current))
+                current = []
+            block = block.next()
+        return texts

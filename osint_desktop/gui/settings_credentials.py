@@ -45,6 +45,7 @@ from osint_desktop.core.secrets import (
 )
 from osint_desktop.core.sources.bluesky import APP_PASSWORD, HANDLE, SESSION, BlueskyProvider
 from osint_desktop.core.validation import ValidationError
+from osint_desktop.core.wording import sentence
 from osint_desktop.gui.background import Failure, run_in_background
 from osint_desktop.gui.widgets import grow_to_fit
 
@@ -365,7 +366,7 @@ class CredentialsSection(QWidget):
         try:
             handle = normalise_handle(self.handle_edit.text())
         except ValidationError as exc:
-            return self._refuse(str(exc).capitalize())
+            return self._refuse(sentence(str(exc)))
         password = self.password_edit.text().strip()
         if not password:
             return self._refuse("Type the app password too.")
@@ -396,7 +397,7 @@ class CredentialsSection(QWidget):
         try:
             instance = normalise_instance(self.instance_edit.text())
         except ValidationError as exc:
-            return self._refuse(str(exc).capitalize())
+            return self._refuse(sentence(str(exc)))
         token = self.mastodon_token_edit.text().strip()
         if token.lower().startswith("bearer "):
             token = token[len("bearer ") :].strip()

@@ -11,6 +11,7 @@ from osint_desktop.app import autostart
 from osint_desktop.app.context import AppContext
 from osint_desktop.core.config import Settings
 from osint_desktop.core.validation import ValidationError
+from osint_desktop.core.wording import sentence
 from osint_desktop.gui.settings_backup import BackupSection
 from osint_desktop.gui.settings_credentials import CredentialsSection
 from osint_desktop.gui.settings_evidence import EvidenceSection
@@ -185,7 +186,7 @@ class SettingsDialog(QDialog):
             new.bluesky_service_url = self.credentials_section.service_url()
         except ValidationError as exc:
             self.tabs.setCurrentWidget(self.credentials_section)
-            QMessageBox.warning(self, "Settings", str(exc).capitalize())
+            QMessageBox.warning(self, "Settings", sentence(str(exc)))
             return
         problem = self.network_section.problem()
         if problem is not None:

@@ -18,8 +18,9 @@ from osint_desktop.core.crawl.proxy import (
 )
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import RunStatus
+from osint_desktop.core.wording import sentence
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background
-from osint_desktop.gui.formatting import HINT_COLOUR, sentence, status_hex, text_style
+from osint_desktop.gui.formatting import HINT_COLOUR, status_hex, text_style
 
 PROXY_HINT = (
     "http://, https://, socks5:// or socks5h://host:port. For Tor use socks5h://127.0.0.1:9050: "

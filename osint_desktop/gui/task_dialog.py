@@ -6,8 +6,8 @@ import functools
 import threading
 from datetime import timedelta
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QIntValidator
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Slot
+from PySide6.QtGui import QHelpEvent, QIntValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -42,17 +43,18 @@ from osint_desktop.core.validation import (
     validate_name,
 )
 from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
+from osint_desktop.core.wording import sentence
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
 from osint_desktop.gui.formatting import (
     HINT_COLOUR,
     NOTICE_COLOUR,
-    sentence,
     status_colour,
     status_hex,
     text_style,
 )
 from osint_desktop.gui.task_network_fields import TaskNetworkFields
 from osint_desktop.gui.task_schedule_fields import TimeOfDayFields
+from osint_desktop.gui.tooltips import plain_tooltip
 
 SOURCES = tuple((provider.source.value, provider.display_name) for provider in all_providers())
 FREQUENCIES = (("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly"))
@@ -91,6 +93,10 @@ class TaskDialog(QDialog):
             self.frequency_combo.addItem(label, value)
         self.targets_edit = QPlainTextEdit("\n".join(task.targets) if task else "")
         self.targets_edit.setMinimumHeight(140)
+        # The targets' names (an OPML title, a feed's own): the box holds addresses, one a
+        # line, so a line's name is its tooltip.
+        self.target_titles = task.titles() if task else {}
+        self.targets_edit.viewport().installEventFilter(self)
         self.active_check = QCheckBox("Active (runs on schedule)")
         self.active_check.setChecked(task.active if task else True)
         if task:
@@ -299,10 +305,35 @@ class TaskDialog(QDialog):
         clicked = box.clickedButton()
         return "inactive" if clicked is inactive else "active" if clicked is active else "cancel"
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A tooltip over the targets box names the target on the line under the mouse."""
+        if event.type() == QEvent.Type.ToolTip and watched is self.targets_edit.viewport():
+            assert isinstance(event, QHelpEvent)
+            text = self.target_tooltip_at(event.pos())
+            if text:
+                QToolTip.showText(event.globalPos(), text, self.targets_edit.viewport())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
+
+    def target_tooltip_at(self, position: QPoint) -> str | None:
+        """The name and address of the target on the line at a point of the box, or None."""
+        cursor = self.targets_edit.cursorForPosition(position)
+        rect = self.targets_edit.cursorRect(cursor)
+        if not rect.top() <= position.y() <= rect.bottom():
+            return None  # below the last line: no line is pointed at
+        line = cursor.block().text().strip()
+        title = self.target_titles.get(line)
+        return plain_tooltip(title, line) if title else None
+
     @Slot()
     def _update_hint(self) -> None:
         provider = provider_for(self.source())
-        self.targets_hint.setText(provider.target_hint)
+        hint = provider.target_hint
+        if self.target_titles:
+            hint += " Rest the mouse on a line to see its name."
+        self.targets_hint.setText(hint)
         self.targets_edit.setPlaceholderText(provider.example_target)
 
     def source(self) -> str:
@@ -346,7 +377,7 @@ class TaskDialog(QDialog):
             if clash:
                 raise ValidationError(f"a task named {name!r} exists already", "name")
         except ValidationError as exc:
-            self._show_error(self.name_error, str(exc).capitalize())
+            self._show_error(self.name_error, sentence(str(exc)))
             ok = False
         problems = self._target_problems(require_one=True)
         if problems:
@@ -437,7 +468,7 @@ class TaskDialog(QDialog):
                 self.network_fields.show_error(sentence(str(exc)))
                 return
             label = self.name_error if exc.field == "name" else self.targets_error
-            self._show_error(label, str(exc).capitalize())
+            self._show_error(label, sentence(str(exc)))
             return
         self.saved_task_id = task.id
         self.accept()

@@ -16,7 +16,8 @@ from osint_desktop.core.crawl.proxy import (
 )
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import RunStatus
-from osint_desktop.gui.formatting import sentence, status_hex, text_style
+from osint_desktop.core.wording import sentence
+from osint_desktop.gui.formatting import status_hex, text_style
 
 GLOBAL, DIRECT, OWN = "global", "direct", "own"
 

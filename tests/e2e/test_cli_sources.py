@@ -75,8 +75,9 @@ def test_sources_lists_every_target_and_filters_by_state(
     assert {e["state"] for e in data["sources"]} == {"ok"}
     assert {e["reason"] for e in data["sources"]} == {"not fetched yet"}
     assert set(data["sources"][0]) == {
-        "task_id", "task_name", "source", "target", "state", "reason", "last_success_at", "last_new_at",
-        "consecutive_failures", "items_per_week", "usual_interval_s", "last_error", "changed_at",
+        "task_id", "task_name", "source", "target", "title", "state", "reason", "last_success_at",
+        "last_new_at", "consecutive_failures", "items_per_week", "usual_interval_s", "last_error",
+        "changed_at",
     }
 
     # run-task from the command line asks every target each time: three failures in a row.

@@ -331,3 +331,58 @@ def test_export_opml_without_news_tasks_or_a_writable_place(
 
 def test_the_public_names_are_reexported() -> None:
     assert opml_dialogs.apply_opml_import is apply_opml_import
+
+
+# a checkbox per feed, names and folders -------------------------------------------------
+
+
+def test_each_feed_has_a_checkbox_and_only_the_ticked_ones_are_imported(
+    qtbot: QtBot, opml_ctx: AppContext, parent: QWidget
+) -> None:
+    result = parse_opml(SAMPLE.read_bytes())
+    dialog = OpmlImportDialog(opml_ctx.db, result, [], default_name="Picked", parent=parent)
+    qtbot.addWidget(dialog)
+    rows = [dialog.feeds_view.topLevelItem(n) for n in range(dialog.feeds_view.topLevelItemCount())]
+    # Every feed is ticked to begin with.
+    assert [row.checkState(0) for row in rows] == [Qt.CheckState.Checked] * 3
+    assert all(row.flags() & Qt.ItemFlag.ItemIsUserCheckable for row in rows)
+
+    rows[1].setCheckState(0, Qt.CheckState.Unchecked)
+    assert dialog.summary_label.text() == "2 feeds will go into the new task."
+    assert [feed.xml_url for feed in dialog.checked_feeds()] == [SAMPLE_URLS[0], SAMPLE_URLS[2]]
+
+    qtbot.mouseClick(dialog.check_none_button, Qt.MouseButton.LeftButton)
+    assert dialog.summary_label.text() == "No feed is ticked: tick the feeds to import."
+    assert not dialog.import_button.isEnabled()
+    qtbot.mouseClick(dialog.check_all_button, Qt.MouseButton.LeftButton)
+    assert dialog.summary_label.text() == "3 feeds will go into the new task."
+    rows[0].setCheckState(0, Qt.CheckState.Unchecked)
+    assert dialog.summary_label.text() == "2 feeds will go into the new task."
+
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.task_id is not None
+    task = get_task(opml_ctx.db, dialog.task_id)
+    assert list(task.targets) == SAMPLE_URLS[1:]
+    # Each keeps the name and the folder the file gives it.
+    assert task.titles() == {SAMPLE_URLS[1]: "Threat Intel Weekly", SAMPLE_URLS[2]: "Regional Gazette"}
+    assert task.target_folders == {url: ("Monitoring",) for url in SAMPLE_URLS[1:]}
+
+
+def test_an_unticked_feed_is_not_added_to_an_existing_task(
+    qtbot: QtBot, opml_ctx: AppContext, parent: QWidget
+) -> None:
+    world = create_task(opml_ctx.db, "World", "news", "hourly", [SAMPLE_URLS[0]])
+    dialog = OpmlImportDialog(opml_ctx.db, parse_opml(SAMPLE.read_bytes()), [world], parent=parent)
+    qtbot.addWidget(dialog)
+    dialog.existing_radio.setChecked(True)
+    assert dialog.task_combo.currentText() == "World  (1 feed)"
+    dialog.feeds_view.topLevelItem(2).setCheckState(0, Qt.CheckState.Unchecked)
+    assert dialog.summary_label.text() == "1 of the 2 ticked feeds will be added; 1 is in this task already."
+    # The feed the task has is greyed, ticked or not.
+    assert dialog.feeds_view.topLevelItem(0).toolTip(0) == "Already in this task"
+    assert dialog.feeds_view.topLevelItem(2).toolTip(0) == ""
+
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+
+    assert list(get_task(opml_ctx.db, world.id).targets) == SAMPLE_URLS[:2]

@@ -82,7 +82,7 @@ def test_start_up_way_out_restores_and_opens_the_app(
 ) -> None:
     asked: list[str] = []
 
-    def ask(message: str, kind: str) -> str:
+    def ask(message: str, kind: str, *_fresh: object) -> str:
         asked.append(kind)
         return "restore"
 

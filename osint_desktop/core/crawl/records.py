@@ -48,6 +48,8 @@ class StateUpdate:
     clear_retry_after: bool = False
     # This run's capture of the target: the next identical body is written as a revisit of it.
     capture: CaptureRef | None = None
+    # The source's own name for the target (a feed's title, a channel's name), when it gave one.
+    title: str | None = None
 
 
 @dataclass(frozen=True)

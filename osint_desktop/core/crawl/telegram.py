@@ -580,6 +580,7 @@ def crawl_channel(
     if not reached:
         keep = job.since_id
     outcome.state.since_id = str(keep) if keep is not None else None
+    outcome.state.title = title  # the channel's name: what the target is called where none was given
     outcome.state.clear_retry_after = outcome.rate_limited_until is None
     outcome.warning = "; ".join(warnings) or None
     return outcome

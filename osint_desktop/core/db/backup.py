@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from osint_desktop.core.db.engine import BUSY_TIMEOUT_MS
+from osint_desktop.core.private_files import PRIVATE_FOLDER, create_private
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def backup_sqlite(
 
     Pruning never deletes the new copy nor any file in protect (a backup being restored).
     """
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    backup_dir.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     target = _new_backup_file(backup_dir, reason)
     try:
         source = sqlite3.connect(f"{db_file.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
@@ -89,6 +90,8 @@ def open_read_only(path: Path) -> sqlite3.Connection:
 
 def copy_database(source: sqlite3.Connection, db_file: Path) -> None:
     """Replace db_file's content with source's in one write transaction (the backup API)."""
+    # A restore where the database file is gone must not create it with the umask's mode.
+    create_private(db_file)
     dest = sqlite3.connect(db_file, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         source.backup(dest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from osint_desktop.core.private_files import create_private
 from osint_desktop.core.secrets import remember_secret
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,16 @@ def make_engine(url: str | URL, crawls: int = DEFAULT_CRAWLS) -> Engine:
         pool_size=8,
         max_overflow=16,
     )
-    _install_sqlite_hooks(engine)
+    _install_sqlite_hooks(engine, _database_file(parsed))
     return engine
+
+
+def _database_file(url: URL) -> Path | None:
+    """The file a SQLite URL names, None for memory (or a "file:" URI, which SQLite opens itself)."""
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
 
 
 def _postgres_connect_args(url: URL) -> dict[str, Any]:
@@ -112,7 +122,17 @@ def _postgres_connect_args(url: URL) -> dict[str, Any]:
     return args
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, database: Path | None) -> None:
+    @event.listens_for(engine, "do_connect")
+    def before_connect(*_args: Any) -> None:
+        # SQLite would create a new database with the umask's mode (0644): made owner-only
+        # here first, empty, which SQLite takes as a new database. Its -wal and -shm are
+        # created with the database's own mode, so they are private too.
+        if database is not None and not database.exists():
+            # No such folder, no right to write: SQLite's own error says it better.
+            with contextlib.suppress(OSError):
+                create_private(database)
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so writers can BEGIN IMMEDIATE:

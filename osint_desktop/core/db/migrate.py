@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from osint_desktop.core.db.backup import backup_sqlite
 from osint_desktop.core.db.engine import Database, sqlite_path
+from osint_desktop.core.private_files import open_private
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def _file_lock(db_file: Path) -> Iterator[None]:
     # flock may or may not conflict with, depending on the platform and file system.
     path = db_file.with_name(db_file.name + ".migrate.lock")
     try:
-        handle = path.open("a+b")
+        handle = os.fdopen(open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND), "a+b")
     except OSError as exc:
         # A read-only folder: no second process can migrate here either; the migration's own
         # error (read-only database) is the one worth reporting.

@@ -92,6 +92,11 @@ class CrawlTask(Base):
     # even when Settings has one. A proxy's password is never here: it is a credential.
     proxy_url: Mapped[str | None] = mapped_column(Text)
     user_agent: Mapped[str | None] = mapped_column(Text)
+    # Names and folders by target (0014): the names the user gave (an OPML import), which win;
+    # the sources' own names (a feed's title), written by runs alone; the OPML folder path.
+    target_titles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    feed_titles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    target_folders: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
 
 
 class CrawlLog(Base):

@@ -31,6 +31,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserExce
 from warcio.warcwriter import WARCWriter
 
 from osint_desktop import APP_NAME, __version__
+from osint_desktop.core.private_files import PRIVATE_FILE, PRIVATE_FOLDER, SEALED_FILE
 from osint_desktop.core.timeutil import utcnow
 
 WARC_VERSION = "WARC/1.1"
@@ -39,6 +40,8 @@ FILE_SUFFIX = ".warc.gz"
 # osint-desktop-YYYYMMDD-NNNNNN.warc.gz: the UTC day the file was started and its number that day.
 FILE_NAME = re.compile(r"^osint-desktop-(\d{8})-(\d{6})\.warc\.gz$")
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+# os.open's binary flag: Windows would otherwise translate line ends in the WARC's bytes.
+_BINARY = getattr(os, "O_BINARY", 0)
 REVISIT_IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 # The WARC standard has no field for "this response answers a request made to another URL"
 # (a redirect): WARC-Target-URI is the URL that answered, this one the URL that was asked for.
@@ -616,7 +619,7 @@ class EvidenceWriter:
 
     def _ensure_folder(self) -> None:
         try:
-            self.evidence_dir.mkdir(parents=True, exist_ok=True)
+            self.evidence_dir.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         except OSError as exc:
             raise CaptureError(describe_os_error(exc, self.evidence_dir)) from exc
 
@@ -665,7 +668,7 @@ class EvidenceWriter:
     def _open_new(self, day: date) -> _OpenFile:
         stamp = day.strftime("%Y%m%d")
         try:
-            self.evidence_dir.mkdir(parents=True, exist_ok=True)
+            self.evidence_dir.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
             number = self._last_number(stamp)
             while True:
                 number += 1
@@ -673,9 +676,11 @@ class EvidenceWriter:
                 path = self.evidence_dir / name
                 try:
                     # Exclusive creation: another writer (another process) may pick the same name.
-                    raw = open(path, "xb", buffering=0)  # noqa: SIM115 - owned by _OpenFile until closed
+                    # Owner-only from the first byte (0600 while written, 0400 once sealed).
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, PRIVATE_FILE)
                 except FileExistsError:
                     continue
+                raw = open(fd, "wb", buffering=0)  # noqa: SIM115 - owned by _OpenFile until closed
                 break
         except OSError as exc:
             raise CaptureError(describe_os_error(exc, self.evidence_dir)) from exc
@@ -719,9 +724,10 @@ class EvidenceWriter:
             os.fsync(current.raw.fileno())
         with suppress(OSError):
             current.raw.close()
-        # Closed files are final: read-only says so to people and to other programs.
+        # Closed files are final: read-only says so to people and to other programs, and
+        # owner-only as the rest of the data folder.
         with suppress(OSError):
-            current.path.chmod(0o444)
+            current.path.chmod(SEALED_FILE)
 
 
 def warcinfo_record(filename: str, info: Sequence[tuple[str, str]], moment: datetime) -> bytes:

@@ -258,6 +258,8 @@ def _crawl_feed(
     # details count them under that URL and the item list shows it as their origin.
     outcome.items = [replace(item, origin=url) for item in parsed.items]
     outcome.warning = parsed.warning
+    # The feed's own title names the target wherever the user gave it no name (app.tasks).
+    outcome.state.title = parsed.title
     outcome.state.etag = fetched.etag
     outcome.state.last_modified = fetched.last_modified
     outcome.state.clear_retry_after = True

@@ -87,5 +87,9 @@ def validate_targets(source: str, targets: list[str], *, strict: bool = False) -
     if not cleaned:
         raise ValidationError("a task needs at least one target", "targets")
     if len(cleaned) > MAX_TARGETS:
-        raise ValidationError(f"a task can hold at most {MAX_TARGETS} targets", "targets")
+        raise ValidationError(
+            f"a task can hold at most {MAX_TARGETS} targets; {len(cleaned)} were entered "
+            "(duplicates counted once): split them into several tasks",
+            "targets",
+        )
     return cleaned

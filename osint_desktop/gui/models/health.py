@@ -16,6 +16,7 @@ from PySide6.QtCore import (
 )
 
 from osint_desktop.app.health import NOT_FETCHED, SourceHealth, span_text
+from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.vocabulary import HealthState, RunStatus, TaskStatus
 from osint_desktop.gui.formatting import (
     SOURCE_LABELS,
@@ -24,14 +25,15 @@ from osint_desktop.gui.formatting import (
     status_colour,
     status_icon,
 )
+from osint_desktop.gui.tooltips import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = (
-    "State", "Task", "Source", "Target", "Reason", "Last success", "Last new item",
+    "State", "Task", "Source", "Name", "Target", "Reason", "Last success", "Last new item",
     "Items/week", "Usual interval", "Failures",
 )
 (
-    COL_STATE, COL_TASK, COL_SOURCE, COL_TARGET, COL_REASON, COL_SUCCESS, COL_NEW,
+    COL_STATE, COL_TASK, COL_SOURCE, COL_NAME, COL_TARGET, COL_REASON, COL_SUCCESS, COL_NEW,
     COL_RATE, COL_USUAL, COL_FAILURES,
 ) = range(len(HEADERS))
 # What the proxy sorts by (numbers and times, not their text) and filters on (the state's word).
@@ -151,6 +153,9 @@ class SourceHealthModel(QAbstractTableModel):
             return entry.task_name
         if column == COL_SOURCE:
             return SOURCE_WORDS.get(entry.source, entry.source)
+        if column == COL_NAME:
+            # The name the user gave (OPML) or the feed's own title, learned on its first fetch.
+            return show_bidi_controls(entry.title or "")
         if column == COL_TARGET:
             return entry.target
         if column == COL_REASON:
@@ -168,6 +173,8 @@ class SourceHealthModel(QAbstractTableModel):
         return None
 
     def _tooltip(self, entry: SourceHealth, column: int) -> str | None:
+        if column == COL_NAME:
+            return plain_tooltip(entry.title, entry.target) if entry.title else None
         if column == COL_TARGET:
             return entry.target
         if column == COL_REASON:

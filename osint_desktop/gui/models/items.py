@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QPolygonF
 
+from osint_desktop.app.tasks import TaskInfo
 from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import ItemFilter, count_items, page_items
@@ -19,11 +21,13 @@ from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.vocabulary import Source
 from osint_desktop.gui.formatting import local_time, local_time_full
 from osint_desktop.gui.models.paged import PAGE_SIZE, Column, PagedTableModel
+from osint_desktop.gui.tooltips import plain_tooltip
 
 COL_TITLE = 1
 STAR_COLOUR = "#e0a100"
 STAR_PX = 14
 
+ORIGIN = "Origin"
 ITEM_COLUMNS: list[Column[ItemInfo]] = [
     Column(
         "Collected",
@@ -46,7 +50,7 @@ ITEM_COLUMNS: list[Column[ItemInfo]] = [
         "published",
         tooltip=lambda r: local_time_full(r.published_at),
     ),
-    Column("Origin", lambda r: show_bidi_controls(r.origin), tooltip=lambda r: show_bidi_controls(r.origin)),
+    Column(ORIGIN, lambda r: show_bidi_controls(r.origin), tooltip=lambda r: show_bidi_controls(r.origin)),
 ]
 
 
@@ -84,9 +88,31 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
     """Newest items first; a million rows page in as the view scrolls. Unread rows are bold."""
 
     def __init__(self, db: Database, parent: QObject | None = None) -> None:
-        super().__init__(ITEM_COLUMNS, parent)
+        # The origin's tooltip names the feed (set_tasks): a column of this model's own.
+        columns = [
+            replace(column, tooltip=self._origin_tooltip) if column.header == ORIGIN else column
+            for column in ITEM_COLUMNS
+        ]
+        super().__init__(columns, parent)
         self._db = db
         self.filter = ItemFilter()
+        # The targets' names by task, and by target alone for items of a task deleted since.
+        self._titles: dict[int, dict[str, str]] = {}
+        self._any_title: dict[str, str] = {}
+
+    def set_tasks(self, tasks: Sequence[TaskInfo]) -> None:
+        """Learn the targets' names (OPML titles, the feeds' own) that the origin's tooltip shows."""
+        self._titles = {task.id: task.titles() for task in tasks}
+        self._any_title = {}
+        for titles in self._titles.values():
+            for target, title in titles.items():
+                self._any_title.setdefault(target, title)
+
+    def _origin_tooltip(self, row: ItemInfo) -> str:
+        origin = show_bidi_controls(row.origin)
+        own = self._titles.get(row.task_id, {}) if row.task_id is not None else {}
+        title = own.get(row.origin) or self._any_title.get(row.origin)
+        return plain_tooltip(title, row.origin) if title else origin
 
     def set_filter(
         self,

@@ -21,6 +21,7 @@ from osint_desktop.gui.formatting import (
     status_colour,
     status_icon,
 )
+from osint_desktop.gui.tooltips import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Source", "Frequency", "Status", "Last run", "Next run", "Active", "Last result")
@@ -238,7 +239,10 @@ class TaskTableModel(QAbstractTableModel):
         if column == COL_RESULT:
             return self._result_text(task)
         if column == COL_NAME:
-            return "\n".join(task.targets[:20]) + ("\n…" if len(task.targets) > 20 else "")
+            lines = [_target_line(task, target) for target in task.targets[:20]]
+            lines += ["…"] if len(task.targets) > 20 else []
+            # Names come from feeds and OPML files: shown as written, never read as HTML.
+            return plain_tooltip(*lines) if task.titles() else "\n".join(lines)
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -250,3 +254,9 @@ class TaskTableModel(QAbstractTableModel):
         checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
         self.on_toggle_active(task.id, bool(checked))
         return True
+
+
+def _target_line(task: TaskInfo, target: str) -> str:
+    """A target in the task's tooltip: its name first, where it has one, then its address."""
+    title = task.title_of(target)
+    return f"{title} — {target}" if title else target

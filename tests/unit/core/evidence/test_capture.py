@@ -306,8 +306,8 @@ def test_rolling_by_size_keeps_closed_files_untouched(tmp_path: Path) -> None:
     assert numbers == list(range(1, len(files) + 1))
     for path in files:
         assert path.stat().st_size <= limit
-        # Closed for good: read-only, and byte for byte what it was when it was rolled.
-        assert stat.S_IMODE(path.stat().st_mode) == 0o444
+        # Closed for good: read-only (its owner's alone), and byte for byte what it was when rolled.
+        assert stat.S_IMODE(path.stat().st_mode) == 0o400
         if path.name in closed_hashes:
             assert sha256_of(path) == closed_hashes[path.name]
     assert len(closed_hashes) == len(files) - 1
