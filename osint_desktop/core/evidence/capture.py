@@ -50,6 +50,9 @@ REQUESTED_URI_HEADER = "WARC-X-Requested-URI"
 # this prefix, the convention of web archive replay tools, so that no reader decodes twice.
 ORIGINAL_HEADER_PREFIX = "X-Archive-Orig-"
 CHUNK_BYTES = 64 * 1024
+# What the app's requests say on their request line: urllib3 (and so requests) always sends
+# HTTP/1.1, whatever version the server answers in; the request record shows what was sent.
+REQUEST_HTTP_VERSION = "HTTP/1.1"
 # A capture is assembled off-lock in a spool: small ones stay in memory, large ones go to an
 # unnamed temporary file inside the evidence folder (not /tmp, which may be RAM).
 SPOOL_IN_MEMORY_BYTES = 1024 * 1024
@@ -340,7 +343,7 @@ class EvidenceWriter:
             raise ValueError("a 304 answer is not captured: its items keep their earlier capture")
         moment = as_aware_utc(retrieved_at)
         response_http = _response_http_headers(status, reason, response_headers, http_version, body_decoded)
-        request_http = _request_http_headers(method, final_url, request_headers, http_version)
+        request_http = _request_http_headers(method, final_url, request_headers, REQUEST_HTTP_VERSION)
         self._ensure_folder()
         with self._measured(body, response_http.headers_buff) as measured:
             origin = self._reusable_origin(previous, measured.payload_sha256)
@@ -414,7 +417,7 @@ class EvidenceWriter:
             raise ValueError("a 304 answer is not captured: its items keep their earlier capture")
         moment = as_aware_utc(retrieved_at)
         response_http = _response_http_headers(status, reason, response_headers, http_version, body_decoded)
-        request_http = _request_http_headers(method, final_url, request_headers, http_version)
+        request_http = _request_http_headers(method, final_url, request_headers, REQUEST_HTTP_VERSION)
         self._ensure_folder()
         origin = self._origin_of(original)
         return self._revisit(
