@@ -60,7 +60,16 @@ def grow_to_fit(window: QWidget) -> None:
     # choosing, too short a guess with larger fonts (the token-file warning was cut).
     wanted = max(window.sizeHint().height(), window.heightForWidth(window.width()))
     screen = window.screen()
-    if screen is not None:
-        wanted = min(wanted, screen.availableGeometry().height())
+    available = screen.availableGeometry() if screen is not None else None
+    if available is not None:
+        # The title bar and borders count too: a window as tall as the screen's free area has
+        # its buttons under the panel. Its own height never goes below the minimum it needs.
+        frame = max(0, window.frameGeometry().height() - window.height())
+        wanted = min(wanted, max(window.minimumSizeHint().height(), available.height() - frame))
     if wanted > window.height():
         window.resize(window.width(), wanted)
+    if available is not None:
+        # Grown downwards past the free area: move it up so its bottom (the buttons) shows.
+        overflow = window.frameGeometry().bottom() - available.bottom()
+        if overflow > 0:
+            window.move(window.x(), max(available.top(), window.y() - overflow))
