@@ -153,6 +153,8 @@ class Item(Base):
         Index("ix_items_collected", "collected_at", "id"),
         Index("ix_items_task_collected", "task_id", "collected_at"),
         Index("ix_items_published", "published_at", "id"),
+        # The items browser's feed filter: one feed's items, newest (highest id) first.
+        Index("ix_items_origin", "origin", "id"),
     )
 
 
