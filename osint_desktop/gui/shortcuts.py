@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 
 # Where a shortcut works, as the help's table groups them.
 WINDOW = "Anywhere in the window"
@@ -79,3 +80,10 @@ OUTSIDE_WINDOW = (TABLE_ROWS, TABLE_LEAVE, CLEAR_SEARCH, SAVE_EDITOR, CLOSE_EDIT
 def page_shortcut(index: int, page: str) -> Shortcut:
     """Alt+1 … Alt+9 for the first nine pages, in tab order."""
     return Shortcut(f"Show {page}", (f"Alt+{index + 1}",))
+
+
+def bind(action: QAction, shortcut: Shortcut) -> QAction:
+    """Give an action a shortcut's keys (the first one shown in menus), working anywhere in its window."""
+    action.setShortcuts(shortcut.sequences())
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    return action
