@@ -20,7 +20,7 @@ class Shortcut:
     """What a shortcut does, its keys and where it works.
 
     Keys are portable QKeySequence strings, or a standard key that each platform binds its own
-    way (Delete is also Ctrl+D on macOS): expanded only when asked, as that needs the app.
+    way (Delete is Backspace on macOS): made a sequence only when asked, as that needs the app.
     """
 
     action: str
@@ -34,7 +34,8 @@ class Shortcut:
             if isinstance(key, str):
                 found.append(QKeySequence(key))
             else:
-                found.extend(QKeySequence.keyBindings(key) or [QKeySequence(key)])
+                # The platform's first binding only: Delete's others (Ctrl+D on Linux) stay free.
+                found.append(QKeySequence(key))
         return found
 
     def key_text(self) -> str:
