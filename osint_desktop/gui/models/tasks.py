@@ -12,7 +12,7 @@ from osint_desktop.core.db.engine import Database
 from osint_desktop.core.vocabulary import TaskStatus
 from osint_desktop.gui.formatting import (
     SOURCE_LABELS,
-    local_time,
+    compact_time,
     local_time_full,
     relative,
     status_colour,
@@ -197,12 +197,14 @@ class TaskTableModel(QAbstractTableModel):
             return task.frequency.capitalize()
         if column == COL_STATUS:
             return self._status_text(task)
+        # Short times ("21:07" today): all eight columns fit an 800-pixel window; the tooltip
+        # has the date, seconds and zone.
         if column == COL_LAST:
-            return local_time(task.last_run)
+            return compact_time(task.last_run)
         if column == COL_NEXT:
             if not task.active or task.next_run is None:
                 return "—"
-            return f"{local_time(task.next_run)} ({relative(task.next_run)})"
+            return f"{compact_time(task.next_run)} ({relative(task.next_run)})"
         if column == COL_ACTIVE:
             return None
         if column == COL_RESULT:
