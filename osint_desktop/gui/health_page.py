@@ -43,7 +43,7 @@ __all__ = ["NO_MATCH_TEXT", "HealthPage", "MiddleElideDelegate"]
 # The target (a feed URL, elided in its middle) and the reason share what the others leave.
 COLUMN_SAMPLES = {
     COL_STATE: "MM failing",
-    COL_TASK: "Weekly Security News",
+    COL_TASK: "Weekly Security News Crawl",
     COL_SOURCE: "News (RSS/Atom)",
     COL_SUCCESS: "Sep 30 23:59",
     COL_NEW: "Sep 30 23:59",

@@ -52,7 +52,7 @@ COLUMN_SAMPLES = {
     3: "Author Name Here",
     4: "Sep 30 23:59",
     COL_ORIGIN: "https://feeds.example.org/news/world/rss.xml",
-    COL_TASK: "Hourly News Crawl",
+    COL_TASK: "Weekly Security News Crawl",
 }
 
 

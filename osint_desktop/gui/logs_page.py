@@ -36,7 +36,7 @@ STATUS_FILTERS = (
 COL_TASK, COL_ERROR = 1, 9
 COLUMN_SAMPLES = {
     0: "Sep 30 23:59",
-    COL_TASK: "Weekly Security News",
+    COL_TASK: "Weekly Security News Crawl",
     2: "Sep 30 23:59",
     3: "9 min 59 s",
     4: "M running 1000/1000",

@@ -215,7 +215,9 @@ class TaskTableModel(QAbstractTableModel):
         if column == COL_LAST:
             return local_time_full(task.last_run) or None
         if column == COL_NEXT:
-            return local_time_full(task.next_run) or None
+            # The column may be cut before "(in 7 days)": the tooltip has it too.
+            full = local_time_full(task.next_run)
+            return f"{full} ({relative(task.next_run)})" if full else None
         if column == COL_RESULT:
             return self._result_text(task)
         if column == COL_NAME:
