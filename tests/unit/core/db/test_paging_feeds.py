@@ -90,11 +90,11 @@ def test_task_names_are_read_for_the_items_of_a_page(ctx: AppContext) -> None:
 def test_migration_0012_adds_the_origin_index_and_takes_it_away(tmp_path: Path) -> None:
     db = Database("sqlite:///" + str(tmp_path / "old.sqlite3"))
     try:
-        _migrate(db, "0011")
+        _migrate(db, "0014")
         assert "ix_items_origin" not in {i["name"] for i in inspect(db.engine).get_indexes("items")}
-        _migrate(db, "0012")
+        _migrate(db, "0015")
         assert "ix_items_origin" in {i["name"] for i in inspect(db.engine).get_indexes("items")}
-        _migrate(db, "0011", down=True)
+        _migrate(db, "0014", down=True)
         assert "ix_items_origin" not in {i["name"] for i in inspect(db.engine).get_indexes("items")}
     finally:
         db.dispose()
