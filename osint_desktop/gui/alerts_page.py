@@ -18,7 +18,6 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -50,10 +49,12 @@ from osint_desktop.core.db.queries import get_item_content
 from osint_desktop.core.query import QueryError, compile_regex, parse_query
 from osint_desktop.core.secrets import clear_credential
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
+from osint_desktop.gui.flow_layout import FlowLayout
 from osint_desktop.gui.formatting import HINT_COLOUR, STATUS_COLOURS, local_time_full, text_style
 from osint_desktop.gui.links import open_link
 from osint_desktop.gui.models.alerts import AlertTableModel, source_label
 from osint_desktop.gui.preview import ItemPreview
+from osint_desktop.gui.table_look import size_columns
 from osint_desktop.gui.watch_dialog import WatchDialog
 from osint_desktop.gui.widgets import data_table
 
@@ -71,6 +72,15 @@ INACTIVE_COLOUR = STATUS_COLOURS["inactive"]
 # Qt's rich text knows no <mark>: without a style of its own the marked words would not stand
 # out. Dark text on yellow, readable in a dark theme too.
 MARK_STYLE = "background-color:#ffe58a;color:#1f2937;font-weight:600"
+# The title takes what the others leave; a link is cut in its middle.
+COL_TITLE, COL_LINK = 2, 4
+COLUMN_SAMPLES = {
+    0: "Sep 30 23:59",
+    1: "Ransomware watch",
+    3: "News (RSS/Atom)",
+    COL_LINK: "https://feeds.example.org/news/world/rss.xml",
+    5: "Sep 30 23:59",
+}
 
 
 @dataclass(frozen=True)
@@ -256,7 +266,8 @@ class AlertsPage(QWidget):
         self.new_button.setToolTip("Follow names, terms and indicators in what is collected")
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton("Delete")
-        watch_buttons = QHBoxLayout()
+        # Rows of buttons wrap when narrow instead of widening the window past a small screen.
+        watch_buttons = FlowLayout()
         for button in (self.new_button, self.edit_button, self.delete_button):
             watch_buttons.addWidget(button)
         left = QWidget()
@@ -278,10 +289,10 @@ class AlertsPage(QWidget):
         self.open_button = QPushButton("Open in browser")
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write the alerts listed (this watch, or all) to a CSV file")
-        actions = QHBoxLayout()
+        actions = FlowLayout()
         actions.addWidget(self.unseen_only)
         actions.addWidget(self.count_label)
-        actions.addStretch(1)
+        actions.addStretch()
         for button in (
             self.mark_seen_button,
             self.mark_all_button,
@@ -321,7 +332,8 @@ class AlertsPage(QWidget):
         layout.addWidget(outer)
 
     def _make_table(self) -> QTableView:
-        table = data_table(self.model, (130, 140, 380, 110, 220), multi_select=True)
+        table = data_table(self.model, multi_select=True, middle_elided=(COL_LINK,))
+        size_columns(table, (COL_TITLE,), COLUMN_SAMPLES)
         # Always newest first: the inbox has no other order to offer, so no sort indicator.
         table.setSortingEnabled(False)
         table.horizontalHeader().setSortIndicatorShown(False)

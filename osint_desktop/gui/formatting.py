@@ -128,3 +128,19 @@ def duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes} min {rest} s"
+
+
+def compact_time(value: datetime | None, now: datetime | None = None) -> str:
+    """A time as short as it can be told apart in a narrow column.
+
+    "21:07" today, "Dec 8 21:07" this year, "2024-11-18" before; the tooltip gives it in full.
+    """
+    if value is None:
+        return "—"
+    local = value.astimezone()
+    today = (now or utcnow()).astimezone()
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    if local.year == today.year:
+        return f"{local.strftime('%b')} {local.day} {local.strftime('%H:%M')}"
+    return local.strftime("%Y-%m-%d")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import functools
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QThreadPool, QTime, Slot
+from PySide6.QtCore import Qt, QThreadPool, QTime, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QStackedWidget,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -22,10 +21,38 @@ from osint_desktop.app.health import SourceHealth, list_source_health
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.vocabulary import HealthState
 from osint_desktop.gui.background import Failure, run_in_background
-from osint_desktop.gui.models.health import COL_STATE, COL_TARGET, SourceHealthModel, SourceHealthProxy
-from osint_desktop.gui.widgets import data_table
+from osint_desktop.gui.models.health import (
+    COL_FAILURES,
+    COL_NAME,
+    COL_NEW,
+    COL_RATE,
+    COL_REASON,
+    COL_SOURCE,
+    COL_STATE,
+    COL_SUCCESS,
+    COL_TARGET,
+    COL_TASK,
+    COL_USUAL,
+    SourceHealthModel,
+    SourceHealthProxy,
+)
+from osint_desktop.gui.table_look import MiddleElideDelegate, size_columns
+from osint_desktop.gui.widgets import clear_on_escape, compact_combo, data_table
 
-COLUMN_WIDTHS = (90, 170, 110, 170, 280, 300, 120, 120, 75, 110, 65)
+__all__ = ["NO_MATCH_TEXT", "HealthPage", "MiddleElideDelegate"]
+
+# The target (a feed URL, elided in its middle) and the reason share what the others leave.
+COLUMN_SAMPLES = {
+    COL_STATE: "MM failing",
+    COL_TASK: "Weekly Security News Crawl",
+    COL_SOURCE: "News (RSS/Atom)",
+    COL_NAME: "Bleeping Computer news",
+    COL_SUCCESS: "Sep 30 23:59",
+    COL_NEW: "Sep 30 23:59",
+    COL_RATE: "999.9",
+    COL_USUAL: "every 23 h",
+    COL_FAILURES: "Failures",
+}
 STATE_FILTERS: tuple[tuple[str, HealthState | None], ...] = (
     ("All", None),
     ("Failing", HealthState.FAILING),
@@ -38,16 +65,6 @@ NO_MATCH_TEXT = {
     HealthState.QUIET: "No source has gone quiet.",
     HealthState.OK: "No source is ok: every one is failing or quiet.",
 }
-
-
-class MiddleElideDelegate(QStyledItemDelegate):
-    """Elides in the middle: a feed URL's host and its last path segment are what tell it apart."""
-
-    def initStyleOption(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> None:
-        super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class HealthPage(QWidget):
@@ -68,16 +85,20 @@ class HealthPage(QWidget):
         self.model = SourceHealthModel(self)
         self.proxy = SourceHealthProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.state_filter = QComboBox()
+        self.state_filter = compact_combo(QComboBox())
         for label, state in STATE_FILTERS:
             self.state_filter.addItem(label, state)
+        # Ctrl+F lands here: a part of a task's name, a target or a reason.
+        self.filter_edit = clear_on_escape(QLineEdit())
+        self.filter_edit.setPlaceholderText("Filter: task, target or reason")
+        self.filter_edit.setClearButtonEnabled(True)
         self.count_label = QLabel()
         self.status_label = QLabel()
         self.status_label.setEnabled(False)  # greyed: a note, not content
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Read the sources' health again")
-        self.table = data_table(self.proxy, COLUMN_WIDTHS)
-        self.table.setItemDelegateForColumn(COL_TARGET, MiddleElideDelegate(self.table))
+        self.table = data_table(self.proxy, middle_elided=(COL_TARGET,))
+        size_columns(self.table, (COL_TARGET, COL_REASON), COLUMN_SAMPLES)
         # Failing first, then quiet: what needs the analyst's attention on top.
         self.table.sortByColumn(COL_STATE, Qt.SortOrder.AscendingOrder)
         self.empty_label = QLabel()
@@ -90,7 +111,7 @@ class HealthPage(QWidget):
         filters = QHBoxLayout()
         filters.addWidget(QLabel("State"))
         filters.addWidget(self.state_filter)
-        filters.addStretch(1)
+        filters.addWidget(self.filter_edit, 1)
         filters.addWidget(self.status_label)
         filters.addWidget(self.count_label)
         filters.addWidget(self.refresh_button)
@@ -99,6 +120,7 @@ class HealthPage(QWidget):
         layout.addWidget(self.stack, 1)
 
         self.state_filter.currentIndexChanged.connect(self._on_filter_changed)
+        self.filter_edit.textChanged.connect(self._on_text_changed)
         self.refresh_button.clicked.connect(self.load)
         self._show_counts()
 
@@ -117,6 +139,11 @@ class HealthPage(QWidget):
     def set_state_filter(self, state: HealthState | None) -> None:
         """Show only the sources in one state (None: all)."""
         self.state_filter.setCurrentIndex(max(0, self.state_filter.findData(state)))
+
+    @property
+    def search_box(self) -> QLineEdit:
+        """Where Ctrl+F puts the keyboard."""
+        return self.filter_edit
 
     @Slot()
     def refresh(self) -> None:
@@ -176,6 +203,11 @@ class HealthPage(QWidget):
         self.proxy.set_state(self.state_filter.currentData())
         self._show_counts()
 
+    @Slot(str)
+    def _on_text_changed(self, text: str) -> None:
+        self.proxy.set_text(text)
+        self._show_counts()
+
     def _show_counts(self) -> None:
         total = self.model.rowCount()
         shown = self.proxy.rowCount()
@@ -194,6 +226,9 @@ class HealthPage(QWidget):
             self.empty_label.setText("Loading the sources…")
         elif total == 0:
             self.empty_label.setText(NO_TARGETS_TEXT)
+        elif self.proxy.text:
+            words = self.proxy.text
+            self.empty_label.setText(f"No source matches {words!r}. Esc in the filter box clears it.")
         else:
             self.empty_label.setText(NO_MATCH_TEXT[state] if state is not None else NO_TARGETS_TEXT)
         self.stack.setCurrentWidget(self.empty_label)

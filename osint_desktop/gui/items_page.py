@@ -11,6 +11,7 @@ from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -36,12 +37,16 @@ from osint_desktop.core.db.reading import ReadingCounts, mark_all_read, mark_rea
 from osint_desktop.core.query import QUERY_HELP, QueryError, parse_query
 from osint_desktop.core.vocabulary import RunStatus, Source
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
+from osint_desktop.gui.empty_state import EmptyState
+from osint_desktop.gui.flow_layout import FlowLayout
 from osint_desktop.gui.formatting import status_hex, text_style
+from osint_desktop.gui.items_welcome import ALL_FEEDS, empty_items_text, feed_choices
 from osint_desktop.gui.links import open_link
-from osint_desktop.gui.models.items import ItemTableModel
+from osint_desktop.gui.models.items import COL_ORIGIN, COL_TASK, COL_TITLE, ItemTableModel
 from osint_desktop.gui.preview import ItemPreview
 from osint_desktop.gui.selection import SelectionKeeper
-from osint_desktop.gui.widgets import data_table, refill_task_filter
+from osint_desktop.gui.table_look import size_columns
+from osint_desktop.gui.widgets import clear_on_escape, compact_combo, data_table, refill_task_filter
 
 SEARCH_DELAY_MS = 250
 # The item shown is marked read after this long, as feed readers do: one only passed over on
@@ -51,6 +56,15 @@ MARK_READ_DELAY_MS = 1000
 COUNTS_DELAY_MS = 200
 # The read-state filter's choices (its item data); None: every item.
 UNREAD, STARRED = "unread", "starred"
+# The title takes what the others leave; a feed URL is cut in its middle.
+COLUMN_SAMPLES = {
+    0: "Sep 30 23:59",
+    2: "Source",
+    3: "Author Name Here",
+    4: "Sep 30 23:59",
+    COL_ORIGIN: "https://feeds.example.org/news/world/rss.xml",
+    COL_TASK: "Weekly Security News Crawl",
+}
 
 
 class ItemsPage(QWidget):
@@ -58,6 +72,8 @@ class ItemsPage(QWidget):
 
     # The unread per task and in all (ReadingCounts), after every refresh: the Tasks table shows them.
     reading_counts_changed = Signal(object)
+    # A link of the empty page's text (new-task, import-opml, run-all, data-folder) was clicked.
+    link_activated = Signal(str)
 
     def __init__(
         self,
@@ -65,11 +81,15 @@ class ItemsPage(QWidget):
         parent: QWidget | None = None,
         evidence_dir: Path | None = None,
         settings: Settings | None = None,
+        home: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self._db = db
         # Read when needed: a change in Settings applies to the next item shown.
         self._settings = settings or Settings()
+        # Where the data lives, said on the first start's welcome.
+        self._home = home
+        self._tasks: list[TaskInfo] = []
         # Where the captures the preview names are kept; None: this window shows no raw captures.
         self._evidence_dir = evidence_dir
         self._previewed_capture: dict[str, Any] | None = None
@@ -78,30 +98,44 @@ class ItemsPage(QWidget):
         self.search_edit.setPlaceholderText('Search: words, "phrase", OR, NOT, prefix*')
         self.search_edit.setToolTip(QUERY_HELP)
         self.search_edit.setClearButtonEnabled(True)
+        clear_on_escape(self.search_edit)
         # A malformed query says what is wrong here, and the last valid search stays listed.
         self.search_error = QLabel()
         self.search_error.setStyleSheet(text_style(status_hex(RunStatus.FAILED)))
         self.search_error.setWordWrap(True)
         self.search_error.setVisible(False)
         self._valid_search = ""
-        self.task_filter = QComboBox()
+        self.task_filter = compact_combo(QComboBox())
         self.task_filter.addItem("All tasks", None)
-        self.source_filter = QComboBox()
+        # One feed or target (the items' origin): typed or chosen, a part of it finds it.
+        self.origin_filter = compact_combo(QComboBox())
+        self.origin_filter.setEditable(True)
+        self.origin_filter.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.origin_filter.addItem(ALL_FEEDS, None)
+        self.origin_filter.setToolTip("Show only the items of one feed or target")
+        completer = QCompleter(self.origin_filter.model(), self.origin_filter)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.origin_filter.setCompleter(completer)
+        self.source_filter = compact_combo(QComboBox(), 5)
         self.source_filter.addItem("All sources", None)
         self.source_filter.addItem("News", Source.NEWS.value)
         self.source_filter.addItem("X", Source.X.value)
         # Only the items a watch matched (Alerts, "Show in Items"): filled by set_watches.
-        self.watch_filter = QComboBox()
+        self.watch_filter = compact_combo(QComboBox())
         self.watch_filter.addItem("Any watch", None)
         self.watch_filter.setToolTip("Show only the items a watch matched")
-        self.state_filter = QComboBox()
+        self.state_filter = compact_combo(QComboBox(), 5)
         self.state_filter.addItem("All items", None)
         self.state_filter.addItem("Unread", UNREAD)
         self.state_filter.addItem("Starred", STARRED)
         self.state_filter.setToolTip("Show every item, only those not read yet, or only the starred ones")
         self.counts = ReadingCounts()
         self.count_label = QLabel()
-        self.table = data_table(self.model, (130, 380, 70, 150, 130), multi_select=True)
+        self.table = data_table(self.model, multi_select=True, middle_elided=(COL_ORIGIN,))
+        size_columns(self.table, (COL_TITLE,), COLUMN_SAMPLES)
+        self.empty_state = EmptyState(self.table, self._empty_text)
+        self.empty_state.link_activated.connect(self._on_empty_link)
         self.preview = ItemPreview()
         self.open_button = QPushButton("Open in browser")
         self.raw_capture_button = QPushButton("Show raw capture…")
@@ -128,19 +162,20 @@ class ItemsPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.search_edit, 3)
         top.addWidget(self.task_filter, 2)
+        top.addWidget(self.origin_filter, 2)
         top.addWidget(self.source_filter, 1)
         top.addWidget(self.state_filter, 1)
-        top.addWidget(QLabel("Watch:"))
         top.addWidget(self.watch_filter, 1)
         top.addWidget(self.count_label)
-        buttons = QHBoxLayout()
+        # Wraps under a narrow preview rather than widening the window past a small screen.
+        buttons = FlowLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.raw_capture_button)
         for action in (self.star_action, self.read_action, self.mark_all_read_action):
             tool = QToolButton()
             tool.setDefaultAction(action)
             buttons.addWidget(tool)
-        buttons.addStretch(1)
+        buttons.addStretch()
         buttons.addWidget(self.export_csv_button)
         buttons.addWidget(self.export_json_button)
         right = QWidget()
@@ -151,7 +186,10 @@ class ItemsPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(right)
-        splitter.setSizes([700, 500])
+        # The table first: the preview shows one item, the table the many.
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([720, 480])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.search_error)
@@ -160,6 +198,10 @@ class ItemsPage(QWidget):
         self.search_edit.textChanged.connect(self._search_timer.start)
         self._search_timer.timeout.connect(self.apply_filters)
         self.task_filter.currentIndexChanged.connect(self.apply_filters)
+        self.origin_filter.activated.connect(self.apply_filters)
+        origin_line = self.origin_filter.lineEdit()
+        if origin_line is not None:  # editable: it has one
+            origin_line.editingFinished.connect(self.apply_filters)
         self.source_filter.currentIndexChanged.connect(self.apply_filters)
         self.watch_filter.currentIndexChanged.connect(self.apply_filters)
         self.state_filter.currentIndexChanged.connect(self.apply_filters)
@@ -245,8 +287,13 @@ class ItemsPage(QWidget):
         if index < 0:
             self.watch_filter.addItem(f"Watch {watch_id}", watch_id)  # the list arrives later
             index = self.watch_filter.count() - 1
-        combos = (self.task_filter, self.source_filter, self.state_filter, self.watch_filter)
-        for combo, position in zip(combos, (0, 0, 0, index), strict=True):
+        for combo, position in (
+            (self.task_filter, 0),
+            (self.source_filter, 0),
+            (self.origin_filter, 0),
+            (self.state_filter, 0),
+            (self.watch_filter, index),
+        ):
             combo.blockSignals(True)
             combo.setCurrentIndex(position)
             combo.blockSignals(False)
@@ -259,11 +306,67 @@ class ItemsPage(QWidget):
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
 
+    @property
+    def search_box(self) -> QLineEdit:
+        """Where Ctrl+F puts the keyboard."""
+        return self.search_edit
+
     def set_tasks(self, tasks: list[TaskInfo]) -> None:
-        """Keep the task filter's choices, and the names of the items' origins, in step with the tasks."""
+        """Keep the task and feed filters' choices and the origins' names in step with the tasks."""
         self.model.set_tasks(tasks)
+        self._tasks = list(tasks)
+        self._refill_origins()
         if refill_task_filter(self.task_filter, tasks):
             self.apply_filters()
+        self.empty_state.update_state()
+
+    def _refill_origins(self) -> None:
+        """Offer every task's targets; a feed typed that no task has any more stays as typed."""
+        typed = self.origin_filter.currentText()
+        wanted = feed_choices(self._tasks)
+        present = [self.origin_filter.itemText(i) for i in range(1, self.origin_filter.count())]
+        if present == wanted:
+            return
+        self.origin_filter.blockSignals(True)
+        while self.origin_filter.count() > 1:
+            self.origin_filter.removeItem(1)
+        for target in wanted:
+            self.origin_filter.addItem(target, target)
+        self.origin_filter.setCurrentIndex(max(0, self.origin_filter.findText(typed)))
+        self.origin_filter.setEditText(typed)
+        self.origin_filter.blockSignals(False)
+
+    def origin(self) -> str | None:
+        """The feed or target chosen or typed; None for all."""
+        text = self.origin_filter.currentText().strip()
+        return None if text in ("", ALL_FEEDS) else text
+
+    def filtered(self) -> bool:
+        """Whether a search or filter narrows the list."""
+        where = self.model.filter
+        narrowing = (where.task_id, where.source, where.search, where.watch_id, where.origin)
+        return any(value is not None for value in narrowing)
+
+    def _empty_text(self) -> str:
+        return empty_items_text(self.filtered(), self._tasks, self._home)
+
+    @Slot(str)
+    def _on_empty_link(self, link: str) -> None:
+        if link == "clear-filters":
+            self.clear_filters()
+        else:
+            self.link_activated.emit(link)
+
+    def clear_filters(self) -> None:
+        """Every item again: no search, any task, feed, source and watch."""
+        for combo in (self.task_filter, self.source_filter, self.watch_filter, self.origin_filter):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self.apply_filters()
 
     @Slot()
     def apply_filters(self) -> None:
@@ -294,6 +397,7 @@ class ItemsPage(QWidget):
                 watch_id=self.watch_filter.currentData(),
                 unread_only=state == UNREAD,
                 starred_only=state == STARRED,
+                origin=self.origin(),
             )
         finally:
             self._filtering = False

@@ -21,16 +21,37 @@ from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.queries import LogInfo, get_log
 from osint_desktop.core.vocabulary import RunStatus
+from osint_desktop.gui.empty_state import EmptyState
 from osint_desktop.gui.formatting import duration, local_time_full, status_hex
 from osint_desktop.gui.models.logs import LogTableModel
 from osint_desktop.gui.selection import SelectionKeeper
-from osint_desktop.gui.widgets import data_table, refill_task_filter
+from osint_desktop.gui.table_look import size_columns
+from osint_desktop.gui.widgets import compact_combo, data_table, refill_task_filter
 
 STATUS_FILTERS = (
     ("All statuses", ()),
     ("Problems (failed, partial, interrupted)", (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.INTERRUPTED)),
     *((status.capitalize(), (status,)) for status in RunStatus),
 )
+
+# The error takes what the others leave (its first line; the details pane has it all).
+COL_TASK, COL_ERROR = 1, 9
+COLUMN_SAMPLES = {
+    0: "Sep 30 23:59",
+    COL_TASK: "Weekly Security News Crawl",
+    2: "Sep 30 23:59",
+    3: "9 min 59 s",
+    4: "M running 1000/1000",
+    5: "scheduled",
+    6: "collector",
+    7: "9999",
+    8: "9999",
+}
+NO_RUNS_TEXT = (
+    "<p>No runs yet.</p><p>Each run of a task is listed here as it happens, with every target's "
+    "result. <a href='run-all'>Run the active tasks now</a> (F5).</p>"
+)
+NO_MATCH_TEXT = "<p>No runs match these filters.</p>"
 
 # A target that failed, or worked with a warning, is written in its run status's colour.
 ERROR_COLOUR = status_hex(RunStatus.FAILED)
@@ -89,13 +110,15 @@ class LogsPage(QWidget):
         super().__init__(parent)
         self._db = db
         self.model = LogTableModel(db, self)
-        self.task_filter = QComboBox()
+        self.task_filter = compact_combo(QComboBox())
         self.task_filter.addItem("All tasks", None)
-        self.status_filter = QComboBox()
+        self.status_filter = compact_combo(QComboBox())
         for label, statuses in STATUS_FILTERS:
             self.status_filter.addItem(label, statuses)
         self.count_label = QLabel()
-        self.table = data_table(self.model, (130, 210, 130, 80, 110, 80, 120, 65, 55))
+        self.table = data_table(self.model)
+        size_columns(self.table, (COL_ERROR,), COLUMN_SAMPLES)
+        self.empty_state = EmptyState(self.table, self._empty_text)
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.setPlaceholderText("Select a run to see each target's result and the full error text.")
@@ -144,6 +167,10 @@ class LogsPage(QWidget):
         statuses = self.status_filter.currentData() or ()
         # The selected run stays selected if the new filter keeps it; else the details clear.
         self.model.set_filter(self.task_filter.currentData(), tuple(statuses))
+
+    def _empty_text(self) -> str:
+        filtered = self.task_filter.currentIndex() > 0 or self.status_filter.currentIndex() > 0
+        return NO_MATCH_TEXT if filtered else NO_RUNS_TEXT
 
     @Slot()
     def refresh(self) -> None:

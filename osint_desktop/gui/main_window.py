@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
-    QHeaderView,
+    QFrame,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSystemTrayIcon,
     QTabWidget,
+    QWidget,
 )
 
 from osint_desktop import APP_NAME, __version__
@@ -25,10 +26,12 @@ from osint_desktop.core.db.changes import Changes
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import Source, TaskStatus, Trigger
 from osint_desktop.core.wording import count_text
+from osint_desktop.gui import shortcuts as keys
 from osint_desktop.gui.alerts_page import AlertsPage
 from osint_desktop.gui.background import end_pool_threads
 from osint_desktop.gui.crawls import CrawlController
 from osint_desktop.gui.db_watch import DatabaseWatcher
+from osint_desktop.gui.eliding import ElidedLabel, StatusBar
 from osint_desktop.gui.formatting import local_time, relative
 from osint_desktop.gui.health_page import HealthPage
 from osint_desktop.gui.icons import app_icon
@@ -37,14 +40,18 @@ from osint_desktop.gui.logs_page import LogsPage
 from osint_desktop.gui.models.tasks import has_failing_source
 from osint_desktop.gui.notifications import Notifier
 from osint_desktop.gui.overview import OverviewWidget
+from osint_desktop.gui.page_keys import PageKeys
 from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT, VIEW_ONLY_TEXT, SchedulerBridge
+from osint_desktop.gui.table_columns import TableColumns
 from osint_desktop.gui.task_dialog import TaskDialog
 from osint_desktop.gui.tasks_page import TasksPage
 from osint_desktop.gui.tray import Tray
+from osint_desktop.gui.window_geometry import WindowGeometry
 
 log = logging.getLogger(__name__)
 
-TAB_TASKS, TAB_LOGS, TAB_ITEMS, TAB_ALERTS, TAB_OVERVIEW = range(5)
+TAB_TASKS, TAB_LOGS, TAB_ITEMS, TAB_ALERTS, TAB_OVERVIEW, TAB_SOURCES = range(6)
+PAGE_NAMES = ("Tasks", "Logs", "Items", "Alerts", "Overview", "Sources")
 REFRESH_INTERVAL_MS = 30_000
 
 
@@ -69,9 +76,12 @@ class MainWindow(QMainWindow):
         self.tray = tray
         self.quitting = False
         self.ui_state = QSettings(str(ctx.home / "window.ini"), QSettings.Format.IniFormat)
+        self.geometry_keeper = WindowGeometry(self, self.ui_state)
+        # Every shortcut the window binds, in menu order: Help > Keyboard shortcuts lists these.
+        self.shortcut_list: list[keys.Shortcut] = []
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
-        self.resize(1200, 760)
+        self.setStatusBar(StatusBar(self))
 
         self.tasks_page = TasksPage(ctx.db, self)
         # The window works on the page's model and table throughout: short names for them.
@@ -79,21 +89,41 @@ class MainWindow(QMainWindow):
         self.tasks_table = self.tasks_page.table
         self.task_model.on_toggle_active = self.set_task_active
         self.logs_page = LogsPage(ctx.db, self)
-        self.items_page = ItemsPage(ctx.db, self, evidence_dir=ctx.evidence_dir, settings=ctx.settings)
+        self.items_page = ItemsPage(
+            ctx.db, self, evidence_dir=ctx.evidence_dir, settings=ctx.settings, home=ctx.home
+        )
         # The unread per task, counted by the items page after every refresh of its list.
         self.items_page.reading_counts_changed.connect(self.task_model.set_unread_counts)
         self.alerts_page = AlertsPage(ctx, self)
         self.overview = OverviewWidget(ctx.db, self)
         self.health_page = HealthPage(ctx.db, self)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.tasks_page, "Tasks")
-        self.tabs.addTab(self.logs_page, "Logs")
-        self.tabs.addTab(self.items_page, "Items")
-        self.tabs.addTab(self.alerts_page, "Alerts")
-        self.tabs.addTab(self.overview, "Overview")
-        self.tabs.addTab(self.health_page, "Sources")
+        # The charts scroll below their smallest readable size rather than make the window taller
+        # than a 600-pixel screen.
+        overview_scroll = QScrollArea()
+        overview_scroll.setWidget(self.overview)
+        overview_scroll.setWidgetResizable(True)
+        overview_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        pages: tuple[QWidget, ...] = (self.tasks_page, self.logs_page, self.items_page, self.alerts_page)
+        pages += (overview_scroll, self.health_page)
+        for page, name in zip(pages, PAGE_NAMES, strict=True):
+            self.tabs.addTab(page, name)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
+        # Right-click a header to show the columns hidden at first: the items' source (its filter,
+        # the task and the origin say it too, and the table is narrow beside the preview), a
+        # run's finish (its start and duration give it) and host (the details have it), a
+        # source's kind (its task says it) and usual interval (its reason says it).
+        self.columns = {
+            name: TableColumns(table, name, self.ui_state, hidden)
+            for name, table, hidden in (
+                ("tasks", self.tasks_table, ()),
+                ("logs", self.logs_page.table, ("Finished", "Host")),
+                ("items", self.items_page.table, ("Source",)),
+                ("alerts", self.alerts_page.table, ()),
+                ("sources", self.health_page.table, ("Source", "Usual interval")),
+            )
+        }
 
         self._make_actions()
         self._connect_tasks_page()
@@ -118,16 +148,12 @@ class MainWindow(QMainWindow):
     # construction ---------------------------------------------------------------
 
     def _action(
-        self,
-        text: str,
-        slot: object,
-        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
-        tip: str = "",
+        self, text: str, slot: object, shortcut: keys.Shortcut | None = None, tip: str = ""
     ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            keys.bind(action, shortcut)
+            self.shortcut_list.append(shortcut)
         if tip:
             action.setStatusTip(tip)
             action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
@@ -136,34 +162,47 @@ class MainWindow(QMainWindow):
         return action
 
     def _make_actions(self) -> None:
-        self.new_action = self._action("&New task…", self.new_task, "Ctrl+N", "Create a crawl task")
-        self.edit_action = self._action("&Edit task…", self.edit_task, "F2", "Edit the selected task")
-        self.edit_enter_action = self._action("Edit task (Enter)", self.edit_task_if_table_focused, "Return")
-        self.delete_action = self._action(
-            "&Delete task", self.delete_task, QKeySequence.StandardKey.Delete, "Delete the selected task"
+        self.new_action = self._action("&New task…", self.new_task, keys.NEW_TASK, "Create a crawl task")
+        self.edit_action = self._action(
+            "&Edit task…", self.edit_task, keys.EDIT_TASK, "Edit the selected task"
         )
-        self.run_action = self._action("&Run now", self.run_selected, "Ctrl+R", "Run the selected task now")
-        self.run_all_action = self._action("Run &all", self.run_all, "F5", "Run every active task now")
+        self.edit_enter_action = self._action(
+            "Edit task (Enter)", self.edit_task_if_table_focused, keys.EDIT_TASK_ENTER
+        )
+        self.delete_action = self._action(
+            "&Delete task", self.delete_task, keys.DELETE_TASK, "Delete the selected task"
+        )
+        self.run_action = self._action(
+            "&Run now", self.run_selected, keys.RUN_NOW, "Run the selected task now"
+        )
+        self.run_all_action = self._action(
+            "Run &all", self.run_all, keys.RUN_ALL, "Run every active task now"
+        )
         self.stop_action = self._action(
             "&Stop", self.stop_selected, tip="Stop the selected task's run; what it collected so far is kept"
         )
         self.pause_action = self._action(
-            "&Pause scheduler", self.toggle_pause, "Ctrl+P", "Pause or resume scheduled runs"
+            "&Pause scheduler", self.toggle_pause, keys.PAUSE, "Pause or resume scheduled runs"
         )
         self.pause_action.setCheckable(True)
         self.settings_action = self._action(
-            "&Settings…", self.open_settings, "Ctrl+,", "Token, limits, notifications"
+            "&Settings…", self.open_settings, keys.SETTINGS, "Token, limits, notifications"
         )
-        self.quit_action = self._action("&Quit", self.request_quit, "Ctrl+Q", "Stop crawling and quit")
+        self.quit_action = self._action("&Quit", self.request_quit, keys.QUIT, "Stop crawling and quit")
         self.import_opml_action = self._action("&Import feeds (OPML)…", self.import_opml)
         self.export_opml_action = self._action("E&xport feeds (OPML)…", self.export_opml)
         self.clear_logs_action = self._action("&Clear old logs…", self.clear_old_logs)
         self.about_action = self._action("&About", self.about)
         self.new_watch_action = self._action(
-            "New &watch…", self.new_watch, "Ctrl+Shift+N", "Follow names, terms and indicators"
+            "New &watch…", self.new_watch, keys.NEW_WATCH, "Follow names, terms and indicators"
         )
         self.show_alerts_action = self._action(
-            "&Alerts", lambda: self.show_alerts(None), "Ctrl+Shift+A", "The matches of your watches"
+            "&Alerts", lambda: self.show_alerts(None), keys.SHOW_ALERTS, "The matches of your watches"
+        )
+        self.page_keys = PageKeys(self, self.tabs, PAGE_NAMES)
+        self.shortcut_list.extend(self.page_keys.shortcuts)
+        self.shortcuts_action = self._action(
+            "&Keyboard shortcuts", self.show_shortcuts, keys.HELP_SHORTCUTS, "Every keyboard shortcut"
         )
 
     def _connect_alerts_page(self) -> None:
@@ -198,10 +237,16 @@ class MainWindow(QMainWindow):
         task_menu.addSeparator()
         task_menu.addAction(self.new_watch_action)
         view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.show_alerts_action)
+        view_menu.addActions([self.page_keys.next_action, self.page_keys.previous_action])
+        view_menu.addSeparator()
+        view_menu.addActions(self.page_keys.page_actions)
+        view_menu.addSeparator()
+        view_menu.addActions([self.page_keys.find_action, self.show_alerts_action])
         scheduler_menu = self.menuBar().addMenu("&Scheduler")
         scheduler_menu.addAction(self.pause_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addSeparator()
         help_menu.addAction(self.about_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -214,9 +259,11 @@ class MainWindow(QMainWindow):
         toolbar.addActions([self.pause_action, self.settings_action])
 
     def _make_status_bar(self) -> None:
-        self.scheduler_label = QLabel()
-        self.running_label = QLabel()
-        self.next_run_label = QLabel()
+        # They elide when the window is narrow (hover shows them whole): the message beside
+        # them elides first, as it takes what they leave.
+        self.scheduler_label = ElidedLabel()
+        self.running_label = ElidedLabel()
+        self.next_run_label = ElidedLabel()
         bar = self.statusBar()
         bar.addPermanentWidget(self.running_label)
         bar.addPermanentWidget(self.next_run_label)
@@ -231,6 +278,10 @@ class MainWindow(QMainWindow):
         self.bridge.state_changed.connect(self.update_status)
         self.bridge.job_error.connect(self.on_job_error)
         self.tasks_table.selectionModel().selectionChanged.connect(self._update_actions)
+        # The empty pages' texts link to what fills them.
+        self.tasks_page.empty_state.link_activated.connect(self.open_page_link)
+        self.logs_page.empty_state.link_activated.connect(self.open_page_link)
+        self.items_page.link_activated.connect(self.open_page_link)
         if self.tray is not None:
             self.tray.show_hide_requested.connect(self.toggle_visible)
             self.tray.run_all_requested.connect(self.run_all)
@@ -242,28 +293,17 @@ class MainWindow(QMainWindow):
     # state -----------------------------------------------------------------------
 
     def _restore_ui_state(self) -> None:
-        geometry = self.ui_state.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        for name, header in self._headers().items():
-            state = self.ui_state.value(f"columns/{name}")
-            if isinstance(state, QByteArray):
-                header.restoreState(state)
+        # The last place on this screen, never off it; a first start fits the screen it opens on.
+        self.geometry_keeper.restore()
+        for columns in self.columns.values():
+            columns.restore()
 
     def save_ui_state(self) -> None:
-        """Remember window geometry and column widths."""
-        self.ui_state.setValue("geometry", self.saveGeometry())
-        for name, header in self._headers().items():
-            self.ui_state.setValue(f"columns/{name}", header.saveState())
+        """Remember window geometry (for the screen it is on) and the tables' columns."""
+        self.geometry_keeper.save()
+        for columns in self.columns.values():
+            columns.save()
         self.ui_state.sync()
-
-    def _headers(self) -> dict[str, QHeaderView]:
-        return {
-            "tasks": self.tasks_table.horizontalHeader(),
-            "logs": self.logs_page.table.horizontalHeader(),
-            "items": self.items_page.table.horizontalHeader(),
-            "alerts": self.alerts_page.table.horizontalHeader(),
-        }
 
     def selected_task(self) -> TaskInfo | None:
         """The task on the selected row."""
@@ -687,6 +727,28 @@ class MainWindow(QMainWindow):
         self.show_and_raise()
         self.tabs.setCurrentIndex(TAB_LOGS)
         self.logs_page.select_log(log_id)
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts: the window's, then the tables', search boxes' and editors'."""
+        from osint_desktop.gui.shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog([*self.shortcut_list, *keys.OUTSIDE_WINDOW], self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.shortcuts_dialog = dialog
+        dialog.show()
+
+    @Slot(str)
+    def open_page_link(self, link: str) -> None:
+        """A link in an empty page's text: add a task, import feeds, run them, open the data folder."""
+        if link == "new-task":
+            self.new_task()
+        elif link == "import-opml":
+            self.import_opml()
+        elif link == "run-all":
+            self.run_all()
+        elif link == "data-folder":
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.home)))
 
     @Slot()
     def about(self) -> None:

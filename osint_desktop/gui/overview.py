@@ -33,7 +33,17 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPalette, QPen, QShowEvent
+from PySide6.QtGui import (
+    QColor,
+    QCursor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QPen,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -78,6 +88,10 @@ OUTCOME_LABELS = {
 TASK_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f")
 OTHER_COLOUR = "#a5acb5"
 TARGET_DAY_LABELS = 8
+# Room beside each date label, and what the axes and margins take from a chart's width: at
+# 800 pixels, eight dates per half-window chart were elided to "No… No…".
+LABEL_GAP = 18
+CHART_FURNITURE = 70
 
 
 class _StatCard(QFrame):
@@ -119,13 +133,16 @@ class _StatCard(QFrame):
 class _ChartPanel(QFrame):
     """A chart view with a note laid over it for when there is nothing to draw."""
 
+    resized = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chartCard")
         self.view = QChartView()
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setFrameShape(QFrame.Shape.NoFrame)
-        self.view.setMinimumSize(320, 200)
+        # Small enough for a 1024x600 screen; the page scrolls below this.
+        self.view.setMinimumSize(260, 200)
         # The card paints the background; the view and the chart stay see-through on it.
         self.view.setBackgroundBrush(self.palette().brush(QPalette.ColorRole.Base))
         self.note = QLabel()
@@ -142,6 +159,10 @@ class _ChartPanel(QFrame):
         stack.setContentsMargins(1, 1, 1, 1)
         stack.addWidget(self.note)
         stack.addWidget(self.view)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def chart(self) -> QChart:
         """The chart on show."""
@@ -183,6 +204,7 @@ class OverviewWidget(QWidget):
         self._run_days: list[date] = []
         self._run_counts: dict[str, list[int]] = {}
         self._item_days: list[date] = []
+        self._wanted_ticks = 7
         self._build()
         self._draw_placeholder()
 
@@ -321,6 +343,8 @@ class OverviewWidget(QWidget):
         self.items_panel = _ChartPanel()
         self.durations_panel = _ChartPanel()
         self._panels = (self.runs_panel, self.items_panel, self.durations_panel)
+        for panel in self._panels:
+            panel.resized.connect(self._relabel_days)
         grid = QGridLayout()
         grid.setSpacing(10)
         grid.addWidget(self.runs_panel, 0, 0)
@@ -429,19 +453,44 @@ class OverviewWidget(QWidget):
             axis.setTitleFont(self._small_font())
         return axis
 
-    def _day_axis(self, days: list[date]) -> QCategoryAxis:
-        """An axis over day indexes labelled with a handful of dates, the last one always."""
+    def _day_axis(self, days: list[date], panel: _ChartPanel) -> QCategoryAxis:
+        """An axis over day indexes labelled with as many dates as fit, the last one always."""
         axis = QCategoryAxis()
         self._style_axis(axis)
         axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
         axis.setRange(-0.5, len(days) - 0.5)
         axis.setStartValue(-0.5)
-        step = max(1, math.ceil(len(days) / TARGET_DAY_LABELS))
+        self._label_days(axis, days, panel.view.width())
+        axis.setGridLineVisible(False)
+        return axis
+
+    def _label_days(self, axis: QCategoryAxis, days: list[date], width: int) -> None:
+        for label in axis.categoriesLabels():
+            axis.remove(label)
+        step = day_label_step(len(days), width, self._day_label_width())
         for index, day in enumerate(days):
             if (len(days) - 1 - index) % step == 0:
                 axis.append(self._day_label(day), index)
-        axis.setGridLineVisible(False)
-        return axis
+
+    def _day_label_width(self) -> int:
+        # The widest date label, as "Sep 30" in English: what two neighbours must not overlap.
+        return QFontMetrics(self._small_font()).horizontalAdvance(self._day_label(date(2000, 9, 30)))
+
+    def _relabel_days(self) -> None:
+        """Fewer dates on a narrow chart, more on a wide one, never cut to "No…"."""
+        for panel, days in ((self.runs_panel, self._run_days), (self.items_panel, self._item_days)):
+            for axis in panel.chart().axes(Qt.Orientation.Horizontal):
+                if isinstance(axis, QCategoryAxis):
+                    self._label_days(axis, days, panel.view.width())
+        for axis in self.durations_panel.chart().axes(Qt.Orientation.Horizontal):
+            if isinstance(axis, QDateTimeAxis):
+                axis.setTickCount(self._time_ticks(self._wanted_ticks))
+
+    def _time_ticks(self, wanted: int) -> int:
+        """As many ticks of the duration chart's time axis as fit its width, at most wanted."""
+        room = max(0, self.durations_panel.view.width() - CHART_FURNITURE)
+        fits = room // (self._day_label_width() + LABEL_GAP) + 1
+        return max(2, min(wanted, fits))
 
     def _day_label(self, day: date) -> str:
         return self._locale.toString(QDate(day.year, day.month, day.day), "MMM d")
@@ -555,8 +604,8 @@ class OverviewWidget(QWidget):
         series.hovered.connect(self._on_bar_hovered)
         chart.addSeries(series)
         totals = [sum(day) for day in zip(*outcomes.values(), strict=True)] or [0]
-        self._attach(chart, series, self._day_axis(days), self._count_axis(max(totals)))
         self._run_days = days
+        self._attach(chart, series, self._day_axis(days, self.runs_panel), self._count_axis(max(totals)))
         self._run_counts = outcomes
         self.runs_panel.set_chart(chart)
         self.runs_panel.show_note(note)
@@ -585,14 +634,14 @@ class OverviewWidget(QWidget):
             # An empty chart still shows its axes, so the page keeps its shape.
             first = QLineSeries()
             chart.addSeries(first)
-        x_axis = self._day_axis(days)
+        self._item_days = days
+        x_axis = self._day_axis(days, self.items_panel)
         y_axis = self._count_axis(peak)
         chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
         for series_item in chart.series():
             series_item.attachAxis(x_axis)
             series_item.attachAxis(y_axis)
-        self._item_days = days
         self.items_panel.set_chart(chart)
         self.items_panel.show_note(note)
 
@@ -636,7 +685,8 @@ class OverviewWidget(QWidget):
             QDateTime.fromMSecsSinceEpoch(int(start * 1000)), QDateTime.fromMSecsSinceEpoch(int(end * 1000))
         )
         # Tick counts that divide the period into whole days: 7 -> 1, 30 -> 5, 90 -> 10 days.
-        x_axis.setTickCount({7: 8, 30: 7, 90: 10}.get(span_days, 7))
+        self._wanted_ticks = {7: 8, 30: 7, 90: 10}.get(span_days, 7)
+        x_axis.setTickCount(self._time_ticks(self._wanted_ticks))
         x_axis.setFormat("MMM d" if span_days > 1 else "HH:mm")
         y_axis = QValueAxis()
         self._style_axis(y_axis)
@@ -697,6 +747,13 @@ class OverviewWidget(QWidget):
         QToolTip.showText(
             QCursor.pos(), f"<b>{series.name()}</b><br>started {when}<br>took {duration(point.y())}"
         )
+
+
+def day_label_step(days: int, width: int, label_width: int) -> int:
+    """Label every step-th day: at most TARGET_DAY_LABELS, and no more than fit the chart's width."""
+    room = max(0, width - CHART_FURNITURE)
+    fits = max(2, room // (label_width + LABEL_GAP))
+    return max(1, math.ceil(days / min(fits, TARGET_DAY_LABELS)))
 
 
 def _qdate(day: date) -> QDate:

@@ -45,6 +45,7 @@ from osint_desktop.core.validation import (
 from osint_desktop.core.vocabulary import RunStatus, Source, TaskStatus
 from osint_desktop.core.wording import sentence
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
+from osint_desktop.gui.dialog_keys import add_save_keys, confirm_discard
 from osint_desktop.gui.formatting import (
     HINT_COLOUR,
     NOTICE_COLOUR,
@@ -97,6 +98,8 @@ class TaskDialog(QDialog):
         # line, so a line's name is its tooltip.
         self.target_titles = task.titles() if task else {}
         self.targets_edit.viewport().installEventFilter(self)
+        # One target a line: a tab is never part of one, so Tab moves on as in every other field.
+        self.targets_edit.setTabChangesFocus(True)
         self.active_check = QCheckBox("Active (runs on schedule)")
         self.active_check.setChecked(task.active if task else True)
         if task:
@@ -189,9 +192,11 @@ class TaskDialog(QDialog):
         self.max_run_edit.textChanged.connect(self._update_cost)
         self.max_day_edit.textChanged.connect(self._update_cost)
         self.linked_pages_check.toggled.connect(self._update_linked_pages)
+        add_save_keys(self, self.save)
         self._update_hint()
         self._update_cost()
         self._update_linked_pages()
+        self._initial = self.form_state()
         if self.source() == Source.X:
             self._look_up_token()
 
@@ -532,6 +537,29 @@ class TaskDialog(QDialog):
     def probe_finished(self) -> bool:
         """Whether the last test has reported everything."""
         return self._probe is not None and not self._probe.running
+
+    def form_state(self) -> dict[str, object]:
+        """Everything the user can change about the task, to tell whether they did."""
+        return {
+            "name": self.name_edit.text(),
+            "source": self.source(),
+            "frequency": self.frequency_combo.currentData(),
+            "targets": self.targets_edit.toPlainText(),
+            "active": self.active_check.isChecked(),
+            "caps": (self.max_run_edit.text(), self.max_day_edit.text()),
+            "linked_pages": (self.linked_pages_check.isChecked(), self.linked_pages_spin.value()),
+        }
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was changed since the dialog opened."""
+        return self.form_state() != self._initial
+
+    def reject(self) -> None:
+        """Escape, Cancel or the close button: ask before the changes typed are thrown away."""
+        if self.changed and not confirm_discard(self, "Discard the changes to this task?"):
+            return
+        super().reject()
 
     def done(self, result: int) -> None:
         """Closing stops a test still running."""

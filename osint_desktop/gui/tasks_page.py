@@ -4,13 +4,39 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QTableView, QVBoxLayout, QWidget
 
 from osint_desktop.app.tasks import TaskInfo
 from osint_desktop.core.db.engine import Database
-from osint_desktop.gui.models.tasks import TaskTableModel
+from osint_desktop.gui.empty_state import EmptyState
+from osint_desktop.gui.models.tasks import (
+    COL_ACTIVE,
+    COL_FREQUENCY,
+    COL_LAST,
+    COL_NAME,
+    COL_NEXT,
+    COL_RESULT,
+    COL_SOURCE,
+    COL_STATUS,
+    TaskTableModel,
+)
+from osint_desktop.gui.table_look import size_columns, style_table
 
-COLUMN_WIDTHS = (230, 120, 90, 130, 130, 200, 60)
+# What the narrow columns hold at their widest (the window fits them down to an 800-pixel
+# screen); the name and the last result share what is left. The status has its icon, and
+# "running" counts to 1,000 feeds and more.
+COLUMN_SAMPLES = {
+    COL_SOURCE: "News (RSS/Atom)",
+    COL_FREQUENCY: "Weekly",
+    COL_STATUS: "M running 1000/1000",
+    COL_LAST: "Sep 30 23:59",
+    COL_NEXT: "Sep 30 23:59 (in 59 min)",
+    COL_ACTIVE: "Active",
+}
+EMPTY_TEXT = (
+    "<p>No tasks yet.</p><p><a href='new-task'>New task…</a> (Ctrl+N) with your feeds or queries, "
+    "or <a href='import-opml'>import feeds from an OPML file</a>.</p>"
+)
 
 
 class TasksPage(QWidget):
@@ -32,12 +58,11 @@ class TasksPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAlternatingRowColors(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            self.table.setColumnWidth(column, width)
+        style_table(self.table)
+        size_columns(self.table, (COL_NAME, COL_RESULT), COLUMN_SAMPLES)
+        self.empty_state = EmptyState(self.table, lambda: EMPTY_TEXT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)

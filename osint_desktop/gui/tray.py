@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.queries import list_logs
 from osint_desktop.core.vocabulary import RunStatus
-from osint_desktop.gui.formatting import local_time
+from osint_desktop.gui.eliding import elide_for_menu
+from osint_desktop.gui.formatting import compact_time
 from osint_desktop.gui.icons import tray_icon
 from osint_desktop.gui.scheduler_bridge import OFFLINE_TEXT, PAUSED_TEXT
 
@@ -48,6 +49,8 @@ class Tray(QObject):
         self.status = TrayStatus()
         self.icon = QSystemTrayIcon(tray_icon("idle"), self)
         self.menu = QMenu()
+        # A failure's entry is cut to the menu's width; hovering it shows the whole reason.
+        self.menu.setToolTipsVisible(True)
         self.menu.aboutToShow.connect(self._rebuild_menu)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
@@ -129,9 +132,13 @@ class Tray(QObject):
         heading = QAction("Latest failures" if failures else "No recent failures", self.menu)
         heading.setEnabled(False)
         self.menu.addAction(heading)
+        metrics = self.menu.fontMetrics()
         for entry in failures:
-            reason = (entry.error or entry.status).splitlines()[0][:70]
-            action = self.menu.addAction(f"{local_time(entry.started_at)} {entry.task_name}: {reason}")
+            # Cut at a width, with "…", not at 70 characters mid-word ("HTTP 500 Int").
+            reason = (entry.error or entry.status).strip()
+            full = f"{compact_time(entry.started_at)} {entry.task_name}: {reason}"
+            action = self.menu.addAction(elide_for_menu(full, metrics))
+            action.setToolTip(full)
             action.setData(entry.id)
             action.triggered.connect(self._on_failure_chosen)
         self.menu.addSeparator()

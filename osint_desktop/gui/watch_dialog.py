@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QProgressDialog,
     QRadioButton,
     QVBoxLayout,
@@ -51,6 +49,7 @@ from osint_desktop.core.secrets import (
 )
 from osint_desktop.core.vocabulary import RunStatus, Source
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
+from osint_desktop.gui.dialog_keys import add_save_keys, confirm_discard
 from osint_desktop.gui.formatting import HINT_COLOUR, SOURCE_LABELS, status_hex, text_style
 from osint_desktop.gui.widgets import grow_to_fit
 
@@ -265,8 +264,7 @@ class WatchDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         # Ctrl+Enter saves from any field, the query line included (Enter alone may be typing).
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, self.save)
+        add_save_keys(self, self.save)
         self.name_edit.textChanged.connect(lambda: self.name_error.setVisible(False))
         self.query_edit.textChanged.connect(self._check_query)
         self.regex_edit.textChanged.connect(self._check_regex)
@@ -569,16 +567,8 @@ class WatchDialog(QDialog):
             if self._backfill is not None and self._backfill.running:
                 self._cancel_backfill.set()
             return
-        if self.changed:
-            answer = QMessageBox.question(
-                self,
-                "Discard changes",
-                "Discard the changes to this watch?",
-                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer != QMessageBox.StandardButton.Discard:
-                return
+        if self.changed and not confirm_discard(self, "Discard the changes to this watch?"):
+            return
         super().reject()
 
     # messages -------------------------------------------------------------------------

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, Qt
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QLineEdit, QTableView, QWidget
 
 from osint_desktop.app.tasks import TaskInfo
+from osint_desktop.gui.table_look import style_table
+
+# A filter combo never asks for more width than this many characters: a long task name made
+# the whole window wider than a small screen.
+COMBO_CHARS = 7
 
 
 def refill_task_filter(combo: QComboBox, tasks: list[TaskInfo]) -> bool:
@@ -22,8 +28,46 @@ def refill_task_filter(combo: QComboBox, tasks: list[TaskInfo]) -> bool:
     return index < 0 and current is not None
 
 
-def data_table(model: QAbstractItemModel, widths: tuple[int, ...], multi_select: bool = False) -> QTableView:
-    """A sortable, row-selecting table, newest first, with compact rows."""
+def compact_combo(combo: QComboBox, chars: int = COMBO_CHARS) -> QComboBox:
+    """A combo box that may be narrower than its longest entry (its list still shows them whole)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    return combo
+
+
+class _EscapeClears(QObject):
+    """Esc in a search box with text clears it; in an empty one it goes on to the window."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            isinstance(watched, QLineEdit)
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+            and watched.text()
+        ):
+            watched.clear()
+            return True
+        return False
+
+
+def clear_on_escape(edit: QLineEdit) -> QLineEdit:
+    """Let Esc clear the box (the search it drives follows its textChanged)."""
+    edit.installEventFilter(_EscapeClears(edit))
+    return edit
+
+
+def data_table(
+    model: QAbstractItemModel,
+    widths: tuple[int, ...] = (),
+    multi_select: bool = False,
+    middle_elided: tuple[int, ...] = (),
+) -> QTableView:
+    """A sortable, row-selecting table, newest first, with compact rows; Tab leaves it.
+
+    Cells too narrow for their text elide (middle_elided columns in the middle, as URLs).
+    """
     table = QTableView()
     table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -39,7 +83,7 @@ def data_table(model: QAbstractItemModel, widths: tuple[int, ...], multi_select:
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
     table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
+    style_table(table, middle_elided)
     for column, width in enumerate(widths):
         table.setColumnWidth(column, width)
     return table

@@ -351,11 +351,12 @@ def test_closing_with_crawls_running_asks_first(
 def test_window_geometry_and_columns_are_remembered(qtbot: QtBot, desktop: DesktopApp) -> None:
     window = desktop.window
     window.resize(700, 500)
-    window.tasks_table.setColumnWidth(0, 333)
+    # The name stretches (it takes what the others leave): the status is one the user sizes.
+    window.tasks_table.setColumnWidth(COL_STATUS, 333)
     window.save_ui_state()
     from osint_desktop.gui.main_window import MainWindow
 
     again = MainWindow(desktop.ctx, desktop.controller, desktop.bridge, desktop.notifier, None)
     qtbot.addWidget(again)
-    assert again.tasks_table.columnWidth(0) == 333
+    assert again.tasks_table.columnWidth(COL_STATUS) == 333
     assert (again.size().width(), again.size().height()) == (700, 500)

@@ -275,3 +275,34 @@ def test_showing_the_page_loads_it_once(qtbot: QtBot, make_widget: Callable[[], 
         widget.show()
     assert widget.stats is not None
     assert not widget.grab().isNull()
+
+
+def test_a_narrow_chart_labels_fewer_days_than_a_wide_one(
+    qtbot: QtBot, overview_ctx: AppContext, make_widget: Callable[[], OverviewWidget]
+) -> None:
+    """At 800 pixels the eight date labels of each half-window chart were elided to "No… No…"."""
+    from PySide6.QtCharts import QCategoryAxis
+    from PySide6.QtGui import QFontMetrics
+
+    from osint_desktop.gui.overview import day_label_step
+
+    assert day_label_step(30, 2000, 45) == 4  # eight labels at most
+    assert day_label_step(30, 300, 45) == 10  # three fit
+    assert day_label_step(7, 120, 45) == 4  # never fewer than two
+    _fill(overview_ctx)
+    widget = make_widget()
+    widget.show()
+    _refresh(qtbot, widget)
+
+    def labels(width: int) -> list[str]:
+        widget.resize(width, 700)
+        qtbot.wait(10)
+        [axis] = [a for a in widget.runs_panel.chart().axes(Qt.Orientation.Horizontal)]
+        assert isinstance(axis, QCategoryAxis)
+        return axis.categoriesLabels()
+
+    wide, narrow = labels(1800), labels(560)
+    assert len(narrow) < len(wide) <= 8
+    metrics = QFontMetrics(widget.runs_panel.chart().axes(Qt.Orientation.Horizontal)[0].labelsFont())
+    room = widget.runs_panel.view.width()
+    assert sum(metrics.horizontalAdvance(label) + 12 for label in narrow) < room

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from osint_desktop.app.runs import RunResult, run_task
@@ -296,7 +296,9 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def editor(qtbot: QtBot, desktop: DesktopApp) -> Iterator[TaskDialog]:
+def editor(qtbot: QtBot, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[TaskDialog]:
+    # Closed with its changes after the test: closing a changed editor asks first.
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Discard)
     dialog = TaskDialog(desktop.ctx, None, desktop.window)
     qtbot.addWidget(dialog)
     dialog.show()

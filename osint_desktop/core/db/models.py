@@ -183,6 +183,8 @@ class Item(Base):
             "ix_items_starred", "collected_at", "id",
             sqlite_where=text("starred = 1"), postgresql_where=text("starred"),
         ),
+        # The items browser's feed filter: one feed's items, newest (highest id) first.
+        Index("ix_items_origin", "origin", "id"),
     )
 
 

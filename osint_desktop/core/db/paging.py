@@ -48,6 +48,9 @@ class ItemFilter:
     def by_state(self) -> bool:
         """Whether the filter keeps to unread or starred items."""
         return self.unread_only or self.starred_only
+    # Only the items of one feed or target (their origin, as the task's target says it):
+    # read from the (origin, id) index.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def _fts_only(session: Session, where: ItemFilter, sort: str | None = None) -> s
     """
     if not where.search or where.task_id is not None or where.source is not None:
         return None
-    if where.watch_id is not None or where.by_state:
+    if where.watch_id is not None or where.by_state or where.origin is not None:
         return None
     if sort not in (None, "collected") or session.get_bind().dialect.name != "sqlite":
         return None
@@ -88,11 +91,14 @@ def _task_only(where: ItemFilter) -> bool:
         and not where.search
         and where.watch_id is None
         and not where.by_state
+        and where.origin is None
     )
 
 
 def _matched_by_watch(query: Select[Any], where: ItemFilter) -> Select[Any]:
-    """The query kept to the items the filter's watch matched, when it names one."""
+    """The query kept to the items the filter's watch matched and to its origin, when it names them."""
+    if where.origin is not None:
+        query = query.where(Item.origin == where.origin)
     if where.watch_id is None:
         return query
     return query.where(Item.id.in_(select(Alert.item_id).where(Alert.watch_id == where.watch_id)))
@@ -141,10 +147,34 @@ def page_items(
         else:
             ids_query = filtered_items(session, where).with_only_columns(Item.id)
         order: list[ColumnElement[Any]] = _ordering(key, Item.id, descending)
+        if where.origin is not None and where.task_id is None and (sort or "collected") == "collected":
+            # Ids grow with collection time: the (origin, id) index answers in order, unsorted.
+            order = [Item.id.desc() if descending else Item.id.asc()]
         if by_task_index:
             order = [ItemTask.item_id.desc() if descending else ItemTask.item_id.asc()]
         ids = list(session.scalars(ids_query.order_by(*order).offset(offset).limit(limit)))
         return _items_by_ids(session, ids, where.task_id)
+
+
+def item_task_names(db: Database, item_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The names of the tasks each item belongs to, by name, for one page of items.
+
+    Read through item_tasks' primary key (item_id, task_id): a page costs one index probe an
+    item, however many items the database holds.
+    """
+    if not item_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    with db.read() as session:
+        rows = session.execute(
+            select(ItemTask.item_id, CrawlTask.name)
+            .join(CrawlTask, CrawlTask.id == ItemTask.task_id)
+            .where(ItemTask.item_id.in_(list(item_ids)))
+            .order_by(ItemTask.item_id, CrawlTask.name)
+        )
+        for item_id, name in rows:
+            names.setdefault(item_id, []).append(name)
+    return {item_id: tuple(found) for item_id, found in names.items()}
 
 
 def _items_by_ids(session: Session, ids: Sequence[int], listed_task: int | None = None) -> list[ItemInfo]:

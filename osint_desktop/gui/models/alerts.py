@@ -16,7 +16,7 @@ from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.vocabulary import Source
 from osint_desktop.gui.background import BackgroundCall, run_in_background
-from osint_desktop.gui.formatting import SOURCE_LABELS, local_time, local_time_full
+from osint_desktop.gui.formatting import SOURCE_LABELS, compact_time, local_time_full
 
 Index = QModelIndex | QPersistentModelIndex
 PAGE_SIZE = 200
@@ -55,7 +55,8 @@ def _link(alert: AlertInfo) -> str:
 # Titles and links are written by whoever runs the feed: their bidi controls are shown, not
 # obeyed, as in the items table.
 ALERT_COLUMNS: tuple[AlertColumn, ...] = (
-    AlertColumn("Matched", lambda a: local_time(a.matched_at), lambda a: local_time_full(a.matched_at)),
+    # Short times ("21:07" today) leave the title room; the tooltips say them in full.
+    AlertColumn("Matched", lambda a: compact_time(a.matched_at), lambda a: local_time_full(a.matched_at)),
     AlertColumn("Watch", lambda a: a.watch),
     AlertColumn(
         "Title",
@@ -65,7 +66,7 @@ ALERT_COLUMNS: tuple[AlertColumn, ...] = (
     AlertColumn("Source", lambda a: source_label(a.source)),
     AlertColumn("Origin / URL", _link, _link),
     AlertColumn(
-        "Published", lambda a: local_time(a.published_at), lambda a: local_time_full(a.published_at) or None
+        "Published", lambda a: compact_time(a.published_at), lambda a: local_time_full(a.published_at) or None
     ),
 )
 

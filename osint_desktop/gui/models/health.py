@@ -20,7 +20,7 @@ from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.vocabulary import HealthState, RunStatus, TaskStatus
 from osint_desktop.gui.formatting import (
     SOURCE_LABELS,
-    local_time,
+    compact_time,
     local_time_full,
     status_colour,
     status_icon,
@@ -161,9 +161,9 @@ class SourceHealthModel(QAbstractTableModel):
         if column == COL_REASON:
             return entry.reason
         if column == COL_SUCCESS:
-            return local_time(entry.last_success_at)
+            return compact_time(entry.last_success_at)
         if column == COL_NEW:
-            return local_time(entry.last_new_at)
+            return compact_time(entry.last_new_at)
         if column == COL_RATE:
             return rate_text(entry.items_per_week)
         if column == COL_USUAL:
@@ -215,6 +215,7 @@ class SourceHealthProxy(QSortFilterProxyModel):
         self.setFilterRole(STATE_ROLE)
         self.setFilterKeyColumn(COL_STATE)
         self._state: HealthState | None = None
+        self._text = ""
 
     @property
     def state(self) -> HealthState | None:
@@ -227,3 +228,31 @@ class SourceHealthProxy(QSortFilterProxyModel):
         # Anchored: the filter is the whole word, never a part of another.
         pattern = "" if state is None else f"^{QRegularExpression.escape(str(state))}$"
         self.setFilterRegularExpression(pattern)
+
+    @property
+    def text(self) -> str:
+        """The words every row shown holds (in its task, source, target or reason); "" for all."""
+        return self._text
+
+    def set_text(self, text: str) -> None:
+        """Show only the rows whose task, source, target or reason hold text (case ignored)."""
+        # Qt 6.10 replaced invalidateRowsFilter() (deprecated) with a begin/end pair.
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            self._text = text.strip()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._text = text.strip()
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if not super().filterAcceptsRow(source_row, source_parent):
+            return False
+        if not self._text:
+            return True
+        model = self.sourceModel()
+        wanted = self._text.casefold()
+        return any(
+            wanted in str(model.index(source_row, column, source_parent).data() or "").casefold()
+            for column in (COL_TASK, COL_SOURCE, COL_TARGET, COL_REASON)
+        )

@@ -15,23 +15,22 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QPolygonF
 from osint_desktop.app.tasks import TaskInfo
 from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
-from osint_desktop.core.db.paging import ItemFilter, count_items, page_items
+from osint_desktop.core.db.paging import ItemFilter, count_items, item_task_names, page_items
 from osint_desktop.core.db.queries import ItemInfo
 from osint_desktop.core.timeutil import utcnow
-from osint_desktop.core.vocabulary import Source
-from osint_desktop.gui.formatting import local_time, local_time_full
-from osint_desktop.gui.models.paged import PAGE_SIZE, Column, PagedTableModel
+from osint_desktop.gui.formatting import SOURCE_LABELS, compact_time, local_time_full
+from osint_desktop.gui.models.paged import CACHED_PAGES, PAGE_SIZE, Column, PagedTableModel
 from osint_desktop.gui.tooltips import plain_tooltip
 
-COL_TITLE = 1
 STAR_COLOUR = "#e0a100"
 STAR_PX = 14
 
 ORIGIN = "Origin"
 ITEM_COLUMNS: list[Column[ItemInfo]] = [
+    # Short times ("21:07" today) leave the title room beside the preview; tooltips say it all.
     Column(
         "Collected",
-        lambda r: local_time(r.collected_at),
+        lambda r: compact_time(r.collected_at),
         "collected",
         tooltip=lambda r: local_time_full(r.collected_at),
     ),
@@ -42,16 +41,20 @@ ITEM_COLUMNS: list[Column[ItemInfo]] = [
         lambda r: show_bidi_controls(r.title),
         tooltip=lambda r: show_bidi_controls(r.title) if len(r.title) > 60 else None,
     ),
-    Column("Source", lambda r: "News" if r.source == Source.NEWS else "X"),
+    # Source is a str enum: the stored word finds its label ("News (RSS/Atom)", "Mastodon", …).
+    Column("Source", lambda r: SOURCE_LABELS.get(r.source, r.source)),  # type: ignore[call-overload]
     Column("Author", lambda r: show_bidi_controls(r.author or "")),
     Column(
         "Published",
-        lambda r: local_time(r.published_at),
+        lambda r: compact_time(r.published_at),
         "published",
         tooltip=lambda r: local_time_full(r.published_at),
     ),
     Column(ORIGIN, lambda r: show_bidi_controls(r.origin), tooltip=lambda r: show_bidi_controls(r.origin)),
 ]
+COL_TITLE, COL_ORIGIN, COL_TASK = 1, 5, 6
+# The task names of more items than the cached pages hold are let go (a long scroll).
+MAX_NAMED_ITEMS = 2 * CACHED_PAGES * PAGE_SIZE
 
 
 @cache
@@ -93,7 +96,10 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
             replace(column, tooltip=self._origin_tooltip) if column.header == ORIGIN else column
             for column in ITEM_COLUMNS
         ]
-        super().__init__(columns, parent)
+        # The tasks an item belongs to (every task that found it), read with its page.
+        self._task_names: dict[int, tuple[str, ...]] = {}
+        task = Column[ItemInfo]("Task", self._tasks_text, tooltip=self._tasks_tooltip)
+        super().__init__([*columns, task], parent)
         self._db = db
         self.filter = ItemFilter()
         # The targets' names by task, and by target alone for items of a task deleted since.
@@ -123,9 +129,18 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
         watch_id: int | None = None,
         unread_only: bool = False,
         starred_only: bool = False,
+        origin: str | None = None,
     ) -> None:
         """Apply the browser's filters and search text; force reads again even if they are the same."""
-        new = ItemFilter(task_id, source, (search or "").strip() or None, watch_id, unread_only, starred_only)
+        new = ItemFilter(
+            task_id,
+            source,
+            (search or "").strip() or None,
+            watch_id,
+            unread_only=unread_only,
+            starred_only=starred_only,
+            origin=origin or None,
+        )
         if force or new != self.filter:
             self.filter = new
             self.reload()
@@ -135,7 +150,24 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
 
     def fetch_page(self, offset: int, limit: int) -> list[ItemInfo]:
         sort, descending = self.order_key()
-        return page_items(self._db, self.filter, offset, limit, sort, descending)
+        rows = page_items(self._db, self.filter, offset, limit, sort, descending)
+        if len(self._task_names) > MAX_NAMED_ITEMS:
+            # Those of the pages still held stay: their rows show them without a read.
+            held = {row.id for page in self._pages.values() for row in page}
+            self._task_names = {key: names for key, names in self._task_names.items() if key in held}
+        self._task_names.update(item_task_names(self._db, [row.id for row in rows]))
+        return rows
+
+    def task_names(self, item_id: int) -> tuple[str, ...]:
+        """The tasks an item on a page read belongs to (empty once they are all deleted)."""
+        return self._task_names.get(item_id, ())
+
+    def _tasks_text(self, row: ItemInfo) -> str:
+        return ", ".join(self.task_names(row.id))
+
+    def _tasks_tooltip(self, row: ItemInfo) -> str | None:
+        names = self.task_names(row.id)
+        return "\n".join(names) if len(names) > 1 else None
 
     def row_key(self, row: ItemInfo) -> int:
         return row.id

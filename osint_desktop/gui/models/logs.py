@@ -10,7 +10,7 @@ from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import LogFilter, count_logs, page_logs
 from osint_desktop.core.db.queries import LogInfo
 from osint_desktop.core.vocabulary import RunStatus
-from osint_desktop.gui.formatting import duration, local_time, local_time_full, status_colour, status_icon
+from osint_desktop.gui.formatting import compact_time, duration, local_time_full, status_colour, status_icon
 from osint_desktop.gui.models.paged import Column, PagedTableModel
 
 COL_STATUS = 4
@@ -20,15 +20,18 @@ def _first_line(text: str | None) -> str:
     return (text or "").splitlines()[0] if text else ""
 
 
+# Short times ("21:07" today): the error keeps room in a narrow window; tooltips say it all.
 LOG_COLUMNS: list[Column[LogInfo]] = [
     Column(
         "Started",
-        lambda r: local_time(r.started_at),
+        lambda r: compact_time(r.started_at),
         "started",
         tooltip=lambda r: local_time_full(r.started_at),
     ),
     Column("Task", lambda r: r.task_name),
-    Column("Finished", lambda r: local_time(r.finished_at), tooltip=lambda r: local_time_full(r.finished_at)),
+    Column(
+        "Finished", lambda r: compact_time(r.finished_at), tooltip=lambda r: local_time_full(r.finished_at)
+    ),
     Column("Duration", lambda r: duration(r.duration_s), "duration", align_right=True),
     Column(
         "Status",

@@ -14,7 +14,7 @@ from osint_desktop.core.db.reading import ReadingCounts
 from osint_desktop.core.vocabulary import TaskStatus
 from osint_desktop.gui.formatting import (
     SOURCE_LABELS,
-    local_time,
+    compact_time,
     local_time_full,
     relative,
     schedule_text,
@@ -219,12 +219,14 @@ class TaskTableModel(QAbstractTableModel):
             return schedule_text(task.frequency, task.at, task.weekday, task.timezone)
         if column == COL_STATUS:
             return self._status_text(task)
+        # Short times ("21:07" today): all eight columns fit an 800-pixel window; the tooltip
+        # has the date, seconds and zone.
         if column == COL_LAST:
-            return local_time(task.last_run)
+            return compact_time(task.last_run)
         if column == COL_NEXT:
             if not task.active or task.next_run is None:
                 return "—"
-            return f"{local_time(task.next_run)} ({relative(task.next_run)})"
+            return f"{compact_time(task.next_run)} ({relative(task.next_run)})"
         if column == COL_ACTIVE:
             return None
         if column == COL_RESULT:
@@ -235,7 +237,9 @@ class TaskTableModel(QAbstractTableModel):
         if column == COL_LAST:
             return local_time_full(task.last_run) or None
         if column == COL_NEXT:
-            return local_time_full(task.next_run) or None
+            # The column may be cut before "(in 7 days)": the tooltip has it too.
+            full = local_time_full(task.next_run)
+            return f"{full} ({relative(task.next_run)})" if full else None
         if column == COL_RESULT:
             return self._result_text(task)
         if column == COL_NAME:

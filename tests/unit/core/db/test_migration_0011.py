@@ -110,6 +110,6 @@ def test_postgres_regenerates_its_search_vector_with_the_article(pg_db: Database
         "ON attrelid = adrelid AND attnum = adnum WHERE attname = 'search_vector'",
     )
     assert "article_text" in generated
-    gin = "SELECT indexname FROM pg_indexes WHERE tablename = 'items' AND indexdef LIKE '%gin%'"
+    gin = "SELECT indexname FROM pg_indexes WHERE tablename = 'items' AND indexdef LIKE '%USING gin%'"
     indexes = _rows(pg_db, gin)
     assert indexes == [("ix_items_search_vector",)]
