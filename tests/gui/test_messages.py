@@ -14,7 +14,9 @@ from osint_desktop.gui.application import DesktopApp
 from osint_desktop.gui.task_dialog import TaskDialog
 
 
-def test_the_duplicate_name_message_keeps_the_names_case(qtbot: QtBot, gui_ctx: AppContext) -> None:
+def test_the_duplicate_name_message_keeps_the_names_case(
+    qtbot: QtBot, gui_ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_task(gui_ctx.db, "OSINT Feeds of ACME", "news", "daily", ["https://a.example.org/rss"])
     dialog = TaskDialog(gui_ctx)
     qtbot.addWidget(dialog)
@@ -22,6 +24,8 @@ def test_the_duplicate_name_message_keeps_the_names_case(qtbot: QtBot, gui_ctx: 
     dialog.targets_edit.setPlainText("https://b.example.org/rss")
     assert not dialog.validate()
     assert dialog.name_error.text() == "A task named 'OSINT Feeds of ACME' exists already"
+    # The editor was changed: closing it asks before discarding (a modal box would wait forever).
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Discard)
     dialog.reject()
 
 
