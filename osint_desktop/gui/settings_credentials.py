@@ -277,6 +277,8 @@ class CredentialsSection(QWidget):
         self.mastodon_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.mastodon_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.mastodon_table.verticalHeader().setVisible(False)
+        # Tab moves on to the buttons, as in every table of the app; arrows move inside it.
+        self.mastodon_table.setTabKeyNavigation(False)
         header = self.mastodon_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
