@@ -18,6 +18,7 @@ from osint_desktop.app.tasks import create_task, get_task
 from osint_desktop.core.config import SETTINGS_FILE
 from osint_desktop.core.db.models import CrawlTask
 from osint_desktop.core.secrets import load_credential
+from osint_desktop.gui.formatting import compact_time
 from osint_desktop.gui.models.tasks import COL_FREQUENCY, COL_NEXT, TaskTableModel
 from osint_desktop.gui.settings_dialog import SettingsDialog
 from osint_desktop.gui.task_dialog import TaskDialog
@@ -84,8 +85,12 @@ def test_the_tasks_table_shows_local_times_and_the_schedule(gui_ctx: AppContext,
     assert model.index(0, COL_FREQUENCY).data() == "Daily at 08:00"
     assert model.index(1, COL_FREQUENCY).data() == "Weekly, Fri 09:30 (Europe/Berlin)"
     # 12:00 UTC on 1 July is 08:00 in New York (EDT); the tooltip also says it in UTC.
-    assert model.index(0, COL_NEXT).data().startswith("2026-07-01 08:00")
-    assert model.index(0, COL_NEXT).data(3) == "2026-07-01 08:00:00 EDT (12:00:00 UTC)"  # ToolTipRole
+    # The cell is short ("Jul 1 08:00" in 2026, "2026-07-01" after), in local time; the tooltip
+    # has it in full, and in UTC.
+    shown = compact_time(datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    assert shown in ("Jul 1 08:00", "2026-07-01")
+    assert model.index(0, COL_NEXT).data().startswith(shown)
+    assert model.index(0, COL_NEXT).data(3).startswith("2026-07-01 08:00:00 EDT (12:00:00 UTC)")  # ToolTipRole
     assert get_task(gui_ctx.db, other.id).timezone == "Europe/Berlin"
 
 
