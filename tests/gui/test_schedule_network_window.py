@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtCore import QThreadPool, QTime
+from PySide6.QtCore import Qt, QThreadPool, QTime
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
@@ -90,7 +90,8 @@ def test_the_tasks_table_shows_local_times_and_the_schedule(gui_ctx: AppContext,
     shown = compact_time(datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
     assert shown in ("Jul 1 08:00", "2026-07-01")
     assert model.index(0, COL_NEXT).data().startswith(shown)
-    assert model.index(0, COL_NEXT).data(3).startswith("2026-07-01 08:00:00 EDT (12:00:00 UTC)")  # ToolTipRole
+    tooltip = model.index(0, COL_NEXT).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.startswith("2026-07-01 08:00:00 EDT (12:00:00 UTC)")
     assert get_task(gui_ctx.db, other.id).timezone == "Europe/Berlin"
 
 
