@@ -30,6 +30,7 @@ from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.migrate import MigrationLockTimeoutError, upgrade_to_head
 from osint_desktop.core.db.notify import ChangeListener
 from osint_desktop.core.logging_setup import setup_logging
+from osint_desktop.core.memory import limit_malloc_arenas
 from osint_desktop.core.private_files import restrict_data_files
 from osint_desktop.core.secrets import load_credential, load_token, renewed_credential_saver
 
@@ -161,6 +162,8 @@ class AppContext:
         A database that existed before and is gone is an error, not a reason to start an
         empty one over the user's data, unless allow_new_database says so.
         """
+        # Before the pools start their threads: each would take a malloc arena of its own.
+        limit_malloc_arenas()
         home = data_dir()
         setup_logging(home / "logs", console_log)
         # Files an older version left readable to others (0644 in the 0700 folder) become 0600.

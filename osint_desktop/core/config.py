@@ -107,8 +107,8 @@ class Settings:
     defaults_created: bool = False
     # Evidence: every answer items come from is captured as WARC in <data folder>/evidence/.
     # On by default: an item that cannot be traced to its bytes is not evidence. Its cost was
-    # measured: 3,600 runs of the soak window with capture on grew by 0.3-0.4 KB a run and
-    # slowing (capture off: 0.1-0.3), and the crawl benchmark is in benchmarks/capture_cost.py.
+    # measured: the soak window grows by 0.1-0.5 KB a run with capture on (as with it off, once
+    # malloc arenas are limited: core/memory.py), a crawl by +2.7 % (benchmarks/capture_cost.py).
     capture_evidence: bool = True
     # WARC files whose captures are all older than this many days are deleted (and the
     # deletion logged in the custody log); 0 keeps evidence forever, the default: deleting

@@ -31,9 +31,11 @@ SOAK_TIMEOUT_S = 600
 
 # Measured on the 2-core CI machine (PySide6 6.11.3): after the warm-up, resident memory
 # moves by 0.0-0.3 KB per run and by under 1 MB in all over 1,000 runs. Evidence capture
-# (on by default) adds caches that fill over the first few hundred runs: with it, 3,600 runs
-# grew by 1.0 KB a run over presses 6-40, then 0.3-0.4 KB a run, so the warm-up is ten
-# presses (300 runs) and the steady bound below still catches a real leak; a glibc arena
+# (on by default) made the fetch threads' transient buffers fragment glibc's per-thread malloc
+# arenas: 1.1-2.0 KB a run with nothing kept (all of it anonymous heap, none of it Python's);
+# the app now limits malloc to two arenas (core/memory.py) and measures 0.1-0.5 KB a run with
+# capture on. The warm-up is ten presses (300 runs), so caches that fill early are not
+# counted and the steady bound below still catches a real leak; a glibc arena
 # taken by a new pool thread can add a one-off step of a few MB. The median growth per
 # press ignores such a step, so a steady leak of 1.5 KB per run fails however it hides;
 # the total bound catches a large one-off growth.

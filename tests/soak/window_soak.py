@@ -53,6 +53,18 @@ def _trim_heap() -> None:
         trim(0)
 
 
+def _smaps_rollup() -> dict[str, int]:
+    """Resident memory by kind, in KB, from /proc/self/smaps_rollup ({} where there is none)."""
+    wanted = ("Rss", "Anonymous", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")
+    kinds: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in wanted:
+                kinds[name] = int(rest.split()[0])
+    return kinds
+
+
 def _thread_names() -> list[str]:
     names = []
     for comm in Path("/proc/self/task").glob("*/comm"):
@@ -98,6 +110,9 @@ class Soak(QObject):
             # Their names (Linux): which pool or library a thread left running belongs to.
             "os_thread_names": sorted(_thread_names()),
             "fds": self.process.num_fds(),
+            # Where resident memory is (Linux): the heap (anonymous) or mapped files and shared
+            # memory (SQLite's WAL index), to tell a leak from a cache.
+            "smaps": _smaps_rollup(),
         }
 
     @Slot()
@@ -126,7 +141,9 @@ class Soak(QObject):
 
     @Slot()
     def after_press(self) -> None:
-        self.report.setdefault("rss_by_press", []).append(self.measure()["rss"])
+        measured = self.measure()
+        self.report.setdefault("rss_by_press", []).append(measured["rss"])
+        self.report.setdefault("smaps_by_press", []).append(measured["smaps"])
         if self.pressed == self.warmup:
             self.report["after_warmup"] = self.measure()
             if tracemalloc.is_tracing():
