@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import sys
@@ -39,12 +38,9 @@ def limit_malloc_arenas(arenas: int = DEFAULT_ARENAS) -> bool:
         _done = True
     if not sys.platform.startswith("linux") or os.environ.get(ENV_OVERRIDE):
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # The process's own symbols (libc among them): no ldconfig lookup on every start.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # musl and other C libraries have no mallopt
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
