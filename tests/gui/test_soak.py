@@ -25,8 +25,8 @@ from tests.feedserver import FeedServer
 
 TASKS = 30
 FEEDS_PER_TASK = 5
-PRESSES = 46  # 46 x 30 = 1,380 runs, of which 1,080 measured
-WARMUP_PRESSES = 10
+PRESSES = 40  # 40 x 30 = 1,200 runs
+WARMUP_PRESSES = 6
 SOAK_TIMEOUT_S = 600
 
 # Measured on the 2-core CI machine (PySide6 6.11.3): after the warm-up, resident memory
@@ -34,11 +34,9 @@ SOAK_TIMEOUT_S = 600
 # (on by default) made the fetch threads' transient buffers fragment glibc's per-thread malloc
 # arenas: 1.1-2.0 KB a run with nothing kept (all of it anonymous heap, none of it Python's);
 # the app now limits malloc to two arenas (core/memory.py) and measures 0.1-0.5 KB a run with
-# capture on. The warm-up is ten presses (300 runs), so caches that fill early are not
-# counted and the steady bound below still catches a real leak; a glibc arena
-# taken by a new pool thread can add a one-off step of a few MB. The median growth per
-# press ignores such a step, so a steady leak of 1.5 KB per run fails however it hides;
-# the total bound catches a large one-off growth.
+# capture on. A glibc arena taken by a new pool thread can add a one-off step of a few MB.
+# The median growth per press ignores such a step, so a steady leak of 1.5 KB per run fails
+# however it hides; the total bound catches a large one-off growth.
 MAX_STEADY_GROWTH_PER_RUN_BYTES = 1_500
 MAX_TOTAL_GROWTH_BYTES = 12 * 1024 * 1024
 MAX_IDLE_POOL_THREADS = 2  # the default max_concurrent_crawls
