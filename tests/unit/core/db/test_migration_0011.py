@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import inspect
 
 from osint_desktop.core.db.engine import Database
@@ -87,19 +83,8 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
     assert _titles(db, "zurich") == ["Zürich office breached"]
 
 
-def test_sqlite_rebuilds_its_index_with_the_article_and_keeps_old_items(tmp_path: Path) -> None:
-    db = Database("sqlite:///" + str(tmp_path / "old.sqlite3"))
-    try:
-        _check_upgrade_and_downgrade(db)
-    finally:
-        db.dispose()
-
-
-@pytest.fixture
-def pg_db(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    yield database
-    database.dispose()
+def test_sqlite_rebuilds_its_index_with_the_article_and_keeps_old_items(sqlite_db: Database) -> None:
+    _check_upgrade_and_downgrade(sqlite_db)
 
 
 def test_postgres_regenerates_its_search_vector_with_the_article(pg_db: Database) -> None:

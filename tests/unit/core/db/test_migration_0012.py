@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.paging import ItemFilter, count_items
 from osint_desktop.core.db.reading import reading_counts
@@ -66,21 +61,10 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
     assert _rows(db, "SELECT count(*) FROM items WHERE read_at IS NULL") == [(0,)]
 
 
-def test_sqlite_marks_old_items_read_and_narrows_its_text_trigger(tmp_path: Path) -> None:
-    db = Database("sqlite:///" + str(tmp_path / "old.sqlite3"))
-    try:
-        _check_upgrade_and_downgrade(db)
-        [(trigger,)] = _rows(db, "SELECT sql FROM sqlite_master WHERE name = 'items_fts_update'")
-        assert "AFTER UPDATE OF title, summary, author, article_text ON items" in trigger
-    finally:
-        db.dispose()
-
-
-@pytest.fixture
-def pg_db(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    yield database
-    database.dispose()
+def test_sqlite_marks_old_items_read_and_narrows_its_text_trigger(sqlite_db: Database) -> None:
+    _check_upgrade_and_downgrade(sqlite_db)
+    [(trigger,)] = _rows(sqlite_db, "SELECT sql FROM sqlite_master WHERE name = 'items_fts_update'")
+    assert "AFTER UPDATE OF title, summary, author, article_text ON items" in trigger
 
 
 def test_postgres_marks_old_items_read_without_a_default_left(pg_db: Database) -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import time
-from pathlib import Path
-
-import pytest
 
 from osint_desktop.app.tasks import get_task, update_task
 from osint_desktop.core.db.engine import Database
@@ -46,19 +42,8 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
     assert (changed.at, changed.weekday, changed.timezone) == ("09:30", 2, "Europe/Berlin")
 
 
-def test_sqlite_adds_the_columns_and_keeps_tasks(tmp_path: Path) -> None:
-    db = Database("sqlite:///" + str(tmp_path / "old.sqlite3"))
-    try:
-        _check_upgrade_and_downgrade(db)
-    finally:
-        db.dispose()
-
-
-@pytest.fixture
-def pg_db(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    yield database
-    database.dispose()
+def test_sqlite_adds_the_columns_and_keeps_tasks(sqlite_db: Database) -> None:
+    _check_upgrade_and_downgrade(sqlite_db)
 
 
 def test_postgres_adds_the_columns_and_keeps_tasks(pg_db: Database) -> None:

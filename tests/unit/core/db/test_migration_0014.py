@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import inspect
 
 from osint_desktop.app.tasks import get_task, update_task
@@ -51,19 +47,8 @@ def _check_upgrade_and_downgrade(db: Database) -> None:
     assert again.targets == (FEED,) and again.title_of(FEED) is None
 
 
-def test_sqlite_adds_the_name_columns_and_keeps_the_tasks(tmp_path: Path) -> None:
-    db = Database("sqlite:///" + str(tmp_path / "old.sqlite3"))
-    try:
-        _check_upgrade_and_downgrade(db)
-    finally:
-        db.dispose()
-
-
-@pytest.fixture
-def pg_db(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    yield database
-    database.dispose()
+def test_sqlite_adds_the_name_columns_and_keeps_the_tasks(sqlite_db: Database) -> None:
+    _check_upgrade_and_downgrade(sqlite_db)
 
 
 def test_postgres_adds_the_name_columns_and_keeps_the_tasks(pg_db: Database) -> None:
