@@ -103,7 +103,8 @@ def _collect(
     cancel: threading.Event | None,
     max_parallel: int,
 ) -> LinkedPages:
-    from osint_desktop.core.crawl.linked_pages import fetch_linked_pages, is_web_link
+    from osint_desktop.core.crawl.linked_pages import fetch_linked_pages
+    from osint_desktop.core.links import is_web_link
 
     stored = _stored_keys(db, (r for o in outcomes for r in o.items))
     chosen: dict[Key, str] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QPoint, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QItemSelection, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -46,6 +46,7 @@ from osint_desktop.app.watches import WatchInfo, delete_watch, list_watches
 from osint_desktop.core.bidi import show_bidi_controls
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.queries import get_item_content
+from osint_desktop.core.links import is_web_link
 from osint_desktop.core.query import QueryError, compile_regex, parse_query
 from osint_desktop.core.secrets import clear_credential
 from osint_desktop.gui.background import BackgroundCall, Failure, run_in_background, run_with_progress
@@ -61,7 +62,6 @@ from osint_desktop.gui.widgets import data_table
 log = logging.getLogger(__name__)
 
 NO_WATCHES_TEXT = "Follow names, terms and indicators: <a href='new-watch'>New watch…</a>"
-WEB_SCHEMES = ("http", "https")
 EXPORT_PAGE = 1000
 # A hostile title could make a watch's regular expression crawl: marking its matches gives up
 # after this long (the alert was recorded, only the highlight is missing), and after this many.
@@ -219,11 +219,6 @@ def _delete_job(db: Database, home: Path, watch_id: int) -> WatchInfo:
     watch = delete_watch(db, watch_id)
     clear_credential(apprise_watch_credential(watch_id), home)
     return watch
-
-
-def is_web_url(url: str | None) -> bool:
-    """Whether a link may be handed to the web browser: http or https, nothing else."""
-    return url is not None and QUrl(url).scheme().lower() in WEB_SCHEMES
 
 
 class AlertsPage(QWidget):
@@ -563,7 +558,7 @@ class AlertsPage(QWidget):
         alerts = self.selected_alerts()
         self.mark_seen_button.setEnabled(any(not a.seen for a in alerts))
         self.mark_unseen_button.setEnabled(any(a.seen for a in alerts))
-        self.open_button.setEnabled(len(alerts) == 1 and is_web_url(alerts[0].url))
+        self.open_button.setEnabled(len(alerts) == 1 and is_web_link(alerts[0].url))
         watch = self.current_watch()
         unseen = self.unseen.get(watch.id, 0) if watch else self.total_unseen()
         self.mark_all_button.setEnabled(unseen > 0)
@@ -620,7 +615,7 @@ class AlertsPage(QWidget):
     def open_selected(self) -> None:
         """Open the selected alert's item in the web browser (http and https links only)."""
         alerts = self.selected_alerts()
-        if len(alerts) == 1 and is_web_url(alerts[0].url):
+        if len(alerts) == 1 and is_web_link(alerts[0].url):
             open_link(self, alerts[0].url or "")
 
     @Slot(QPoint)
@@ -639,7 +634,7 @@ class AlertsPage(QWidget):
         menu.addSeparator()
         single = alerts[0] if len(alerts) == 1 else None
         opener = menu.addAction("Open in browser", self.open_selected)
-        opener.setEnabled(single is not None and is_web_url(single.url))
+        opener.setEnabled(single is not None and is_web_link(single.url))
         if single is not None:
             menu.addAction(
                 "Show in Items",

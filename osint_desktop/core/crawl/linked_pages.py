@@ -9,9 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from osint_desktop.core.crawl.http import FeedFetcher, FetchLimits, FetchResult
+
+# The same rule as for links a person opens: http(s) with a host, nothing else is fetched.
+from osint_desktop.core.links import is_web_link
 from osint_desktop.core.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -42,17 +44,6 @@ class LinkedPage:
     error: str | None = None
     # Why the bytes could not be kept as evidence (disk full); the text is kept all the same.
     capture_error: str | None = None
-
-
-def is_web_link(url: str | None) -> bool:
-    """An absolute http(s) URL with a host: the only links that are fetched."""
-    if not url:
-        return False
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def fetch_linked_pages(
