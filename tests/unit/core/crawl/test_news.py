@@ -91,6 +91,33 @@ def test_atom_entries_keep_sanitized_html() -> None:
     assert '<a href="https://sec.example.net/advisories/CVE-2024-99901">' in item.content_html
 
 
+def test_relative_links_in_content_become_absolute_and_unsafe_ones_go() -> None:
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>A</title><link>/world/1</link><description>&lt;p&gt;See &lt;a href="/about"&gt;us&lt;/a&gt;
+&lt;img src="pic.png" onerror="steal()"&gt; &lt;a href="javascript:alert(1)"&gt;js&lt;/a&gt;
+&lt;a href="data:text/html,x"&gt;data&lt;/a&gt;&lt;script&gt;bad()&lt;/script&gt;&lt;/p&gt;
+</description></item>
+</channel></rss>"""
+    item = parse(rss).items[0]
+    assert item.url == "https://feeds.example.org/world/1"
+    assert item.content_html is not None
+    # Resolved against the feed's own URL, as a browser would.
+    assert '<a href="https://feeds.example.org/about">us</a>' in item.content_html
+    assert '<img src="https://feeds.example.org/pic.png">' in item.content_html
+    for unsafe in ("javascript:", "data:", "onerror", "steal", "<script", "bad()"):
+        assert unsafe not in item.content_html, unsafe
+    assert item.summary == "See us js data"
+
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"
+ xml:base="https://base.example.net/dir/"><title>t</title><id>tag:x,1:feed</id>
+<entry><title>B</title><id>tag:x,1:b</id><link href="p/2"/>
+<content type="html">&lt;a href="q"&gt;q&lt;/a&gt;</content></entry></feed>"""
+    item = parse(atom, "application/atom+xml").items[0]
+    # xml:base wins over the feed's URL, for the entry's link and its content alike.
+    assert item.url == "https://base.example.net/dir/p/2"
+    assert item.content_html == '<a href="https://base.example.net/dir/q">q</a>'
+
+
 def test_rdf_entries_become_items() -> None:
     parsed = parse(RDF, "application/rdf+xml")
     assert parsed.error is None
