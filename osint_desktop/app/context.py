@@ -209,7 +209,7 @@ class AppContext:
         )
         return RunOptions(
             limits=limits,
-            max_parallel_fetches=s.max_parallel_fetches,
+            max_parallel_fetches=s.max_fetch_threads,
             x_max_results=s.x_max_results_per_query,
             parser=self.feed_parser(),
             # Each run looks up the credentials its targets need (environment variable, then

@@ -112,7 +112,7 @@ class RunOptions:
     """Everything a run needs besides the database, as plain data."""
 
     limits: FetchLimits = field(default_factory=FetchLimits)
-    max_parallel_fetches: int = 8
+    max_parallel_fetches: int = 128
     x_max_results: int = 100
     # Kept for callers that hold the X token alone; merged into credentials.
     x_token: str | None = field(default=None, repr=False)

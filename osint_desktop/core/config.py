@@ -56,8 +56,11 @@ class Settings:
     """User-adjustable settings, kept as JSON in the data folder."""
 
     max_concurrent_crawls: int = 2
-    # Enough threads to keep every host at its in-flight cap while parsing runs elsewhere.
-    max_parallel_fetches: int = 16
+    # A ceiling only: a run starts as many fetch threads as its hosts' in-flight caps allow
+    # (hosts x per_host_in_flight), so politeness, not a thread count, bounds a crawl. Threads
+    # mostly wait on the network (parsing runs in other processes). The old key,
+    # max_parallel_fetches (16), is ignored: it held crawls of many hosts to 16 requests at once.
+    max_fetch_threads: int = 128
     # Feed parsing in worker processes: 0 = one per CPU, 1 = in the crawling process.
     parse_workers: int = 0
     per_host_in_flight: int = 2

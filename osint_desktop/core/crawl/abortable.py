@@ -47,8 +47,11 @@ class ConnectionTracker:
         return count
 
 
-def tracking_adapter(tracker: ConnectionTracker, pool_size: int) -> HTTPAdapter:
-    """A requests adapter whose connections report to tracker before each request."""
+def tracking_adapter(tracker: ConnectionTracker, pool_size: int, hosts: int | None = None) -> HTTPAdapter:
+    """A requests adapter whose connections report to tracker before each request.
+
+    pool_size: connections kept per host; hosts: host pools kept (default pool_size).
+    """
 
     class TrackedHTTPConnection(HTTPConnection):
         def request(self, *args: Any, **kwargs: Any) -> None:
@@ -81,7 +84,7 @@ def tracking_adapter(tracker: ConnectionTracker, pool_size: int) -> HTTPAdapter:
                 manager.tracked = True
             return manager
 
-    return TrackedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    return TrackedAdapter(pool_connections=hosts or pool_size, pool_maxsize=pool_size, max_retries=0)
 
 
 def _tracked_pool(pool: type[Any], tracker: ConnectionTracker) -> type[Any]:

@@ -283,7 +283,9 @@ class FeedFetcher:
         self.session.headers["Accept"] = ACCEPT
         configure_session(self.session, limits.network)
         self.tracker = ConnectionTracker()
-        adapter = tracking_adapter(self.tracker, pool_size=32)
+        # One connection pool per host, kept for the run: a crawl of 40 hosts must not evict
+        # pools (and their keep-alive connections) as urllib3's default of 10 would.
+        adapter = tracking_adapter(self.tracker, pool_size=32, hosts=256)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.aborted = False

@@ -49,7 +49,8 @@ class CrawlContext:
     cancel: threading.Event | None = None
     # Credential values by Credential.name, looked up by the caller from the keyring.
     credentials: Mapping[str, str] = field(default_factory=dict)
-    # Requests in flight at once, for a provider that fetches targets in parallel.
+    # At most this many requests in flight at once, for a provider that fetches targets in
+    # parallel (within each host's own cap, FetchLimits.per_host_in_flight).
     max_parallel: int = 8
     # Items asked of an API per target and run.
     max_results: int = 100

@@ -97,7 +97,11 @@ class NewsProvider(SourceProvider):
 
         parser = context.feed_parser or parse_feed
         fetcher = FeedFetcher(context.limits)
-        workers = max(1, min(context.max_parallel, len(targets)))
+        # Submitted round-robin over the hosts and as many threads as the hosts' caps allow:
+        # in target order, threads would queue behind one host's cap while others sat idle.
+        targets = interleave_hosts(targets, self.host)
+        hosts = len({self.host(target) for target in targets})
+        workers = max(1, min(context.max_parallel, len(targets), hosts * context.limits.per_host_in_flight))
         finished = threading.Event()
         cancel = context.cancel
         if cancel is not None:
@@ -164,6 +168,17 @@ def probe_feed(url: str, fetcher: FeedFetcher, cancel: threading.Event | None = 
     if parsed.warning:
         message += f"; warning: {parsed.warning}"
     return ProbeResult(url, True, message)
+
+
+def interleave_hosts(targets: Sequence[str], host_of: Callable[[str], str | None]) -> list[str]:
+    """The targets ordered round-robin over their hosts (first of each host, then second…)."""
+    queues: dict[str | None, list[str]] = {}
+    for target in targets:
+        queues.setdefault(host_of(target), []).append(target)
+    ordered: list[str] = []
+    for rank in range(max((len(queue) for queue in queues.values()), default=0)):
+        ordered.extend(queue[rank] for queue in queues.values() if rank < len(queue))
+    return ordered
 
 
 def _abort_on_cancel(cancel: threading.Event, finished: threading.Event, fetcher: FeedFetcher) -> None:
