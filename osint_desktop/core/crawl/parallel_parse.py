@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -119,6 +120,20 @@ class ProcessPoolParser:
             futures = [pool.submit(_ready) for _ in range(self.workers * 2)]
             for future in futures:
                 future.result()
+
+    def prestart(self) -> None:
+        """Start the workers now without waiting for them, so they get ready while feeds download.
+
+        Spawning is quick; a worker's imports (about 0.3 s of CPU each) then overlap the
+        fetching instead of delaying the first parse.
+        """
+        pool = self._get_pool()
+        if pool is not None:
+            # A broken pool is replaced by the first parse; a closed one parses inline. With
+            # spawn, Python starts a worker per task submitted while none is idle: one each.
+            with contextlib.suppress(BrokenProcessPool, RuntimeError):
+                for _ in range(self.workers):
+                    pool.submit(_ready)
 
     def close(self) -> None:
         """Stop the workers; later calls parse inline."""

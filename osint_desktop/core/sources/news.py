@@ -96,6 +96,9 @@ class NewsProvider(SourceProvider):
         from osint_desktop.core.crawl.news import parse_feed
 
         parser = context.feed_parser or parse_feed
+        prestart = getattr(parser, "prestart", None)
+        if prestart is not None and any(_needs_parsing(memory.get(target)) for target in targets):
+            prestart()
         fetcher = FeedFetcher(context.limits)
         # Submitted round-robin over the hosts and as many threads as the hosts' caps allow:
         # in target order, threads would queue behind one host's cap while others sat idle.
@@ -168,6 +171,14 @@ def probe_feed(url: str, fetcher: FeedFetcher, cancel: threading.Event | None = 
     if parsed.warning:
         message += f"; warning: {parsed.warning}"
     return ProbeResult(url, True, message)
+
+
+def _needs_parsing(memory: TargetMemory | None) -> bool:
+    """True when a feed will surely be parsed: nothing lets the server answer 304 Not Modified.
+
+    A re-crawl of feeds that all have validators starts no parser process at all.
+    """
+    return memory is None or not (memory.etag or memory.last_modified)
 
 
 def interleave_hosts(targets: Sequence[str], host_of: Callable[[str], str | None]) -> list[str]:
