@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -40,6 +39,7 @@ from osint_desktop.core.backoff import backoff_delay
 from osint_desktop.core.crawl.http import FetchLimits
 from osint_desktop.core.crawl.news import parse_feed
 from osint_desktop.core.crawl.records import ItemRecord, TargetMemory, TargetOutcome
+from osint_desktop.core.db.bulk import insert_returning
 from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.errors import (
     DbErrorKind,
@@ -738,16 +738,10 @@ def _insert_items(
     batch = StoredBatch()
     if not rows:
         return batch
-    insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert_fn(Item)
-        .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
-        .returning(Item.id, Item.source, Item.dedup_key)
+    stored = insert_returning(
+        session, Item, rows, ["source", "dedup_key"], returning=["id", "source", "dedup_key"]
     )
-    ids: dict[tuple[str, str], int] = {}
-    for start in range(0, len(rows), INSERT_CHUNK):
-        for item_id, source, key in session.execute(statement, rows[start : start + INSERT_CHUNK]):
-            ids[(source, key)] = item_id
+    ids: dict[tuple[str, str], int] = {(source, key): item_id for item_id, source, key in stored}
     if task_id is None:
         # The task was deleted during the run: the items are kept, and belong to no task.
         for stored_key, item_id in ids.items():
@@ -760,14 +754,11 @@ def _insert_items(
     memberships = [
         {"item_id": item_id, "task_id": task_id, "first_seen_at": collected} for item_id in record_of
     ]
-    joined = (
-        insert_fn(ItemTask)
-        .on_conflict_do_nothing(index_elements=["item_id", "task_id"])
-        .returning(ItemTask.item_id)
+    joined = insert_returning(
+        session, ItemTask, memberships, conflict=["item_id", "task_id"], returning=["item_id"]
     )
-    for start in range(0, len(memberships), INSERT_CHUNK):
-        for (item_id,) in session.execute(joined, memberships[start : start + INSERT_CHUNK]):
-            batch.note(item_id, record_of[item_id], collected)
+    for (item_id,) in joined:
+        batch.note(item_id, record_of[item_id], collected)
     return batch
 
 
