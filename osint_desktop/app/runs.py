@@ -873,8 +873,16 @@ def _finish(
     now = utcnow()
     with db.write() as session:
         task = session.get(CrawlTask, task_id)
+        # One dict per capture, shared by the items of its page: built and serialized once each.
+        as_dicts: dict[int, dict[str, Any]] = {}
+
+        def as_dict(ref: CaptureRef) -> dict[str, Any]:
+            if id(ref) not in as_dicts:
+                as_dicts[id(ref)] = ref.to_dict()
+            return as_dicts[id(ref)]
+
         captures = {
-            (r.source, r.dedup_key): ref.to_dict()
+            (r.source, r.dedup_key): as_dict(ref)
             # The first outcome's (and item's) capture wins, as its record does in _insert_items.
             for o in reversed(outcomes)
             for r, ref in reversed(list(o.item_captures()))
