@@ -143,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         scratch_path = Path(scratch)
         db: Path = args.db or scratch_path / "idle.sqlite3"
         if args.db is None:
-            build(db, ScaleSpec(tasks=args.tasks, logs=0, items=0), scratch_path / "build-home")
+            only_tasks = ScaleSpec(tasks=args.tasks, logs=0, items=0, watches=0, alerts=0)
+            build(db, only_tasks, scratch_path / "build-home")
         tasks = reschedule_tasks(db)
         logs_before = _logs(db)
         home = scratch_path / "home"

@@ -21,7 +21,7 @@ if __package__ in (None, ""):
 
 from benchmarks.feeds import AUTHORS, RARE_WORDS, WORDS, article_html
 
-GENERATOR_VERSION = 2  # 2: items belong to their tasks through item_tasks
+GENERATOR_VERSION = 3  # 2: items belong to their tasks through item_tasks; 3: watches and alerts
 SEED = 7_000_001
 CHUNK = 50_000
 FTS_TRIGGERS = ("items_fts_insert", "items_fts_delete", "items_fts_update")
@@ -30,6 +30,25 @@ SPAN = timedelta(days=3 * 365)
 # Tasks point at the discard port on loopback: nothing here is ever fetched, and a run that
 # slipped through could not reach the network.
 DEAD_TARGET = "http://127.0.0.1:9/feeds/{task}-{number}.xml"
+# The columns each builder fills, in its rows' order; later migrations' columns keep their defaults.
+TASK_COLUMNS = (
+    "id", "name", "source", "frequency", "targets", "active", "status", "last_run", "next_run",
+    "created_at", "updated_at", "consecutive_failures", "last_error", "last_items_new", "note",
+)
+LOG_COLUMNS = (
+    "id", "task_id", "started_at", "finished_at", "duration_s", "status", "trigger", "items_found",
+    "items_new", "error", "details", "targets_total", "targets_done", "owner_host", "owner_pid",
+    "owner_started", "heartbeat_at",
+)
+ITEM_COLUMNS = (
+    "id", "task_id", "source", "dedup_key", "url", "title", "summary", "content_html", "author",
+    "published_at", "collected_at", "origin",
+)
+WATCH_COLUMNS = (
+    "id", "name", "query", "regex", "task_ids", "sources", "notify", "outbound", "active", "created_at",
+    "updated_at",
+)
+ALERT_COLUMNS = ("id", "watch_id", "item_id", "log_id", "matched_at", "seen")
 # About one item in 1,500 gets a rare word, so each rare word matches some tens of items.
 RARE_CHANCE = 1 / 1500
 
@@ -41,6 +60,8 @@ class ScaleSpec:
     tasks: int = 500
     logs: int = 100_000
     items: int = 1_000_000
+    watches: int = 1_000
+    alerts: int = 100_000
 
 
 def _stamp(value: datetime) -> str:
@@ -157,6 +178,61 @@ def _item_rows(spec: ScaleSpec, rng: random.Random, now: datetime, targets: dict
         )
 
 
+def _watch_rows(spec: ScaleSpec, rng: random.Random, now: datetime) -> list[tuple[object, ...]]:
+    """The watch_matching benchmark's mix of kinds; some scoped to tasks or a source, a few inactive."""
+    from benchmarks.watch_matching import make_watches  # the app's imports: not in ui_scale's child
+
+    rows: list[tuple[object, ...]] = []
+    for number, watch in enumerate(make_watches(spec.watches), start=1):
+        roll = rng.random()
+        task_ids = sorted(rng.sample(range(1, spec.tasks + 1), rng.randint(1, 5))) if roll < 0.2 else []
+        sources = ["social"] if 0.2 <= roll < 0.25 else []
+        created = _stamp(now - SPAN + timedelta(days=rng.randint(0, 900)))
+        rows.append(
+            (
+                number, watch.name, watch.query or "", watch.regex, json.dumps(task_ids), json.dumps(sources),
+                int(rng.random() < 0.8), int(rng.random() < 0.05), int(rng.random() < 0.9), created, created,
+            )
+        )
+    return rows
+
+
+def _alert_rows(spec: ScaleSpec, rng: random.Random, now: datetime) -> list[tuple[object, ...]]:
+    """Alerts skewed over the watches (Zipf: a few with thousands, most with a few dozen or none).
+
+    Ids grow with matched_at, matched soon after the item was collected, by the run that
+    collected it. Older alerts are mostly seen, the last weeks' mostly not, and one watch in
+    twenty was never looked at (all unseen).
+    """
+    weights = [1.0 / (rank + 1) ** 1.1 for rank in range(spec.watches)]
+    watch_ids = list(range(1, spec.watches + 1))
+    rng.shuffle(watch_ids)
+    neglected = set(rng.sample(watch_ids, spec.watches // 20))
+    pairs: set[tuple[int, int]] = set()
+    while len(pairs) < min(spec.alerts, spec.watches * spec.items):
+        watch = rng.choices(watch_ids, weights, k=1)[0]
+        # Newer items a little more often: watches are younger than the collection.
+        item = spec.items - int(spec.items * rng.random() ** 1.3)
+        pairs.add((item, watch))
+    start = now - SPAN
+    step = SPAN / max(1, spec.items)
+    recent = now - timedelta(days=21)
+    rows: list[tuple[object, ...]] = []
+    for number, (item, watch) in enumerate(sorted(pairs), start=1):
+        matched = start + step * item + timedelta(seconds=rng.randint(1, 60))
+        log_id = max(1, min(spec.logs, item * spec.logs // spec.items)) if spec.logs else None
+        unseen = watch in neglected or rng.random() < (0.8 if matched > recent else 0.03)
+        rows.append((number, watch, item, log_id, _stamp(matched), int(not unseen)))
+    return rows
+
+
+def _insert(
+    conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    names, marks = ", ".join(columns), ", ".join("?" * len(columns))
+    conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+
 def _chunks(rows: Iterator[tuple[object, ...]], size: int) -> Iterator[list[tuple[object, ...]]]:
     while True:
         chunk = list(itertools.islice(rows, size))
@@ -201,18 +277,18 @@ def build(path: Path, spec: ScaleSpec, home: Path, log: logging.Logger | None = 
         tasks = _task_rows(spec, rng, now)
         targets = {int(str(row[0])): json.loads(str(row[4])) for row in tasks}
         conn.execute("BEGIN")
-        conn.executemany(f"INSERT INTO crawl_tasks VALUES ({', '.join('?' * 15)})", tasks)
+        _insert(conn, "crawl_tasks", TASK_COLUMNS, tasks)
         conn.execute("COMMIT")
         say("tasks: %d", len(tasks))
         for chunk in _chunks(_log_rows(spec, rng, now, targets), CHUNK):
             conn.execute("BEGIN")
-            conn.executemany(f"INSERT INTO crawl_logs VALUES ({', '.join('?' * 17)})", chunk)
+            _insert(conn, "crawl_logs", LOG_COLUMNS, chunk)
             conn.execute("COMMIT")
         say("logs: %d (%.0f s)", spec.logs, time.perf_counter() - started)
         done = 0
         for chunk in _chunks(_item_rows(spec, rng, now, targets), CHUNK):
             conn.execute("BEGIN")
-            conn.executemany(f"INSERT INTO items VALUES ({', '.join('?' * 12)})", chunk)
+            _insert(conn, "items", ITEM_COLUMNS, chunk)
             conn.execute("COMMIT")
             done += len(chunk)
             if done % 200_000 == 0:
@@ -227,6 +303,13 @@ def build(path: Path, spec: ScaleSpec, home: Path, log: logging.Logger | None = 
         say("item memberships (%.0f s)", time.perf_counter() - started)
         conn.execute("INSERT INTO items_fts(items_fts) VALUES('rebuild')")
         say("full-text index rebuilt (%.0f s)", time.perf_counter() - started)
+        if spec.watches:
+            conn.execute("BEGIN")
+            _insert(conn, "watches", WATCH_COLUMNS, _watch_rows(spec, rng, now))
+            for chunk in _chunks(iter(_alert_rows(spec, rng, now)), CHUNK):
+                _insert(conn, "alerts", ALERT_COLUMNS, chunk)
+            conn.execute("COMMIT")
+            say("watches: %d, alerts: %d (%.0f s)", spec.watches, spec.alerts, time.perf_counter() - started)
         # The very statements the migration created, so the database is as the app left it.
         for sql in triggers:
             conn.execute(sql)
@@ -290,7 +373,7 @@ def counts(path: Path) -> dict[str, int]:
     try:
         return {
             table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-            for table in ("crawl_tasks", "crawl_logs", "items")
+            for table in ("crawl_tasks", "crawl_logs", "items", "watches", "alerts")
         }
     finally:
         conn.close()
@@ -299,8 +382,24 @@ def counts(path: Path) -> dict[str, int]:
 def ensure(path: Path, spec: ScaleSpec, home: Path, rebuild: bool = False) -> tuple[bool, float]:
     """Build path unless a finished one is cached there; returns (built now, seconds)."""
     if not rebuild and is_built(path, spec):
+        to_head(path)
         return False, 0.0
     return True, build(path, spec, home)
+
+
+def to_head(path: Path) -> bool:
+    """Migrate a cached database to the app's schema (a new index, say); True if it moved.
+
+    Without a backup: it is the benchmark's, and the next build makes it again.
+    """
+    from osint_desktop.core.db.engine import Database
+    from osint_desktop.core.db.migrate import upgrade_to_head
+
+    database = Database(f"sqlite:///{path}")
+    try:
+        return upgrade_to_head(database, None)
+    finally:
+        database.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -313,10 +412,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tasks", type=int, default=ScaleSpec.tasks)
     parser.add_argument("--logs", type=int, default=ScaleSpec.logs)
     parser.add_argument("--items", type=int, default=ScaleSpec.items)
+    parser.add_argument("--watches", type=int, default=ScaleSpec.watches)
+    parser.add_argument("--alerts", type=int, default=ScaleSpec.alerts)
     args = parser.parse_args(argv)
     log_to_stderr()
     with tempfile.TemporaryDirectory() as home:
-        seconds = build(args.db, ScaleSpec(args.tasks, args.logs, args.items), Path(home))
+        spec = ScaleSpec(args.tasks, args.logs, args.items, args.watches, args.alerts)
+        seconds = build(args.db, spec, Path(home))
     print(f"built {args.db} in {seconds:.0f} s: {counts(args.db)}")
 
 

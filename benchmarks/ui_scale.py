@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -24,6 +25,16 @@ from benchmarks.scale_db import ScaleSpec, counts, ensure, log_to_stderr, resche
 TARGET_FIRST_ROWS_S = 1.0
 TARGET_RSS_MB = 350.0
 TARGET_SEARCH_S = 0.100
+# The Alerts page's choices (a watch, unseen only) are its search: the same 100 ms.
+TARGET_ALERT_FILTER_S = TARGET_SEARCH_S
+ALERT_STEPS = (
+    ("big_watch", "the watch with the most alerts"),
+    ("big_watch_unseen", "  the same, unseen only"),
+    ("all_unseen", "every watch, unseen only"),
+    ("all", "every watch, all"),
+    ("small_watch", "a watch with the fewest alerts"),
+    ("all_again", "every watch again"),
+)
 # Very common, common, two words, an author, a prefix, rare words: what analysts type.
 SEARCHES = ("the", "security", "police attack", "tanaka", "ransom", "quokka", "zephyrine")
 SEARCH_ROUNDS = 3
@@ -48,12 +59,13 @@ def _child(args: argparse.Namespace) -> None:
 
     from osint_desktop.cli import main as cli_main
     from osint_desktop.gui.application import run_application  # noqa: F401 (the start-up's imports)
-    from osint_desktop.gui.main_window import TAB_ITEMS, MainWindow
+    from osint_desktop.gui.main_window import TAB_ALERTS, TAB_ITEMS, MainWindow
 
     marks["imports"] = time.time() - t0
     me = psutil.Process()
     rss_samples: list[float] = []
     result: dict[str, Any] = {"marks": marks}
+    gui_calls = _time_gui_callbacks(t0)
 
     def sample_rss() -> None:
         rss_samples.append(me.memory_info().rss / 1048576)
@@ -145,12 +157,126 @@ def _child(args: argparse.Namespace) -> None:
         result["scroll_end_s"] = time.perf_counter() - started
         result["loaded_rows_after_scroll"] = model.loaded_rows
         sample_rss()
+        result["alerts"] = _measure_alerts(window, args, pump_until, PaintWatch, TAB_ALERTS)
+        sample_rss()
+        result["gui_calls"] = gui_calls
         result["peak_rss_mb"] = _peak_rss_mb()
 
     QTimer.singleShot(0, drive)
     result["exit_code"] = cli_main(["--db", str(args.db)])
     result["rss_samples_mb"] = rss_samples
     print(json.dumps(result), flush=True)
+
+
+def _time_gui_callbacks(t0: float) -> dict[str, dict[str, float]]:
+    """Wraps the GUI-thread handlers that take what the alerts read: how long each blocked the loop.
+
+    Also when the unseen count first reached the Alerts tab (and the tray), in seconds since
+    process start. Patched on the classes before the window is built, so the connections
+    the window makes go through the wrappers; the handlers themselves are unchanged.
+    """
+    from osint_desktop.gui.alerts_page import AlertsPage
+    from osint_desktop.gui.items_page import ItemsPage
+    from osint_desktop.gui.main_window import MainWindow
+    from osint_desktop.gui.models.alerts import AlertTableModel
+
+    calls: dict[str, dict[str, float]] = {}
+
+    def wrap(owner: type, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                took = time.perf_counter() - started
+                entry = calls.setdefault(label, {"calls": 0, "total_s": 0.0, "max_s": 0.0})
+                entry["calls"] += 1
+                entry["total_s"] += took
+                entry["max_s"] = max(entry["max_s"], took)
+                entry.setdefault("first_at", time.time() - t0)
+
+        setattr(owner, name, timed)
+
+    wrap(AlertsPage, "_on_overview", "alerts page: watches and unseen counts applied")
+    wrap(ItemsPage, "set_watches", "items page: watch filter filled")
+    wrap(AlertTableModel, "_apply_rows", "alerts table: first page applied")
+    wrap(MainWindow, "_on_unseen_changed", "Alerts tab: unseen badge set")
+    return calls
+
+
+def _measure_alerts(
+    window: Any, args: argparse.Namespace, pump_until: Callable[[Callable[[], bool]], None],
+    paint_watch: Any, tab_alerts: int,
+) -> dict[str, Any]:
+    """The Alerts page as the analyst uses it: open it, pick watches, unseen only; Items by watch."""
+    page = window.alerts_page
+    model = page.model
+    shown = paint_watch()
+    page.table.viewport().installEventFilter(shown)
+    page.empty_label.installEventFilter(shown)
+    listed = paint_watch()
+    page.watch_list.viewport().installEventFilter(listed)
+    out: dict[str, Any] = {}
+
+    def settled() -> bool:
+        return page.loaded and not model.loading and shown.painted
+
+    def timed(label: str, action: Callable[[], None]) -> None:
+        shown.painted = False
+        started = time.perf_counter()
+        action()
+        pump_until(settled)
+        took = time.perf_counter() - started
+        out[label] = {"s": took, "rows": model.rowCount(), "unseen": page.total_unseen()}
+
+    started = time.perf_counter()
+    shown.painted = listed.painted = False
+    window.tabs.setCurrentIndex(tab_alerts)
+    pump_until(settled)
+    out["tab"] = {"s": time.perf_counter() - started, "rows": model.rowCount(), "unseen": page.total_unseen()}
+    pump_until(lambda: listed.painted)
+    out["watch_list"] = {"s": time.perf_counter() - started, "rows": page.watch_list.count() - 1}
+    # What the tab, the tray and the list show.
+    out["tab_text"] = window.tabs.tabText(window.tabs.indexOf(page))
+    out["watches_with_unseen"] = sum(1 for count in page.unseen.values() if count)
+    if args.big_watch:
+        timed("big_watch", functools.partial(page.show_watch, args.big_watch))
+        timed("big_watch_unseen", functools.partial(page.unseen_only.setChecked, True))
+        timed("all_unseen", functools.partial(page.show_watch, None))
+        timed("all", functools.partial(page.unseen_only.setChecked, False))
+        timed("small_watch", functools.partial(page.show_watch, args.small_watch))
+        timed("all_again", functools.partial(page.show_watch, None))
+    # Scrolling down the inbox of every watch: pages come in as the view reaches the end.
+    loaded_before = model.rowCount()
+    started = time.perf_counter()
+    for _ in range(args.alert_pages):
+        if not model.canFetchMore():
+            break
+        rows = model.rowCount()
+        page.table.scrollToBottom()
+        pump_until(lambda rows=rows: model.rowCount() > rows or not model.canFetchMore())
+    out["scroll"] = {
+        "s": time.perf_counter() - started, "rows_before": loaded_before, "rows": model.rowCount(),
+        "pages": (model.rowCount() - loaded_before) / 200,
+    }
+    # Items matched by a watch (Alerts' "Show in Items", the watch filter): count + first page.
+    if args.big_watch:
+        items_page = window.items_page
+        times = []
+        for _ in range(SEARCH_ROUNDS):
+            items_page.watch_filter.setCurrentIndex(0)
+            items_page.apply_filters()
+            started = time.perf_counter()
+            items_page.watch_filter.setCurrentIndex(items_page.watch_filter.findData(args.big_watch))
+            items_page.apply_filters()
+            items_page.model.row_at(0)
+            times.append(time.perf_counter() - started)
+        out["items_by_watch"] = {"s": statistics.median(times), "rows": items_page.model.rowCount()}
+        items_page.watch_filter.setCurrentIndex(0)
+    return out
 
 
 def _peak_rss_mb() -> float:
@@ -185,7 +311,7 @@ def _prepare_home(home: Path) -> None:
     (home / "settings.json").write_text(json.dumps({"defaults_created": True}), encoding="utf-8")
 
 
-def _run_child(db: Path, home: Path, empty: bool) -> dict[str, Any]:
+def _run_child(db: Path, home: Path, empty: bool, extra: Sequence[str] = ()) -> dict[str, Any]:
     _prepare_home(home)
     # Bytecode is cached (outside the repository), as an installed app or a bundle has it:
     # with PYTHONDONTWRITEBYTECODE every start would compile the app's modules again.
@@ -200,6 +326,7 @@ def _run_child(db: Path, home: Path, empty: bool) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", "--db", str(db)]
     if empty:
         command.append("--empty")
+    command += extra
     t0 = time.time()
     completed = subprocess.run(
         [*command, "--t0", repr(t0)], env=env, capture_output=True, text=True, timeout=600, check=False
@@ -223,6 +350,50 @@ def _empty_db(home: Path) -> Path:
     return path
 
 
+SCROLL_LABEL = "scroll down every watch's inbox"
+
+
+def _report_alerts(large: list[dict[str, Any]], empty: list[dict[str, Any]]) -> float:
+    """The Alerts page's figures; returns the slowest median of choosing a watch or unseen only."""
+    last = large[-1]["alerts"]
+    print(f"\nthe Alerts page (s after the click until its first rows are painted; {last['tab_text']!r},")
+    print(f"{last['watches_with_unseen']:,} watches with unseen alerts):")
+    print(f"{'':<46} {'empty':>8} {'large':>8} {'rows':>8}")
+    e, g = _med(empty, "alerts", "tab", "s"), _med(large, "alerts", "tab", "s")
+    print(f"{'open the tab (every watch, newest first)':<46} {e:8.3f} {g:8.3f} {last['tab']['rows']:>8,}")
+    e, g = _med(empty, "alerts", "watch_list", "s"), _med(large, "alerts", "watch_list", "s")
+    label = f"watch list painted ({last['watch_list']['rows']:,} watches)"
+    print(f"{label:<46} {e:8.3f} {g:8.3f}")
+    slowest = 0.0
+    for key, label in ALERT_STEPS:
+        if key in last:
+            g = _med(large, "alerts", key, "s")
+            slowest = max(slowest, g)
+            print(f"{label:<46} {'':>8} {g:8.3f} {last[key]['rows']:>8,}")
+    scroll = last["scroll"]
+    print(
+        f"{SCROLL_LABEL:<46} {'':>8} {_med(large, 'alerts', 'scroll', 's'):8.3f} "
+        f"{scroll['rows']:>8,} ({scroll['pages']:.0f} pages of 200 after the first {scroll['rows_before']:,})"
+    )
+    if "items_by_watch" in last:
+        g = _med(large, "alerts", "items_by_watch", "s")
+        label = "Items matched by that watch (count + page)"
+        print(f"{label:<46} {'':>8} {g:8.3f} {last['items_by_watch']['rows']:>8,}")
+    print("\nGUI-thread handlers of what the alerts read (ms blocking the event loop, empty / large;")
+    print("first call in seconds since process start):")
+    for label in large[-1]["gui_calls"]:
+        in_empty = all(label in run["gui_calls"] for run in empty)
+        e_max = _med(empty, "gui_calls", label, "max_s") if in_empty else 0.0
+        g_max = _med(large, "gui_calls", label, "max_s")
+        first = _med(large, "gui_calls", label, "first_at")
+        calls = int(large[-1]["gui_calls"][label]["calls"])
+        print(
+            f"  {label:<48} max {e_max * 1000:6.1f} / {g_max * 1000:6.1f} ms, {calls} calls, "
+            f"first at {first:.3f} s"
+        )
+    return slowest
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -236,7 +407,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=ScaleSpec.tasks)
     parser.add_argument("--logs", type=int, default=ScaleSpec.logs)
     parser.add_argument("--items", type=int, default=ScaleSpec.items)
+    parser.add_argument("--watches", type=int, default=ScaleSpec.watches)
+    parser.add_argument("--alerts", type=int, default=ScaleSpec.alerts)
+    parser.add_argument(
+        "--alert-pages", type=int, default=500, help="pages of 200 alerts scrolled into every watch's inbox"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--big-watch", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--small-watch", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--empty", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--t0", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -245,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     log_to_stderr()
     db: Path = args.db or _default_db()
-    spec = ScaleSpec(args.tasks, args.logs, args.items)
+    spec = ScaleSpec(args.tasks, args.logs, args.items, args.watches, args.alerts)
     with tempfile.TemporaryDirectory(prefix="osint-bench-ui-") as scratch:
         scratch_path = Path(scratch)
         built, build_s = ensure(db, spec, scratch_path / "build-home", args.rebuild)
@@ -255,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         reschedule_tasks(db)
         rows = counts(db)
+        watches = _watch_extremes(db)
+        extra = ["--alert-pages", str(args.alert_pages)]
+        large_extra = [*extra, "--big-watch", str(watches[0]), "--small-watch", str(watches[1])]
         size_mb = db.stat().st_size / 1048576
         empty_home = scratch_path / "empty-home"
         _prepare_home(empty_home)
@@ -262,16 +443,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         large_runs: list[dict[str, Any]] = []
         empty_runs: list[dict[str, Any]] = []
         # One start-up untimed, so the first measured one does not pay for a cold file cache.
-        _run_child(empty, empty_home, empty=True)
+        _run_child(empty, empty_home, empty=True, extra=extra)
         for rep in range(args.repeat):
             home = scratch_path / f"home-{rep}"
             # Alternate which kind goes first: the second start-up finds the imports cached.
             if rep % 2:
-                large_runs.append(_run_child(db, home, empty=False))
-                empty_runs.append(_run_child(empty, empty_home, empty=True))
+                large_runs.append(_run_child(db, home, empty=False, extra=large_extra))
+                empty_runs.append(_run_child(empty, empty_home, empty=True, extra=extra))
             else:
-                empty_runs.append(_run_child(empty, empty_home, empty=True))
-                large_runs.append(_run_child(db, home, empty=False))
+                empty_runs.append(_run_child(empty, empty_home, empty=True, extra=extra))
+                large_runs.append(_run_child(db, home, empty=False, extra=large_extra))
             print(
                 f"  [rep {rep + 1}] first rows: empty {empty_runs[-1]['marks']['first_rows']:.3f} s, "
                 f"large {large_runs[-1]['marks']['first_rows']:.3f} s",
@@ -280,6 +461,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         sql = _search_sql_comparison(db)
     _report(rows, size_mb, large_runs, empty_runs, sql)
     return 0
+
+
+def _watch_extremes(db: Path) -> tuple[int, int]:
+    """The watch with the most alerts and one with the fewest (0, 0 when there are none)."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        per_watch = conn.execute(
+            "SELECT watch_id, count(*) AS n FROM alerts GROUP BY watch_id ORDER BY n DESC, watch_id"
+        ).fetchall()
+    finally:
+        conn.close()
+    if not per_watch:
+        return 0, 0
+    return int(per_watch[0][0]), int(per_watch[-1][0])
 
 
 def _search_sql_comparison(db: Path) -> dict[str, tuple[float, float]]:
@@ -353,7 +550,8 @@ def _report(
     )
     print(
         f"large database: {rows['crawl_tasks']:,} tasks, {rows['crawl_logs']:,} logs, "
-        f"{rows['items']:,} items, {size_mb:,.0f} MB\n"
+        f"{rows['items']:,} items, {rows['watches']:,} watches, {rows['alerts']:,} alerts, "
+        f"{size_mb:,.0f} MB\n"
     )
     phases = (
         ("interpreter started", "interpreter"),
@@ -398,9 +596,11 @@ def _report(
         f"\nscroll to the end: row_at({total - 1:,}) + scrollToBottom painted in {scroll * 1000:.0f} ms; "
         f"loaded_rows {loaded:,} of {total:,}"
     )
+    alert_filter = _report_alerts(large, empty)
     first_rows = _med(large, "marks", "first_rows")
     first_rows_empty = _med(empty, "marks", "first_rows")
     peak = max(float(run["peak_rss_mb"]) for run in large)
+    alerts_tab = _med(large, "alerts", "tab", "s")
     print()
     checks = (
         (f"first rows within {TARGET_FIRST_ROWS_S:g} s of start", f"{first_rows:.3f} s "
@@ -409,6 +609,11 @@ def _report(
         (f"search median <= {TARGET_SEARCH_S * 1000:g} ms", f"{search_median * 1000:.0f} ms",
          search_median <= TARGET_SEARCH_S),
         ("scroll to end loads a window of rows, not all", f"{loaded:,} of {total:,}", loaded < total),
+        (f"Alerts tab: first rows within {TARGET_FIRST_ROWS_S:g} s of the click",
+         f"{alerts_tab * 1000:.0f} ms "
+         f"(empty {_med(empty, 'alerts', 'tab', 's') * 1000:.0f} ms)", alerts_tab <= TARGET_FIRST_ROWS_S),
+        (f"Alerts: watch / unseen choice <= {TARGET_ALERT_FILTER_S * 1000:g} ms (slowest)",
+         f"{alert_filter * 1000:.0f} ms", alert_filter <= TARGET_ALERT_FILTER_S),
     )
     for name, value, ok in checks:
         print(f"{name:<48} {value:<26} {_verdict(ok)}")

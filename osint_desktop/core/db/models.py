@@ -324,6 +324,8 @@ class Alert(Base):
         # The inbox of one watch, newest first, and the unseen counts, from indexes alone.
         Index("ix_alerts_watch_id", "watch_id", "id"),
         Index("ix_alerts_seen_watch", "seen", "watch_id"),
+        # Every watch's unseen, newest first, a page at a time (migration 0016).
+        Index("ix_alerts_seen_id", "seen", "id"),
         Index("ix_alerts_item", "item_id"),
     )
 
