@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from osint_desktop.core.crawl.proxy import (
     NO_PROXY,
@@ -15,8 +16,10 @@ from osint_desktop.core.crawl.proxy import (
     with_password,
 )
 from osint_desktop.core.secrets import redact, remember_secret, save_credential
-from osint_desktop.core.sources.registry import CredentialLookup
 from osint_desktop.core.validation import ValidationError, validate_feed_url
+
+if TYPE_CHECKING:
+    from osint_desktop.core.sources.registry import CredentialLookup
 
 # What a person types for "the global setting" (a task's proxy or User-Agent) and for "no proxy".
 DEFAULT_WORD = "default"
