@@ -104,7 +104,7 @@ def _imports(home: Path) -> tuple[list[str], list[tuple[int, str]], int]:
         if package in sys.stdlib_module_names or package.startswith("_"):
             package = "(the standard library)"
         by_package[package] = by_package.get(package, 0) + int(own)
-    heavy = sorted(n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY))
+    heavy = [h for h in HEAVY if any(n == h or n.startswith(h + ".") for n in names)]
     top = sorted(((us, package) for package, us in by_package.items()), reverse=True)
     return heavy, top, len(names)
 
@@ -163,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = medians["floor: ORM + models, GC off"]
     print(
         f"floor: SQLAlchemy's ORM and the app's models, imported alone, {models:.3f} s; list-tasks "
-        f"spends {listing - models:.3f} s more (engine, schema check, recovery, query, output, exit)"
+        f"minus the floor {listing - models:+.3f} s (the rest of its imports, engine, schema check, "
+        "recovery, query, output, exit)"
     )
     print(f"\nlist-tasks imported {count} modules; heavy ones: {', '.join(heavy) if heavy else 'none'} "
           f"(looked for: {', '.join(HEAVY)})")
