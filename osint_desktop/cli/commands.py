@@ -11,6 +11,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,10 @@ from osint_desktop.app.tasks import (
 )
 from osint_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from osint_desktop.cli.output import emit, error, success
+from osint_desktop.core.db.backup import list_backups
+from osint_desktop.core.intervals import is_due
 from osint_desktop.core.secrets import KeyringUnavailableError, redact
+from osint_desktop.core.timeutil import utcnow
 from osint_desktop.core.validation import ValidationError
 from osint_desktop.core.vocabulary import HealthState, RunStatus, Trigger
 from osint_desktop.core.wording import count_text
@@ -109,11 +113,7 @@ def cmd_run_task(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def cmd_run_scheduled(ctx: AppContext, args: argparse.Namespace) -> int:
     """Run the due active tasks (or all active tasks), a few at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from osint_desktop.app.runs import run_task
-    from osint_desktop.core.intervals import is_due
-    from osint_desktop.core.timeutil import utcnow
 
     now = utcnow()
     tasks = [t for t in list_tasks(ctx.db) if t.active and (args.all or is_due(t.next_run, now))]
@@ -266,7 +266,6 @@ def cmd_backup(ctx: AppContext, args: argparse.Namespace) -> int:
 def cmd_restore(ctx: AppContext, args: argparse.Namespace) -> int:
     """Replace the database's content with a backup (the current state is backed up first)."""
     from osint_desktop.app.restore import RestoreError, restore_backup
-    from osint_desktop.core.db.backup import list_backups
 
     backups = list_backups(ctx.backup_dir)
     chosen = Path(args.backup_file).expanduser() if args.backup_file else (backups[0] if backups else None)
