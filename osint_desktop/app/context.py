@@ -11,14 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from osint_desktop.app.health import HealthSettings
-from osint_desktop.app.proxies import global_network
 from osint_desktop.app.recovery import recover_dead_runs
-from osint_desktop.app.runs import FeedParser, RunOptions
 from osint_desktop.core.config import Settings, data_dir, database_url
-from osint_desktop.core.crawl.http import FetchLimits
-from osint_desktop.core.crawl.news import parse_feed
-from osint_desktop.core.crawl.parallel_parse import shared_process_parser, usable_cpus
 from osint_desktop.core.db.diagnostics import (
     DatabaseProblemError,
     check_database_file,
@@ -34,7 +28,10 @@ from osint_desktop.core.memory import limit_malloc_arenas
 from osint_desktop.core.private_files import restrict_data_files
 from osint_desktop.core.secrets import load_credential, load_token, renewed_credential_saver
 
+# The crawl (app.runs, requests, feedparser, the parse pool) is imported by run_options()
+# and feed_parser(), when a run needs it: a command that only reads starts without it.
 if TYPE_CHECKING:
+    from osint_desktop.app.runs import FeedParser, RunOptions
     from osint_desktop.core.evidence.capture import EvidenceWriter
 
 # The entry points catch these from here, with the context they open.
@@ -196,6 +193,11 @@ class AppContext:
 
     def run_options(self) -> RunOptions:
         """Run options from the current settings; credentials are looked up by each run."""
+        from osint_desktop.app.health import HealthSettings
+        from osint_desktop.app.proxies import global_network
+        from osint_desktop.app.runs import RunOptions
+        from osint_desktop.core.crawl.http import FetchLimits
+
         s = self.settings
         limits = FetchLimits(
             connect_timeout_s=s.connect_timeout_s,
@@ -237,6 +239,9 @@ class AppContext:
 
         The GIL keeps feedparser to one core when it runs in the crawling process.
         """
+        from osint_desktop.core.crawl.news import parse_feed
+        from osint_desktop.core.crawl.parallel_parse import shared_process_parser, usable_cpus
+
         workers = self.settings.parse_workers or usable_cpus()
         if workers <= 1:
             return parse_feed

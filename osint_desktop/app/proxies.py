@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from osint_desktop.core.crawl.http import FeedFetcher, FetchLimits
 from osint_desktop.core.crawl.proxy import (
     NO_PROXY,
     NetworkOptions,
@@ -17,8 +16,10 @@ from osint_desktop.core.crawl.proxy import (
     with_password,
 )
 from osint_desktop.core.secrets import redact, remember_secret, save_credential
-from osint_desktop.core.sources.registry import CredentialLookup
 from osint_desktop.core.validation import ValidationError, validate_feed_url
+
+if TYPE_CHECKING:
+    from osint_desktop.core.sources.registry import CredentialLookup
 
 # What a person types for "the global setting" (a task's proxy or User-Agent) and for "no proxy".
 DEFAULT_WORD = "default"
@@ -86,17 +87,19 @@ def task_network(
     return NetworkOptions(base.proxy_url, agent, base.direct)
 
 
-# Settings' "Test": short limits, so a dead proxy is said within seconds.
-TRY_LIMITS = FetchLimits(connect_timeout_s=8, read_timeout_s=15, deadline_s=25)
-
-
 def try_network(url: str, network: NetworkOptions) -> tuple[bool, str]:
     """Fetch url once with these options: (whether it worked, what happened, in words).
 
     Blocks for up to the limits' deadline: call it off the GUI thread.
     """
+    # core.crawl.http (requests) is imported here: tasks.py imports this module, and a
+    # command that only lists tasks must not load the HTTP stack.
+    from osint_desktop.core.crawl.http import FeedFetcher, FetchLimits
+
     target = validate_feed_url(url)
-    fetcher = FeedFetcher(dataclasses.replace(TRY_LIMITS, network=network))
+    # Settings' "Test": short limits, so a dead proxy is said within seconds.
+    limits = FetchLimits(connect_timeout_s=8, read_timeout_s=15, deadline_s=25, network=network)
+    fetcher = FeedFetcher(limits)
     try:
         fetched = fetcher.fetch(target)
     finally:

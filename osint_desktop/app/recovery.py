@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
-import psutil
 from sqlalchemy import select, update
 
 from osint_desktop.core.db.engine import Database
@@ -109,6 +108,8 @@ def current_owner() -> Owner:
     host name is random), else the machine's name. It must differ between machines: a run
     of this host is judged by its pid, one of another host by its heartbeat.
     """
+    import psutil  # here, not at start: a start with no run left running never needs it
+
     pid = os.getpid()
     host = os.environ.get(HOST_ENV, "").strip()[:HOST_MAX_LENGTH] or socket.gethostname()
     return Owner(host, pid, psutil.Process(pid).create_time())
@@ -120,6 +121,8 @@ def owner_alive(host: str | None, pid: int | None, started: float | None) -> boo
         return None
     if pid is None:
         return False
+    import psutil
+
     try:
         process = psutil.Process(pid)
         created = process.create_time()
@@ -138,7 +141,6 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
     Without it, a run of this process counts as dead once its thread has given up on it
     (its final write failed, say on a full disk), so a long-lived window frees the task too.
     """
-    me = current_owner()
     now = utcnow()
     stale = stale_heartbeat()
     recovered: list[int] = []
@@ -149,6 +151,7 @@ def recover_dead_runs(db: Database, include_own: bool = False) -> list[int]:
             select(CrawlLog).where(CrawlLog.status == RunStatus.RUNNING).with_for_update(skip_locked=True)
         ).all()
         for run in running:
+            me = current_owner()
             mine = (run.owner_host, run.owner_pid) == (me.host, me.pid)
             alive: bool | None
             if mine:

@@ -25,7 +25,6 @@ from osint_desktop.core.db.engine import Database
 from osint_desktop.core.db.models import CrawlTask, Watch
 from osint_desktop.core.intervals import interval
 from osint_desktop.core.localzone import is_zone_name, local_zone_name
-from osint_desktop.core.sources.registry import UnknownSourceError, provider_for, validate_targets
 from osint_desktop.core.time_of_day import TimeOfDay, from_columns, weekday_word
 from osint_desktop.core.timeutil import iso, utcnow
 from osint_desktop.core.validation import (
@@ -293,6 +292,10 @@ def create_task(
     target_titles and target_folders: names and OPML folder paths by target (entries for
     other targets are dropped).
     """
+    # The source providers (their target rules) load with the first task written, not with
+    # every command that only reads tasks.
+    from osint_desktop.core.sources.registry import validate_targets
+
     name = validate_name(name)
     source = validate_source(source)
     frequency = validate_frequency(frequency)
@@ -437,6 +440,8 @@ def update_task(
             task.name = name
         new_source = source or task.source
         if targets is not None or (source is not None and source != task.source):
+            from osint_desktop.core.sources.registry import validate_targets
+
             task.targets = validate_targets(new_source, list(targets or task.targets))
         update_names(task, target_titles, target_folders)
         task.source = new_source
@@ -525,6 +530,8 @@ def ensure_default_tasks(db: Database, have_x_token: bool) -> list[TaskInfo]:
     Crawl" is the seed's X task does not get the X example beside it. A default whose source
     this build has no provider for is skipped.
     """
+    from osint_desktop.core.sources.registry import UnknownSourceError, provider_for
+
     tasks = list_tasks(db)
     existing = {task.name for task in tasks}
     seed_x = any(task.name == SEED_X_DEFAULT and task.source is Source.X for task in tasks)

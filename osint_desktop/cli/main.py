@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -268,6 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from osint_desktop.cli.evidence_commands import cmd_verify
 
         return cmd_verify(args)
+    # The command's modules and its context make some hundred thousand objects that live as
+    # long as the process (SQLAlchemy's classes, the mappers): the cyclic collector would
+    # walk them again and again while they load, for nothing (~25 ms of a 0.3 s start).
+    # run_command turns it back on once the context is open, those objects frozen out of it.
+    gc.disable()
     from osint_desktop.cli.commands import run_command
 
     return run_command(args)

@@ -10,9 +10,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import keyring
-import keyring.errors
-
 from osint_desktop import APP_ID
 from osint_desktop.core.config import write_private_file
 
@@ -22,6 +19,9 @@ TOKEN_ENV = "OSINT_DESKTOP_X_BEARER_TOKEN"
 KEYRING_SERVICE = APP_ID
 KEYRING_USER = "x-bearer-token"
 TOKEN_FILE = "x-bearer-token"
+
+# keyring (and its backends' discovery, ~15 ms) is imported by the functions that use it:
+# a command on a SQLite database with no credentials to read never loads it.
 
 _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
@@ -61,6 +61,8 @@ def mask(token: str) -> str:
 
 def keyring_available() -> bool:
     """True when a real keyring backend answers (not the fail or null backends)."""
+    import keyring
+
     try:
         backend = keyring.get_keyring()
     except Exception:  # keyring raises backend-specific errors while probing
@@ -83,6 +85,8 @@ def load_credential(name: str, data_dir: Path, env: str | None = None) -> str | 
     """
     value = (os.environ.get(env, "").strip() if env else "") or _session.get(name)
     if not value:
+        import keyring
+
         try:
             value = keyring.get_password(KEYRING_SERVICE, name)
         except Exception as exc:  # no backend, locked keyring, D-Bus trouble
@@ -121,6 +125,8 @@ def credential_source(name: str, data_dir: Path, env: str | None = None) -> str:
         return f"environment variable {env}"
     if _session.get(name):
         return "this session only"
+    import keyring
+
     try:
         if keyring.get_password(KEYRING_SERVICE, name):
             return "OS keyring"
@@ -138,6 +144,8 @@ def save_credential(name: str, value: str, data_dir: Path, storage: str = "keyri
     remember_secret(value)
     path = data_dir / _file_name(name)
     if storage == "keyring":
+        import keyring
+
         try:
             keyring.set_password(KEYRING_SERVICE, name, value)
         except Exception as exc:
@@ -157,6 +165,8 @@ def save_credential(name: str, value: str, data_dir: Path, storage: str = "keyri
 
 def clear_credential(name: str, data_dir: Path) -> None:
     """Forget a credential everywhere the app keeps it."""
+    import keyring
+
     _session.pop(name, None)
     with contextlib.suppress(Exception):  # nothing stored, or no backend
         keyring.delete_password(KEYRING_SERVICE, name)

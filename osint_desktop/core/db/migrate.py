@@ -9,22 +9,27 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from osint_desktop.core.db.backup import backup_sqlite
 from osint_desktop.core.db.engine import Database, sqlite_path
 from osint_desktop.core.private_files import open_private
 
+# Alembic (its script directory, runtime and commands: ~60 ms of imports) is loaded only to
+# create or upgrade a schema, or to ask about revisions; the usual start, on a current
+# schema, compares HEAD_REVISION with the database's version row in plain SQL.
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The newest revision in MIGRATIONS_DIR/versions: a new migration must change it too
+# (tests/unit/core/db/test_migrate.py checks that it is Alembic's head).
+HEAD_REVISION = "0015"
 # How long a start waits for another process's migration before giving up (a big database
 # takes minutes to rewrite; a hung process should not hold every other start forever).
 MIGRATION_LOCK_WAIT_S = 600
@@ -35,18 +40,25 @@ QUERY_CANCELED = "57014"
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def head_revision() -> str | None:
-    """The newest revision the code knows."""
+    """The newest revision the code knows, as Alembic reads it from the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def is_known_revision(revision: str) -> bool:
     """Whether this version of the code has that revision (a newer app's schema is unknown)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
         return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
     except CommandError:
@@ -67,6 +79,10 @@ def upgrade_to_head(
     PostgreSQL) and only in the first process to take it. protect: backups the
     pre-migration backup must not prune.
     """
+    if _is_at_head(db):
+        return False  # the usual start: no lock taken, Alembic not even imported
+    from alembic import command
+
     head = head_revision()
     current, _has_tables = _current_state(db)
     if current == head:
@@ -98,7 +114,25 @@ def upgrade_to_head(
     return True
 
 
+def _is_at_head(db: Database) -> bool:
+    """Whether the database's schema is at HEAD_REVISION, read without Alembic.
+
+    What Alembic's MigrationContext reads: the one row of alembic_version. Any doubt (no
+    such table, several rows, an error) answers False, and upgrade_to_head asks Alembic.
+    """
+    try:
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:
+        return False  # the same error, if it lasts, is raised where Alembic reads it
+    return list(versions) == [HEAD_REVISION]
+
+
 def _current_state(db: Database) -> tuple[str | None, bool]:
+    from alembic.runtime.migration import MigrationContext
+
     with db.engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
         has_tables = bool(inspect(conn).get_table_names())

@@ -79,6 +79,30 @@ def test_second_open_does_not_migrate_again(home: Path, memory_keyring: MemoryKe
     assert list_backups(home / "backups") == []
 
 
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    # A start reads the database's revision in plain SQL and compares it with HEAD_REVISION,
+    # so that Alembic loads only to migrate: a new migration must move the constant too.
+    assert head_revision() == migrate.HEAD_REVISION
+
+
+def test_a_current_database_is_recognised_without_alembic(home: Path, memory_keyring: MemoryKeyring) -> None:
+    AppContext.open(console_log=None).close()
+    db = Database("sqlite:///" + str(db_file(home)))
+    try:
+        assert migrate._is_at_head(db)
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0014'"))
+        assert not migrate._is_at_head(db)
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version"))
+        assert not migrate._is_at_head(db)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE alembic_version"))
+        assert not migrate._is_at_head(db)
+    finally:
+        db.dispose()
+
+
 def _next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> None:
     """Point the migrations at a copy that has one revision more, as an app update would."""
     scripts = tmp_path / "migrations"
@@ -86,6 +110,8 @@ def _next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) ->
     text = NEXT_REVISION.format(body=body, head=head_revision())
     (scripts / "versions" / "next.py").write_text(text, encoding="utf-8")
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
+    # A release with a new migration names it as its head too (the start's check without Alembic).
+    monkeypatch.setattr(migrate, "HEAD_REVISION", "next")
 
 
 def test_existing_database_is_backed_up_before_migrating(
