@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest revision in MIGRATIONS_DIR/versions: a new migration must change it too
 # (tests/unit/core/db/test_migrate.py checks that it is Alembic's head).
-HEAD_REVISION = "0015"
+HEAD_REVISION = "0016"
 # How long a start waits for another process's migration before giving up (a big database
 # takes minutes to rewrite; a hung process should not hold every other start forever).
 MIGRATION_LOCK_WAIT_S = 600
