@@ -120,6 +120,26 @@ def parse_floor(bodies: Sequence[bytes]) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def effective_cores(seconds: float = 0.4) -> float:
+    """How many cores this machine gives now: two busy processes' work in the time one does it.
+
+    Under 2 on a 2-core machine means a neighbour held a core while the crawl ran.
+    """
+    code = (
+        f"import time; end = time.perf_counter() + {seconds}; n = 0\n"
+        "while time.perf_counter() < end: n += 1\n"
+        "print(n)"
+    )
+
+    def run(count: int) -> int:
+        procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+                 for _ in range(count)]
+        return sum(int((p.communicate()[0] or "0").strip() or 0) for p in procs)
+
+    alone = run(1)
+    return run(2) / alone if alone else 0.0
+
+
 def _check(ok: bool, what: str) -> None:
     if not ok:
         raise SystemExit(f"check failed: {what}")
@@ -127,7 +147,7 @@ def _check(ok: bool, what: str) -> None:
 
 def _statuses(answer: dict[str, object]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    targets = answer.get("targets")
+    targets = answer.get("details")
     for target in targets if isinstance(targets, list) else []:
         status = str(target.get("status", "?")) if isinstance(target, dict) else "?"
         counts[status] = counts.get(status, 0) + 1
@@ -155,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     first: list[ProcessSample] = []
     again: list[ProcessSample] = []
     floors: list[tuple[float, float]] = []
+    cores: list[float] = []
+    startups: list[float] = []
     naive: ProcessSample | None = None
     try:
         with ServerProcess(args.hosts, args.latency, args.feeds, args.entries) as server:
@@ -164,17 +186,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 env = child_environment(base / f"home-{rep}", pycache)
                 task = make_task(server.urls, env)
                 run = [*app_command(), "run-task", str(task)]
+                cores.append(effective_cores())
                 first.append(timed_process(run, env))
                 again.append(timed_process(run, env))
                 floors.append(parse_floor([feed.body for feed in feeds]))
+                # What any command that opens this database costs before it does anything.
+                startups.append(timed_process([*app_command(), "list-tasks"], env).wall)
                 stored = first[-1].answer.get("items_new")
                 _check(stored == expected, f"first crawl stored {expected} new items (not {stored})")
                 _check(again[-1].answer.get("items_new") == 0, "the re-crawl stored nothing new")
                 statuses = _statuses(again[-1].answer)
+                _check(statuses == {"304 not modified": args.feeds}, f"every feed answered 304 ({statuses})")
                 print(
                     f"  rep {rep + 1}: first {first[-1].wall:.2f} s (CPU {first[-1].cpu:.2f}), "
                     f"re-crawl {again[-1].wall:.3f} s (CPU {again[-1].cpu:.2f}, {statuses}), "
-                    f"floor {floors[-1][0]:.2f} s",
+                    f"floor {floors[-1][0]:.2f} s, effective cores {cores[-1]:.2f}",
                     flush=True,
                 )
             if not args.skip_naive:
@@ -184,6 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(base, ignore_errors=True)
     load_after = os.getloadavg()
     _report(args, first, again, floors, naive, load_before, load_after)
+    network = args.feeds * args.latency / min(args.feeds, 2 * args.hosts)
+    print(
+        f"\nbounds of the re-crawl: start-up of a command that opens the database (list-tasks) "
+        f"{statistics.median(startups):.3f} s; network, {args.feeds} x {args.latency * 1000:.0f} ms over "
+        f"{min(args.feeds, 2 * args.hosts)} requests in flight (2 per host): {network:.3f} s; "
+        f"effective cores during the runs: median {statistics.median(cores):.2f} (min {min(cores):.2f})"
+    )
     return 0
 
 
