@@ -448,7 +448,8 @@ class MainWindow(QMainWindow):
         self.task_model.refresh_task(result.task_id)
         self.logs_page.model.refresh()
         if result.items_new:
-            self.items_page.model.refresh()
+            # Read on a pool thread: 10,000 new rows go in at once when it is back.
+            self.items_page.refresh()
             self.alerts_page.refresh()
         if self.tabs.currentIndex() == TAB_OVERVIEW:
             self.overview.refresh()
