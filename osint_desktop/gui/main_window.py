@@ -343,6 +343,7 @@ class MainWindow(QMainWindow):
     def periodic_refresh(self) -> None:
         """Keep relative times ("in 5 min") current."""
         self._reload_tasks()
+        self.task_model.times_passed()
         # Alerts marked seen elsewhere (the command line) change nothing the change probe sees.
         self.alerts_page.refresh()
         self.update_status()
