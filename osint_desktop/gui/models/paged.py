@@ -28,6 +28,7 @@ FIND_PAGES = 10
 # A refresh in the background reads again the top page and the pages used last (those a view
 # shows), so that the view finds them held and reads nothing on the GUI thread.
 REFRESH_PAGES = 3
+MAX_REFRESH_PAGES = 5
 
 
 @dataclass(frozen=True)
@@ -139,11 +140,13 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         if reader is None:
             self.refresh()
             return
-        # The top page, where new rows come in, and the pages read last: those a view shows.
-        wanted = [0, *reversed(self._pages)][:REFRESH_PAGES]
+        # The top page, where new rows come in, and the pages read last: those a view shows,
+        # at their rows now and where their records go once new rows are on top (a selection).
+        recent = list(reversed(self._pages))[: REFRESH_PAGES - 1]
         generation = self._generation
+        before = self._count if self._newest_first() else None
         self._refresh_call = run_in_background(
-            lambda: _read(reader, wanted),
+            lambda: _read(reader, recent, before),
             lambda read: self._refreshed_in_background(generation, reader, read),
             owner=self,
             key="refresh",
@@ -276,12 +279,21 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         return self.columns[self.sort_column].sort_key, self.sort_descending
 
 
-def _read(reader: PageReader[Row], wanted: Sequence[int]) -> _Read[Row]:
-    """The count, then the wanted pages that exist (on a pool thread)."""
+def _read(reader: PageReader[Row], recent: Sequence[int], count_before: int | None) -> _Read[Row]:
+    """The count, then the top page and the recent pages, also where new rows on top move them.
+
+    On a pool thread. count_before: the rows before, when new rows go on top; else None.
+    """
     count = reader.count()
+    wanted = [0, *recent]
+    added = count - count_before if count_before is not None else 0
+    if added > 0:
+        for number in recent:
+            first = number * PAGE_SIZE + added
+            wanted += [first // PAGE_SIZE, (first + PAGE_SIZE - 1) // PAGE_SIZE]
     pages = {
         number: reader.page(number * PAGE_SIZE, PAGE_SIZE)
-        for number in dict.fromkeys(wanted)
+        for number in list(dict.fromkeys(wanted))[:MAX_REFRESH_PAGES]
         if number * PAGE_SIZE < count
     }
     return _Read(count, pages)
