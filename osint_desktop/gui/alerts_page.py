@@ -378,14 +378,21 @@ class AlertsPage(QWidget):
         )
 
     def _on_overview(self, overview: Overview) -> None:
-        unchanged = self.loaded and (overview.watches, overview.unseen) == (self.watches, self.unseen)
+        same_watches = self.loaded and overview.watches == self.watches
+        unchanged = same_watches and overview.unseen == self.unseen
         self.watches = overview.watches
         self.unseen = overview.unseen
         self.loaded = True
         # Rebuilt only when it changed: a periodic refresh must not disturb the list under the mouse.
-        if not unchanged or self._wanted_watch is not None:
+        # New matches change counts only: a thousand watches' rows keep their items, their
+        # texts change in place.
+        if self._wanted_watch is not None or not same_watches:
             self._fill_watch_list()
-        self.watches_changed.emit(list(self.watches))
+        elif not unchanged:
+            self._show_counts()
+        if not same_watches:
+            # The Items page's watch filter lists them: rebuilt only when they changed.
+            self.watches_changed.emit(list(self.watches))
         self.unseen_changed.emit(overview.total_unseen)
         self._update_actions()
         self._update_empty_state()
@@ -431,6 +438,20 @@ class AlertsPage(QWidget):
         if chosen != self.model.filter.watch_id:
             # The chosen watch is gone (or one was asked for): show what the list now says.
             self.apply_filter()
+
+    def _show_counts(self) -> None:
+        """The unseen counts on the watches' rows, the rows kept (the watches are the same)."""
+        if self.watch_list.count() != len(self.watches) + 1:
+            self._fill_watch_list()
+            return
+        rows = [("All watches", self.total_unseen())]
+        rows += [(watch.name, self.unseen.get(watch.id, 0)) for watch in self.watches]
+        for row, (name, count) in enumerate(rows):
+            item = self.watch_list.item(row)
+            text = _with_count(name, count)
+            if item.text() != text:
+                item.setText(text)
+                _set_bold(item, count > 0)
 
     # choosing what is listed -----------------------------------------------------------
 

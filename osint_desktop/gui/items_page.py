@@ -419,8 +419,11 @@ class ItemsPage(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        """New items arrived: insert them, keeping the selected items selected."""
-        self.model.refresh()
+        """New items arrived: insert them, keeping the selected items selected.
+
+        Counted and read on a pool thread; the rows go in when the read is back.
+        """
+        self.model.refresh_in_background()
 
     @Slot()
     def _update_count(self) -> None:

@@ -174,8 +174,11 @@ class LogsPage(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        """New runs, finished runs: update the rows in place, keeping the selected run selected."""
-        self.model.refresh()
+        """New runs, finished runs: update the rows in place, keeping the selected run selected.
+
+        Counted and read on a pool thread; the rows change when the read is back.
+        """
+        self.model.refresh_in_background()
 
     @Slot()
     def _update_count(self) -> None:

@@ -343,6 +343,7 @@ class MainWindow(QMainWindow):
     def periodic_refresh(self) -> None:
         """Keep relative times ("in 5 min") current."""
         self._reload_tasks()
+        self.task_model.times_passed()
         # Alerts marked seen elsewhere (the command line) change nothing the change probe sees.
         self.alerts_page.refresh()
         self.update_status()
@@ -448,7 +449,8 @@ class MainWindow(QMainWindow):
         self.task_model.refresh_task(result.task_id)
         self.logs_page.model.refresh()
         if result.items_new:
-            self.items_page.model.refresh()
+            # Read on a pool thread: 10,000 new rows go in at once when it is back.
+            self.items_page.refresh()
             self.alerts_page.refresh()
         if self.tabs.currentIndex() == TAB_OVERVIEW:
             self.overview.refresh()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 
 # How often merged notices are looked at: a minute's coalescing window, give or take this.
 FLUSH_EVERY_MS = 5000
+# A run matching hundreds of watches has as many notifications: shown this many per turn of
+# the event loop, so that the window goes on answering meanwhile (each is logged, too).
+SHOWN_PER_TURN = 10
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,11 @@ class Notifier(QObject):
         self._coalescer = coalescer or NotificationCoalescer()
         self._last_key = ""
         self.history: list[Notification] = []
+        # Notifications beyond the first SHOWN_PER_TURN of a run: shown at the next turns.
+        self._waiting: deque[Notification] = deque()
+        self._drain = QTimer(self)
+        self._drain.setInterval(0)
+        self._drain.timeout.connect(self._show_waiting)
         self._flush = QTimer(self)
         self._flush.setInterval(FLUSH_EVERY_MS)
         self._flush.timeout.connect(self.flush_due)
@@ -85,8 +94,7 @@ class Notifier(QObject):
             note = Notification("new-items", result.task_name, body)
         if note is not None:
             self.show(note)
-        for notice in monitored:
-            self.show(_from_notice(notice))
+        self._show_soon([_from_notice(notice) for notice in monitored])
         if self._coalescer.pending() and not self._flush.isActive():
             self._flush.start()
         return note
@@ -101,10 +109,23 @@ class Notifier(QObject):
     @Slot()
     def flush_due(self) -> None:
         """Show the merged notices whose minute is over."""
-        for notice in self._coalescer.due():
-            self.show(_from_notice(notice))
+        self._show_soon([_from_notice(notice) for notice in self._coalescer.due()])
         if not self._coalescer.pending():
             self._flush.stop()
+
+    def _show_soon(self, notes: list[Notification]) -> None:
+        """Show the first now (after those already waiting), the rest SHOWN_PER_TURN a turn."""
+        self._waiting.extend(notes)
+        self._show_waiting()
+
+    @Slot()
+    def _show_waiting(self) -> None:
+        for _ in range(min(SHOWN_PER_TURN, len(self._waiting))):
+            self.show(self._waiting.popleft())
+        if self._waiting:
+            self._drain.start()
+        else:
+            self._drain.stop()
 
     def run_could_not_start(self, task_name: str, reason: str) -> None:
         """A run that never began is a failure too."""

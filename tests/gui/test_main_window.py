@@ -26,7 +26,9 @@ RUN_TIMEOUT_MS = 20_000
 def _wait_finished(qtbot: QtBot, app: DesktopApp, count: int = 1) -> list[RunResult]:
     results: list[RunResult] = []
     app.controller.run_finished.connect(results.append)
-    qtbot.waitUntil(lambda: len(results) >= count, timeout=RUN_TIMEOUT_MS)
+    # The items page reads the new items on a pool thread after the run's end: waited for too.
+    items = app.window.items_page.model
+    qtbot.waitUntil(lambda: len(results) >= count and not items.refreshing, timeout=RUN_TIMEOUT_MS)
     return results
 
 
@@ -137,7 +139,8 @@ def test_run_now_shows_log_row_and_items(qtbot: QtBot, desktop: DesktopApp, feed
     assert logs.rowCount() == 1
     assert logs.index(0, 4).data() == "success"
     assert logs.index(0, 8).data() == "20"  # New (Host is column 6)
-    assert window.items_page.model.rowCount() == 20
+    # The new items are counted and read on a pool thread, then inserted.
+    qtbot.waitUntil(lambda: window.items_page.model.rowCount() == 20)
     row = window.task_model.row_of(task.id)
     assert row is not None
     assert window.task_model.index(row, COL_STATUS).data() == "success"  # the run's own word

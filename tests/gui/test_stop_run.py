@@ -43,7 +43,7 @@ def _half_done_run(qtbot: QtBot, desktop: DesktopApp, feeds: FeedServer, name: s
     return task
 
 
-def _assert_stopped(desktop: DesktopApp, task: TaskInfo, result: RunResult) -> None:
+def _assert_stopped(qtbot: QtBot, desktop: DesktopApp, task: TaskInfo, result: RunResult) -> None:
     assert (result.task_id, result.status, result.error) == (task.id, "interrupted", "stopped by the user")
     (entry,) = list_logs(desktop.ctx.db, task_id=task.id)
     assert (entry.status, entry.items_new) == ("interrupted", WORLD_ENTRIES)
@@ -54,7 +54,8 @@ def _assert_stopped(desktop: DesktopApp, task: TaskInfo, result: RunResult) -> N
     row = window.task_model.row_of(task.id)
     assert row is not None
     assert window.task_model.index(row, COL_STATUS).data() == "interrupted"
-    assert window.items_page.model.rowCount() == WORLD_ENTRIES
+    # Counted and read on a pool thread, then inserted.
+    qtbot.waitUntil(lambda: window.items_page.model.rowCount() == WORLD_ENTRIES)
     assert not window.stop_action.isEnabled()
     assert "stopped by the user" in window.statusBar().currentMessage()
 
@@ -71,7 +72,7 @@ def test_stop_from_the_tasks_context_menu(qtbot: QtBot, desktop: DesktopApp, fee
         listed = _choose_from_context_menu(window.tasks_page, row, window.stop_action.text())
 
     assert listed.index(window.stop_action.text()) == listed.index(window.run_action.text()) + 2  # after Edit
-    _assert_stopped(desktop, task, finished.args[0])
+    _assert_stopped(qtbot, desktop, task, finished.args[0])
 
 
 def test_stop_from_the_toolbar(qtbot: QtBot, desktop: DesktopApp, feeds: FeedServer) -> None:
@@ -83,7 +84,7 @@ def test_stop_from_the_toolbar(qtbot: QtBot, desktop: DesktopApp, feeds: FeedSer
     with qtbot.waitSignal(desktop.controller.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.stop_action.trigger()
 
-    _assert_stopped(desktop, task, finished.args[0])
+    _assert_stopped(qtbot, desktop, task, finished.args[0])
 
 
 def test_stop_all_from_the_tray(qtbot: QtBot, desktop: DesktopApp, feeds: FeedServer) -> None:
@@ -100,4 +101,4 @@ def test_stop_all_from_the_tray(qtbot: QtBot, desktop: DesktopApp, feeds: FeedSe
     with qtbot.waitSignal(desktop.controller.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         entry.trigger()
 
-    _assert_stopped(desktop, task, finished.args[0])
+    _assert_stopped(qtbot, desktop, task, finished.args[0])

@@ -42,7 +42,9 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 def _wait_finished(qtbot: QtBot, app: DesktopApp, count: int = 1) -> list[RunResult]:
     results: list[RunResult] = []
     app.controller.run_finished.connect(results.append)
-    qtbot.waitUntil(lambda: len(results) >= count, timeout=RUN_TIMEOUT_MS)
+    # The items page reads the new items on a pool thread after the run's end: waited for too.
+    items = app.window.items_page.model
+    qtbot.waitUntil(lambda: len(results) >= count and not items.refreshing, timeout=RUN_TIMEOUT_MS)
     return results
 
 

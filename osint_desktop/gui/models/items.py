@@ -19,7 +19,7 @@ from osint_desktop.core.db.paging import ItemFilter, count_items, item_task_name
 from osint_desktop.core.db.queries import ItemInfo
 from osint_desktop.core.timeutil import utcnow
 from osint_desktop.gui.formatting import SOURCE_LABELS, compact_time, local_time_full
-from osint_desktop.gui.models.paged import CACHED_PAGES, PAGE_SIZE, Column, PagedTableModel
+from osint_desktop.gui.models.paged import CACHED_PAGES, PAGE_SIZE, Column, PagedTableModel, PageReader
 from osint_desktop.gui.tooltips import plain_tooltip
 
 STAR_COLOUR = "#e0a100"
@@ -85,6 +85,25 @@ def star_icon() -> QIcon:
     painter.drawPolygon(QPolygonF(corners))
     painter.end()
     return QIcon(pixmap)
+
+
+class ItemReader(PageReader[ItemInfo]):
+    """The items of one filter and order, with their tasks' names, read off the GUI thread."""
+
+    def __init__(self, db: Database, where: ItemFilter, sort: str | None, descending: bool) -> None:
+        self._db = db
+        self._where = where
+        self._sort = sort
+        self._descending = descending
+        self.task_names: dict[int, tuple[str, ...]] = {}
+
+    def count(self) -> int:
+        return count_items(self._db, self._where)
+
+    def page(self, offset: int, limit: int) -> list[ItemInfo]:
+        rows = page_items(self._db, self._where, offset, limit, self._sort, self._descending)
+        self.task_names.update(item_task_names(self._db, [row.id for row in rows]))
+        return rows
 
 
 class ItemTableModel(PagedTableModel[ItemInfo]):
@@ -157,6 +176,14 @@ class ItemTableModel(PagedTableModel[ItemInfo]):
             self._task_names = {key: names for key, names in self._task_names.items() if key in held}
         self._task_names.update(item_task_names(self._db, [row.id for row in rows]))
         return rows
+
+    def page_reader(self) -> ItemReader:
+        sort, descending = self.order_key()
+        return ItemReader(self._db, self.filter, sort, descending)
+
+    def take_read(self, reader: PageReader[ItemInfo]) -> None:
+        if isinstance(reader, ItemReader):
+            self._task_names.update(reader.task_names)
 
     def task_names(self, item_id: int) -> tuple[str, ...]:
         """The tasks an item on a page read belongs to (empty once they are all deleted)."""

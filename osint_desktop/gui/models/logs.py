@@ -11,7 +11,7 @@ from osint_desktop.core.db.paging import LogFilter, count_logs, page_logs
 from osint_desktop.core.db.queries import LogInfo
 from osint_desktop.core.vocabulary import RunStatus
 from osint_desktop.gui.formatting import compact_time, duration, local_time_full, status_colour, status_icon
-from osint_desktop.gui.models.paged import Column, PagedTableModel
+from osint_desktop.gui.models.paged import Column, PagedTableModel, PageReader
 
 COL_STATUS = 4
 
@@ -48,6 +48,22 @@ LOG_COLUMNS: list[Column[LogInfo]] = [
 ]
 
 
+class LogReader(PageReader[LogInfo]):
+    """The runs of one filter and order, read off the GUI thread."""
+
+    def __init__(self, db: Database, where: LogFilter, sort: str | None, descending: bool) -> None:
+        self._db = db
+        self._where = where
+        self._sort = sort
+        self._descending = descending
+
+    def count(self) -> int:
+        return count_logs(self._db, self._where)
+
+    def page(self, offset: int, limit: int) -> list[LogInfo]:
+        return page_logs(self._db, self._where, offset, limit, self._sort, self._descending)
+
+
 class LogTableModel(PagedTableModel[LogInfo]):
     """Newest runs first; a run that finishes updates its row, new runs slide in on top."""
 
@@ -67,6 +83,10 @@ class LogTableModel(PagedTableModel[LogInfo]):
     def fetch_page(self, offset: int, limit: int) -> list[LogInfo]:
         sort, descending = self.order_key()
         return page_logs(self._db, self.filter, offset, limit, sort, descending)
+
+    def page_reader(self) -> LogReader:
+        sort, descending = self.order_key()
+        return LogReader(self._db, self.filter, sort, descending)
 
     def row_key(self, row: LogInfo) -> int:
         return row.id

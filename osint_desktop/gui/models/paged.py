@@ -16,6 +16,8 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from osint_desktop.gui.background import BackgroundCall, run_in_background
+
 Row = TypeVar("Row")
 Index = QModelIndex | QPersistentModelIndex
 PAGE_SIZE = 200
@@ -23,6 +25,10 @@ CACHED_PAGES = 40
 # How far find_row looks from the top for a record that is not near its old row: a selection
 # further down than this, after a reset, is let go rather than paid for with a long scan.
 FIND_PAGES = 10
+# A refresh in the background reads again the top page and the pages used last (those a view
+# shows), so that the view finds them held and reads nothing on the GUI thread.
+REFRESH_PAGES = 3
+MAX_REFRESH_PAGES = 5
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,30 @@ class Column(Generic[Row]):
     sort_key: str | None = None
     align_right: bool = False
     tooltip: Callable[[Row], str | None] | None = None
+
+
+class PageReader(Generic[Row]):
+    """Reads the count and pages of one filter and order; safe on a pool thread (it shares nothing).
+
+    One reader serves one background refresh: it may keep what else it read with its pages
+    (the items' task names) for the model to take on the GUI thread.
+    """
+
+    def count(self) -> int:
+        """How many rows match."""
+        raise NotImplementedError
+
+    def page(self, offset: int, limit: int) -> list[Row]:
+        """Rows offset .. offset+limit."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _Read(Generic[Row]):
+    """What a background refresh read: the count and the pages, by page number."""
+
+    count: int
+    pages: dict[int, list[Row]]
 
 
 class PagedTableModel(QAbstractTableModel, Generic[Row]):
@@ -50,6 +80,9 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
         self.sort_column: int | None = None
         self.sort_descending = True
+        # Bumped by every reload and refresh here: a background read begun before is then stale.
+        self._generation = 0
+        self._refresh_call: BackgroundCall[_Read[Row]] | None = None
 
     # to be provided by subclasses ---------------------------------------------
 
@@ -69,10 +102,18 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         """The id of the record a row shows."""
         raise NotImplementedError
 
+    def page_reader(self) -> PageReader[Row] | None:
+        """A reader for the current filter and order, for refreshes off the GUI thread; None: none."""
+        return None
+
+    def take_read(self, reader: PageReader[Row]) -> None:
+        """On the GUI thread, with the pages a background refresh read: keep what else it read."""
+
     # the model ------------------------------------------------------------------
 
     def reload(self) -> None:
         """Filter or order changed: count again, forget every page."""
+        self._generation += 1
         self.beginResetModel()
         self._pages.clear()
         self._count = self.fetch_count()
@@ -85,18 +126,59 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         Rows are inserted (not reset) so selection and scroll position survive, and only
         pages a view asks for again are read again.
         """
-        new_count = self.fetch_count()
+        self._generation += 1
+        self._apply(self.fetch_count(), {})
+
+    def refresh_in_background(self) -> None:
+        """As refresh, with the count and the pages a view shows read on a pool thread.
+
+        The rows go in (or change) when the read is back, in one step on the GUI thread; a
+        newer refresh or a reload meanwhile makes this one's read stale. Refreshes come in
+        bursts (a run's progress, its end, another process's commits): the latest one wins.
+        """
+        reader = self.page_reader()
+        if reader is None:
+            self.refresh()
+            return
+        # The top page, where new rows come in, and the pages read last: those a view shows,
+        # at their rows now and where their records go once new rows are on top (a selection).
+        recent = list(reversed(self._pages))[: REFRESH_PAGES - 1]
+        generation = self._generation
+        before = self._count if self._newest_first() else None
+        self._refresh_call = run_in_background(
+            lambda: _read(reader, recent, before),
+            lambda read: self._refreshed_in_background(generation, reader, read),
+            owner=self,
+            key="refresh",
+        )
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether a background refresh is on its way."""
+        return self._refresh_call is not None and self._refresh_call.running
+
+    def _refreshed_in_background(self, generation: int, reader: PageReader[Row], read: _Read[Row]) -> None:
+        if generation != self._generation:
+            return  # the filter or order changed, or the model was read here since
+        self._generation += 1
+        self.take_read(reader)
+        self._apply(read.count, read.pages)
+
+    def _apply(self, new_count: int, pages: dict[int, list[Row]]) -> None:
         added = new_count - self._count
+        fresh: OrderedDict[int, list[Row]] = OrderedDict(sorted(pages.items(), reverse=True))
         if added > 0 and self._newest_first():
             self.beginInsertRows(QModelIndex(), 0, added - 1)
-            self._pages.clear()
+            self._pages = fresh
             self._count = new_count
             self.endInsertRows()
         elif added != 0:
-            self.reload()
-            return
+            self.beginResetModel()
+            self._pages = fresh
+            self._count = new_count
+            self.endResetModel()
         else:
-            self._pages.clear()
+            self._pages = fresh
         if self._count:
             self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(self.columns) - 1))
         self.refreshed.emit()
@@ -195,3 +277,23 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         if self.sort_column is None:
             return None, True
         return self.columns[self.sort_column].sort_key, self.sort_descending
+
+
+def _read(reader: PageReader[Row], recent: Sequence[int], count_before: int | None) -> _Read[Row]:
+    """The count, then the top page and the recent pages, also where new rows on top move them.
+
+    On a pool thread. count_before: the rows before, when new rows go on top; else None.
+    """
+    count = reader.count()
+    wanted = [0, *recent]
+    added = count - count_before if count_before is not None else 0
+    if added > 0:
+        for number in recent:
+            first = number * PAGE_SIZE + added
+            wanted += [first // PAGE_SIZE, (first + PAGE_SIZE - 1) // PAGE_SIZE]
+    pages = {
+        number: reader.page(number * PAGE_SIZE, PAGE_SIZE)
+        for number in list(dict.fromkeys(wanted))[:MAX_REFRESH_PAGES]
+        if number * PAGE_SIZE < count
+    }
+    return _Read(count, pages)

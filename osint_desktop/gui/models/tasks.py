@@ -63,13 +63,20 @@ class TaskTableModel(QAbstractTableModel):
         old_ids = [t.id for t in self._tasks]
         new_ids = [t.id for t in fresh]
         if old_ids == new_ids:
-            self._tasks = fresh
-            if fresh:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(fresh) - 1, len(HEADERS) - 1))
+            # Only the rows whose task changed repaint (a run's end changes one of hundreds).
+            before, self._tasks = self._tasks, fresh
+            for row, (old, new) in enumerate(zip(before, fresh, strict=True)):
+                if old != new:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
             return
         self.beginResetModel()
         self._tasks = fresh
         self.endResetModel()
+
+    def times_passed(self) -> None:
+        """Time went by: the relative times ("in 5 min") of every row are shown again."""
+        if self._tasks:
+            self.dataChanged.emit(self.index(0, COL_LAST), self.index(len(self._tasks) - 1, COL_NEXT))
 
     def refresh_task(self, task_id: int) -> None:
         """Re-read one task: a changed row, a new row at the end, or a removed row."""

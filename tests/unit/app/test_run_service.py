@@ -402,3 +402,27 @@ def test_the_service_and_headless_work_without_qt() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
     )
     assert completed.returncode == 0, completed.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority is Linux's")
+def test_runs_threads_yield_a_core_to_the_window_and_what_they_start_inherits_it() -> None:
+    import os
+
+    from osint_desktop.app.run_service import RUN_THREAD_NICE, _crawl_pool
+
+    def nice_here_and_in_a_thread_started_here() -> tuple[int, int]:
+        started: list[int] = []
+        thread = threading.Thread(
+            target=lambda: started.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        )
+        thread.start()
+        thread.join()
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), started[0]
+
+    pool = _crawl_pool(1)
+    try:
+        assert pool.submit(nice_here_and_in_a_thread_started_here).result() == (RUN_THREAD_NICE,) * 2
+    finally:
+        pool.shutdown()
+    # The calling thread (the window's) keeps its own.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < RUN_THREAD_NICE
