@@ -416,7 +416,8 @@ def _report(
         f"median {sizes[len(sizes) // 2] / 1024:.0f} KiB; {args.hosts} loopback hosts, "
         f"{args.latency * 1000:.0f} ms latency; politeness {settings.per_host_in_flight} in flight and "
         f"{settings.per_host_delay_s:g} s between starts per host, "
-        f"{settings.max_parallel_fetches} fetch threads; parser: {setup.default_label}"
+        f"fetch threads: as many as the hosts' caps allow (at most {settings.max_fetch_threads}); "
+        f"parser: {setup.default_label}"
     )
     cores = f"; effective cores for the parser pool {med('cores'):.2f}" if results["cores"] else ""
     print(
@@ -453,14 +454,13 @@ def _report(
             print("-" * (sum(widths) + 6))
     per_host = math.ceil(len(feeds) / args.hosts)
     polite = max(0, per_host - 1) * settings.per_host_delay_s
-    latency_bound = len(feeds) * args.latency / min(
-        settings.max_parallel_fetches, args.hosts * settings.per_host_in_flight
-    )
+    in_flight = min(settings.max_fetch_threads, args.hosts * settings.per_host_in_flight, len(feeds))
+    latency_bound = len(feeds) * args.latency / in_flight
     print(
         f"\nfloors of any crawl of these feeds with these settings, 200 or 304 alike: politeness "
         f"{per_host} feeds per host, {max(0, per_host - 1)} gaps of {settings.per_host_delay_s:g} s = "
         f"{polite:.2f} s; latency "
-        f"{len(feeds)} x {args.latency * 1000:.0f} ms / {settings.max_parallel_fetches} threads = "
+        f"{len(feeds)} x {args.latency * 1000:.0f} ms / {in_flight} in flight = "
         f"{latency_bound:.2f} s"
     )
     if setup.pool is not None:
