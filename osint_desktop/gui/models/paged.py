@@ -83,6 +83,9 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         # Bumped by every reload and refresh here: a background read begun before is then stale.
         self._generation = 0
         self._refresh_call: BackgroundCall[_Read[Row]] | None = None
+        # False until the first reload: a table's initial sort only records the order, so
+        # that a million items are not counted once for the sort and again for the filter.
+        self._loaded = False
 
     # to be provided by subclasses ---------------------------------------------
 
@@ -113,6 +116,7 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
 
     def reload(self) -> None:
         """Filter or order changed: count again, forget every page."""
+        self._loaded = True
         self._generation += 1
         self.beginResetModel()
         self._pages.clear()
@@ -270,7 +274,8 @@ class PagedTableModel(QAbstractTableModel, Generic[Row]):
         if (self.sort_column, self.sort_descending) == (column, descending):
             return
         self.sort_column, self.sort_descending = column, descending
-        self.reload()
+        if self._loaded:
+            self.reload()
 
     def order_key(self) -> tuple[str | None, bool]:
         """The SQL sort key chosen by the user and its direction."""
