@@ -36,7 +36,7 @@ ALERT_STEPS = (
     ("all_again", "every watch again"),
 )
 # Very common, common, two words, an author, a prefix, rare words: what analysts type.
-SEARCHES = ("the", "security", "police attack", "tanaka", "ransom", "quokka", "zephyrine")
+SEARCHES = ("the", "security", "police attack", "tanaka", "ransom*", "quokka", "zephyrine")
 SEARCH_ROUNDS = 3
 WAIT_LIMIT_S = 120.0
 
