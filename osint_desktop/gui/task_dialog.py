@@ -31,7 +31,6 @@ from osint_desktop.app.context import AppContext
 from osint_desktop.app.probe import ProbeResult, probe_for_context
 from osint_desktop.app.proxies import keep_proxy_password
 from osint_desktop.app.tasks import NO_TOKEN_NOTE, TaskInfo, create_task, list_tasks, update_task
-from osint_desktop.core.crawl.social import cost_estimate
 from osint_desktop.core.intervals import interval
 from osint_desktop.core.secrets import TOKEN_ENV, KeyringUnavailableError
 from osint_desktop.core.sources.registry import all_providers, provider_for
@@ -225,6 +224,9 @@ class TaskDialog(QDialog):
         run_cap = min(c for c in (per_run, settings.x_max_posts_per_run) if c is not None)
         day_cap = min(c for c in (per_day, settings.x_max_posts_per_day) if c is not None)
         runs_per_day = timedelta(days=1) / interval(str(self.frequency_combo.currentData()))
+        # Here, not at the top: the X client (tweepy) is not worth loading at every start.
+        from osint_desktop.core.crawl.social import cost_estimate
+
         estimate = cost_estimate(run_cap, day_cap, runs_per_day)
         self.cost_label.setText(
             f"Up to {estimate.posts_per_run} posts a run ≈ ${estimate.run_usd:.2f}; "
