@@ -1,4 +1,4 @@
-"""Soak: the real window survives 1,200 runs in one process, quits cleanly and holds no more memory.
+"""Soak: the real window survives 1,380 runs in one process, quits cleanly and holds no more memory.
 
 The window runs in a process of its own (tests/soak/window_soak.py): a crash in a C
 extension, like PySide6 6.12.0's lost reference to True on every Signal.emit(), must fail
@@ -25,8 +25,8 @@ from tests.feedserver import FeedServer
 
 TASKS = 30
 FEEDS_PER_TASK = 5
-PRESSES = 40  # 40 x 30 = 1,200 runs
-WARMUP_PRESSES = 6
+PRESSES = 46  # 46 x 30 = 1,380 runs, of which the 1,020 after the warm-up are measured
+WARMUP_PRESSES = 12
 SOAK_TIMEOUT_S = 600
 
 # Measured on the 2-core CI machine (PySide6 6.11.3): after the warm-up, resident memory
@@ -37,6 +37,11 @@ SOAK_TIMEOUT_S = 600
 # capture on. A glibc arena taken by a new pool thread can add a one-off step of a few MB.
 # The median growth per press ignores such a step, so a steady leak of 1.5 KB per run fails
 # however it hides; the total bound catches a large one-off growth.
+# Since the tables refresh off the GUI thread (issue 16) the window's memory settles later
+# and lower: over 100 presses its anonymous memory rose by 1.2 MB until about press 35 and
+# then stayed flat (126.7 MB at press 35, 126.8 MB at press 99), where the version before
+# grew steadily from 132.2 to 133.2 MB. A 6-press warm-up measured that settling as
+# 1.8 KB a run, so the warm-up is 12 presses and the measured part as long as before.
 MAX_STEADY_GROWTH_PER_RUN_BYTES = 1_500
 MAX_TOTAL_GROWTH_BYTES = 12 * 1024 * 1024
 MAX_IDLE_POOL_THREADS = 2  # the default max_concurrent_crawls
